@@ -1,0 +1,97 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/hashicorp/vault/api"
+	"github.com/rotorproject/rotor/agent/config"
+)
+
+// appRole logs in with a role_id and secret_id read from files. The
+// secret_id file may hold a response-wrapping token instead
+// (secret_id_response_wrapping_path), which is unwrapped first after
+// checking it was made at the expected path.
+type appRole struct {
+	mount string
+	cfg   config.AppRole
+	// cached keeps the secret_id once its file has been removed, so that
+	// a re-login still works (as Vault Agent does).
+	cached string
+}
+
+func (a *appRole) Login(ctx context.Context, c *api.Client) (*api.Secret, error) {
+	roleID, err := readCredential(a.cfg.RoleIDFilePath, "role_id")
+	if err != nil {
+		return nil, err
+	}
+	data := map[string]any{"role_id": roleID}
+	if a.cfg.SecretIDFilePath != "" {
+		secretID, err := a.secretID(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		data["secret_id"] = secretID
+	}
+	return loginWrite(ctx, c, a.mount+"/login", data)
+}
+
+func (a *appRole) secretID(ctx context.Context, c *api.Client) (string, error) {
+	raw, err := readCredential(a.cfg.SecretIDFilePath, "secret_id")
+	if err != nil {
+		if a.cached != "" {
+			return a.cached, nil
+		}
+		return "", err
+	}
+	secretID := raw
+	if a.cfg.SecretIDResponseWrappingPath != "" {
+		if secretID, err = a.unwrap(ctx, c, raw); err != nil {
+			return "", err
+		}
+	}
+	if a.cfg.RemoveSecretIDFileAfterReading {
+		if err := os.Remove(a.cfg.SecretIDFilePath); err != nil && !os.IsNotExist(err) {
+			return "", fmt.Errorf("%w: remove secret_id file %s: %v", ErrCredentials, a.cfg.SecretIDFilePath, err)
+		}
+	}
+	a.cached = secretID
+	return secretID, nil
+}
+
+// unwrap checks the wrapping token's creation path before unwrapping: a
+// token wrapped elsewhere could smuggle in another role's secret_id.
+func (a *appRole) unwrap(ctx context.Context, c *api.Client, wrapToken string) (string, error) {
+	look, err := c.Logical().WriteWithContext(ctx, "sys/wrapping/lookup", map[string]any{"token": wrapToken})
+	if err != nil {
+		return "", fmt.Errorf("%w: look up the wrapped secret_id: %v", ErrCredentials, err)
+	}
+	want := a.cfg.SecretIDResponseWrappingPath
+	if look == nil || look.Data["creation_path"] != trimSlash(want) {
+		got := ""
+		if look != nil {
+			got, _ = look.Data["creation_path"].(string)
+		}
+		return "", fmt.Errorf("%w: wrapped secret_id was created at %q, expected %q", ErrCredentials, got, want)
+	}
+	s, err := c.Logical().UnwrapWithContext(ctx, wrapToken)
+	if err != nil {
+		return "", fmt.Errorf("%w: unwrap the secret_id: %v", ErrCredentials, err)
+	}
+	id, _ := s.Data["secret_id"].(string)
+	if id == "" {
+		return "", fmt.Errorf("%w: the unwrapped answer has no secret_id", ErrCredentials)
+	}
+	return id, nil
+}
+
+func trimSlash(s string) string {
+	for len(s) > 0 && s[0] == '/' {
+		s = s[1:]
+	}
+	for len(s) > 0 && s[len(s)-1] == '/' {
+		s = s[:len(s)-1]
+	}
+	return s
+}

@@ -1,0 +1,266 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/vault/api"
+	"github.com/rotorproject/rotor/internal/backoff"
+	"github.com/rotorproject/rotor/internal/clock"
+)
+
+// Lifecycle owns rotor's token: it logs in, hands each new token to
+// OnToken, renews it, and logs in again before it dies, when renewal fails
+// for good, or when a consumer reports Vault rejected it (Invalidate).
+type Lifecycle struct {
+	o    Options
+	wake chan struct{}
+
+	mu  sync.Mutex
+	cur *Token
+}
+
+// Options configure a Lifecycle. Client and one of Method or Static are required.
+type Options struct {
+	Client *api.Client // shared base client; never given a token
+	Method Method      // nil: use Static and never log in
+	Static *Token      // a token from the environment (VAULT_TOKEN)
+	// Namespace, if set, is used for the login request only.
+	Namespace              string
+	MinBackoff, MaxBackoff time.Duration
+	ExitOnErr              bool
+	// OnToken receives every new token before it is used elsewhere; an
+	// error stops Run (e.g. a sink that cannot be written at start).
+	OnToken func(context.Context, *Token) error
+	Logger  *slog.Logger
+	Clock   clock.Clock    // default clock.Real
+	Rand    func() float64 // default math/rand/v2
+}
+
+// NewLifecycle builds a lifecycle; it starts nothing.
+func NewLifecycle(o Options) *Lifecycle {
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Float64
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.OnToken == nil {
+		o.OnToken = func(context.Context, *Token) error { return nil }
+	}
+	return &Lifecycle{o: o, wake: make(chan struct{}, 1)}
+}
+
+// Token returns the current token, or nil before the first login.
+func (l *Lifecycle) Token() *Token {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cur
+}
+
+// Invalidate tells the lifecycle that Vault rejected tok (HTTP 403): if tok
+// is still the current token, a new login starts at once. It never blocks.
+func (l *Lifecycle) Invalidate(tok *Token) {
+	l.mu.Lock()
+	current := l.cur != nil && tok != nil && l.cur.Generation == tok.Generation
+	l.mu.Unlock()
+	if current {
+		select {
+		case l.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// ErrStaticTokenGone is returned when the token from the environment is
+// revoked or expires: without auto_auth there is no way to get another.
+var ErrStaticTokenGone = errors.New("the token from VAULT_TOKEN expired or was revoked, and there is no auto_auth method to get a new one")
+
+// Run logs in and keeps the token alive until ctx is done (then it
+// returns nil) or a fatal error: a login failure with exit_on_err, or an
+// OnToken error. Login failures otherwise back off between MinBackoff and
+// MaxBackoff, with jitter, forever.
+func (l *Lifecycle) Run(ctx context.Context) error {
+	log := l.o.Logger
+	b := backoff.New(l.o.MinBackoff, l.o.MaxBackoff).WithRand(l.o.Rand)
+	gen := 0
+	for ctx.Err() == nil {
+		tok, err := l.login(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if l.o.ExitOnErr || l.o.Method == nil {
+				return fmt.Errorf("auto_auth: %w", err)
+			}
+			d := b.Next()
+			log.Warn("login failed", "error", err, "retry_in", d.Round(time.Millisecond))
+			if clock.Sleep(ctx, l.o.Clock, d) != nil {
+				return nil
+			}
+			continue
+		}
+		b.Reset()
+		gen++
+		tok.Generation = gen
+		log.Info("authenticated", "accessor", tok.Accessor, "ttl", tok.CreationTTL, "renewable", tok.Renewable, "policies", tok.Policies)
+		l.set(tok)
+		// A wake-up sent for the previous token is stale now.
+		select {
+		case <-l.wake:
+		default:
+		}
+		if err := l.o.OnToken(ctx, tok); err != nil {
+			return err
+		}
+		if err := l.keep(ctx, tok); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *Lifecycle) set(t *Token) {
+	l.mu.Lock()
+	l.cur = t
+	l.mu.Unlock()
+}
+
+func (l *Lifecycle) login(ctx context.Context) (*Token, error) {
+	if l.o.Method == nil {
+		if l.Token() != nil {
+			return nil, ErrStaticTokenGone
+		}
+		return l.lookupStatic(ctx)
+	}
+	c, err := l.o.Client.CloneWithHeaders()
+	if err != nil {
+		return nil, fmt.Errorf("clone vault client: %w", err)
+	}
+	c.ClearToken()
+	if l.o.Namespace != "" {
+		c.SetNamespace(l.o.Namespace)
+	}
+	s, err := l.o.Method.Login(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return NewToken(s, l.o.Clock.Now()), nil
+}
+
+// lookupStatic learns the TTL of the environment's token.
+func (l *Lifecycle) lookupStatic(ctx context.Context) (*Token, error) {
+	c, err := l.tokenClient(l.o.Static)
+	if err != nil {
+		return nil, err
+	}
+	s, err := c.Auth().Token().LookupSelfWithContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("look up the token from VAULT_TOKEN: %w", err)
+	}
+	accessor, _ := s.TokenAccessor()
+	ttl, _ := s.TokenTTL()
+	renewable, _ := s.TokenIsRenewable()
+	policies, _ := s.TokenPolicies()
+	return NewToken(&api.Secret{Auth: &api.SecretAuth{ClientToken: l.o.Static.Value(), Accessor: accessor,
+		LeaseDuration: int(ttl.Seconds()), Renewable: renewable, Policies: policies}}, l.o.Clock.Now()), nil
+}
+
+func (l *Lifecycle) tokenClient(t *Token) (*api.Client, error) {
+	c, err := l.o.Client.CloneWithHeaders()
+	if err != nil {
+		return nil, fmt.Errorf("clone vault client: %w", err)
+	}
+	c.SetToken(t.Value())
+	return c, nil
+}
+
+// keep renews tok until it is time to log in again; it returns nil then,
+// or when ctx is done.
+func (l *Lifecycle) keep(ctx context.Context, tok *Token) error {
+	log := l.o.Logger
+	b := backoff.New(l.o.MinBackoff, l.o.MaxBackoff).WithRand(l.o.Rand)
+	for {
+		act, at := NextAction(tok, l.o.Rand())
+		if act == ActionNone {
+			at = l.o.Clock.Now().Add(100 * 365 * 24 * time.Hour)
+		}
+		if woken, err := l.sleepUntil(ctx, at); err != nil {
+			return nil
+		} else if woken {
+			log.Warn("token rejected by Vault; logging in again", "accessor", tok.Accessor)
+			return nil
+		}
+		if act == ActionRelogin {
+			log.Info("token near its end; logging in again", "accessor", tok.Accessor, "expires", tok.Expires, "capped", tok.Capped)
+			return nil
+		}
+		sec, err := l.renew(ctx, tok)
+		now := l.o.Clock.Now()
+		switch {
+		case err == nil && sec != nil && sec.Auth != nil:
+			b.Reset()
+			tok = tok.renewed(time.Duration(sec.Auth.LeaseDuration)*time.Second, now)
+			tok.Renewable = sec.Auth.Renewable
+			l.set(tok)
+			log.Debug("token renewed", "accessor", tok.Accessor, "ttl", tok.Expires.Sub(now).Round(time.Second), "capped", tok.Capped)
+		case ctx.Err() != nil:
+			return nil
+		case IsForbidden(err):
+			log.Warn("token rejected by Vault on renewal; logging in again", "accessor", tok.Accessor)
+			return nil
+		default:
+			d := b.Next()
+			if !now.Add(d).Before(tok.Expires) {
+				log.Warn("token renewal failed and the token is about to expire; logging in again", "error", err)
+				return nil
+			}
+			log.Warn("token renewal failed", "error", err, "retry_in", d.Round(time.Millisecond))
+			if clock.Sleep(ctx, l.o.Clock, d) != nil {
+				return nil
+			}
+			// The next NextAction is in the past: renew at once.
+		}
+	}
+}
+
+// sleepUntil waits for at; woken reports an Invalidate.
+func (l *Lifecycle) sleepUntil(ctx context.Context, at time.Time) (woken bool, err error) {
+	for {
+		d := at.Sub(l.o.Clock.Now())
+		if d <= 0 {
+			return false, nil
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-l.wake:
+			return true, nil
+		case <-l.o.Clock.After(min(d, clock.MaxWait)):
+		}
+	}
+}
+
+// IsForbidden reports whether Vault answered 403: the token is revoked,
+// expired, or lacks the policy.
+func IsForbidden(err error) bool {
+	var re *api.ResponseError
+	return errors.As(err, &re) && re.StatusCode == http.StatusForbidden
+}
+
+func (l *Lifecycle) renew(ctx context.Context, tok *Token) (*api.Secret, error) {
+	c, err := l.tokenClient(tok)
+	if err != nil {
+		return nil, err
+	}
+	return c.Auth().Token().RenewSelfWithContext(ctx, int(tok.CreationTTL.Seconds()))
+}

@@ -1,0 +1,86 @@
+// Package auth turns the machine's identity into a Vault token and keeps
+// that token alive: one file per auto-auth method, plus the token lifecycle
+// (login, renew, log in again) in lifecycle.go.
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/hashicorp/vault/api"
+	"github.com/rotorproject/rotor/agent/config"
+	"github.com/rotorproject/rotor/internal/vaultclient"
+)
+
+// Method turns local credentials into a Vault token.
+//
+// Login blocks until Vault answers or ctx is done, and returns Vault's
+// answer with Auth set. It does not retry: the lifecycle owns retries and
+// backoff. c has no token set and may be used freely; Login must not keep it.
+type Method interface {
+	Login(ctx context.Context, c *api.Client) (*api.Secret, error)
+}
+
+// NewMethod builds the method m names. This switch is the registry of
+// auth methods. Nothing is read from disk here: credentials are read at
+// each login, so a rotated file is picked up.
+func NewMethod(m *config.Method, v config.Vault) (Method, error) {
+	mount := strings.Trim(m.MountPath, "/")
+	switch m.Type {
+	case "approle":
+		return &appRole{mount: mount, cfg: *m.AppRole}, nil
+	case "kubernetes":
+		return &kubernetes{mount: mount, cfg: *m.Kubernetes}, nil
+	case "jwt":
+		return &jwt{mount: mount, cfg: *m.JWT}, nil
+	case "cert":
+		return newCert(mount, *m.Cert, v)
+	case "token_file":
+		return &tokenFile{path: m.TokenFile.Path}, nil
+	}
+	return nil, fmt.Errorf("unknown auth method %q", m.Type)
+}
+
+// ErrCredentials marks a login that failed because of the local
+// credentials (missing or unreadable file, empty value), as opposed to
+// Vault being unreachable.
+var ErrCredentials = errors.New("credentials")
+
+// readCredential reads a one-line secret from a file. Errors name the file
+// and the key it came from, never the content.
+func readCredential(path, what string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return "", fmt.Errorf("%w: read %s from %s: %v", ErrCredentials, what, path, err)
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return "", fmt.Errorf("%w: %s file %s is empty", ErrCredentials, what, path)
+	}
+	return s, nil
+}
+
+// loginWrite posts data to <mount>/login and checks the answer has a token.
+func loginWrite(ctx context.Context, c *api.Client, path string, data map[string]any) (*api.Secret, error) {
+	s, err := c.Logical().WriteWithContext(ctx, path, data)
+	if err != nil {
+		return nil, fmt.Errorf("login at %s: %w", path, err)
+	}
+	if s == nil || s.Auth == nil || s.Auth.ClientToken == "" {
+		return nil, fmt.Errorf("login at %s: Vault's answer has no token", path)
+	}
+	return s, nil
+}
+
+// clientWithCert is how the cert method gets a client presenting its own
+// TLS certificate.
+func clientWithCert(v config.Vault, certFile, keyFile string) (*api.Client, error) {
+	return vaultclient.New(v, vaultclient.Options{ClientCert: certFile, ClientKey: keyFile})
+}

@@ -1,0 +1,60 @@
+package auth
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/hashicorp/vault/api"
+)
+
+// Token is a Vault token and what rotor knows about its life. Its value is
+// reachable only through Value; printing a Token never shows it.
+type Token struct {
+	value     string
+	Accessor  string
+	Policies  []string
+	Renewable bool
+	// CreationTTL is the TTL granted at login: what each renewal asks for.
+	CreationTTL time.Duration
+	// Issued is when the current TTL was granted (login or last renewal).
+	Issued time.Time
+	// Expires is when the token dies unless renewed; zero if it never expires.
+	Expires time.Time
+	// Capped means the last renewal granted less than it asked for: the
+	// token's max TTL is near and it cannot be renewed past Expires.
+	Capped bool
+	// Generation counts logins since start: consumers compare it to see a new token.
+	Generation int
+}
+
+// NewToken builds a Token from a login answer received at now.
+func NewToken(s *api.Secret, now time.Time) *Token {
+	a := s.Auth
+	t := &Token{
+		value:       a.ClientToken,
+		Accessor:    a.Accessor,
+		Policies:    a.Policies,
+		Renewable:   a.Renewable,
+		CreationTTL: time.Duration(a.LeaseDuration) * time.Second,
+		Issued:      now,
+	}
+	if a.LeaseDuration > 0 {
+		t.Expires = now.Add(t.CreationTTL)
+	}
+	return t
+}
+
+// StaticToken wraps a token given by the environment; its TTL is unknown
+// until looked up.
+func StaticToken(value string) *Token { return &Token{value: value} }
+
+// Value returns the secret token. Do not log it.
+func (t *Token) Value() string { return t.value }
+
+// String describes the token without its value.
+func (t *Token) String() string { return "token(accessor=" + t.Accessor + ")" }
+
+// LogValue makes slog print the accessor, never the value.
+func (t *Token) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("accessor", t.Accessor), slog.Time("expires", t.Expires))
+}

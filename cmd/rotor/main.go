@@ -1,0 +1,87 @@
+// Command rotor is a sidecar agent for short-lived Vault credentials.
+//
+// This package owns flags, subcommands, signals and exit codes; everything
+// else lives in the libraries it calls.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// Exit codes.
+const (
+	exitOK     = 0
+	exitFailed = 1 // runtime failure, or an invalid configuration
+	exitUsage  = 2 // unknown command or flag
+)
+
+const usage = `Usage: rotor <command> [flags]
+
+Commands:
+  agent     run the agent: log in, keep the token alive, write sinks
+  validate  check configuration files and print every problem
+  version   print the version
+
+Run "rotor <command> -h" for the flags of a command.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "agent":
+		return cmdAgent(args[1:], stderr)
+	case "validate":
+		return cmdValidate(args[1:], stdout, stderr)
+	case "version", "-version", "--version":
+		fmt.Fprintf(stdout, "rotor %s\n", version)
+		return exitOK
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "rotor: unknown command %q\n\n%s", args[0], usage)
+	return exitUsage
+}
+
+// signalContext is cancelled on SIGINT or SIGTERM; a second signal
+// exits at once.
+func signalContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		<-ch
+		cancel()
+		<-ch
+		os.Exit(exitFailed)
+	}()
+	return ctx, func() { signal.Stop(ch); cancel() }
+}
+
+// parse parses flags, mapping -h to success and errors to exitUsage.
+func parse(fs *flag.FlagSet, args []string) (int, bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	return 0, true
+}

@@ -1,0 +1,155 @@
+// Package atomicfile is the one way rotor writes files: sinks and templates
+// both go through Write, so a reader never sees a partial file.
+package atomicfile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+)
+
+// Options say how a file is written. UID and GID of -1 keep the writer's.
+type Options struct {
+	Mode       os.FileMode
+	UID, GID   int
+	CreateDirs bool // create missing parent directories (0755)
+	Backup     bool // keep the previous content as <path>.bak
+}
+
+// Write replaces path with data atomically: a temporary file in the same
+// directory is written, synced, given its mode and owner, and renamed over
+// path; then the directory is synced. It returns changed=false and touches
+// nothing when path already holds exactly data with the wanted mode.
+func Write(path string, data []byte, o Options) (changed bool, err error) {
+	if o.Mode == 0 {
+		o.Mode = 0o600
+	}
+	if cur, err := os.ReadFile(path); err == nil && bytes.Equal(cur, data) {
+		if st, err := os.Stat(path); err == nil && st.Mode().Perm() == o.Mode.Perm() && ownerOK(st, o) {
+			return false, nil
+		}
+	}
+	dir := filepath.Dir(path)
+	if o.CreateDirs {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return false, fmt.Errorf("create directory %s: %w", dir, unwrapPath(err))
+		}
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return false, fmt.Errorf("write %s: %w", path, unwrapPath(err))
+	}
+	tmpName := tmp.Name()
+	defer func() {
+		if err != nil {
+			os.Remove(tmpName)
+		}
+	}()
+	// Mode and owner are set before any secret byte is written and before
+	// the rename, so the file is never readable by the wrong people.
+	if err := tmp.Chmod(o.Mode); err != nil {
+		tmp.Close()
+		return false, fmt.Errorf("write %s: chmod: %w", path, unwrapPath(err))
+	}
+	if o.UID >= 0 || o.GID >= 0 {
+		if err := tmp.Chown(o.UID, o.GID); err != nil {
+			tmp.Close()
+			return false, fmt.Errorf("write %s: chown %d:%d: %w", path, o.UID, o.GID, unwrapPath(err))
+		}
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return false, fmt.Errorf("write %s: %w", path, unwrapPath(err))
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return false, fmt.Errorf("write %s: sync: %w", path, unwrapPath(err))
+	}
+	if err := tmp.Close(); err != nil {
+		return false, fmt.Errorf("write %s: %w", path, unwrapPath(err))
+	}
+	if o.Backup {
+		if err := backup(path, o); err != nil {
+			return false, err
+		}
+	}
+	if err := os.Rename(tmpName, path); err != nil {
+		return false, fmt.Errorf("write %s: rename: %w", path, unwrapPath(err))
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync() // best effort: some filesystems do not sync directories
+		d.Close()
+	}
+	return true, nil
+}
+
+// backup copies the current file to path.bak (atomically too).
+func backup(path string, o Options) error {
+	cur, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("backup %s: %w", path, unwrapPath(err))
+	}
+	o.Backup, o.CreateDirs = false, false
+	_, err = Write(path+".bak", cur, o)
+	return err
+}
+
+func ownerOK(st os.FileInfo, o Options) bool {
+	uid, gid, ok := fileOwner(st)
+	if !ok {
+		return true
+	}
+	return (o.UID < 0 || o.UID == uid) && (o.GID < 0 || o.GID == gid)
+}
+
+// unwrapPath drops the *PathError wrapper: the caller already names the path.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// ResolveOwner turns user/group names or numbers, or explicit ids, into
+// numeric ids; -1 means "leave as the writer's".
+func ResolveOwner(userName, group string, uid, gid *int) (int, int, error) {
+	u, g := -1, -1
+	if uid != nil {
+		u = *uid
+	}
+	if gid != nil {
+		g = *gid
+	}
+	if userName != "" {
+		if n, err := strconv.Atoi(userName); err == nil {
+			u = n
+		} else {
+			usr, err := user.Lookup(userName)
+			if err != nil {
+				return 0, 0, fmt.Errorf("unknown user %q", userName)
+			}
+			u, _ = strconv.Atoi(usr.Uid)
+		}
+	}
+	if group != "" {
+		if n, err := strconv.Atoi(group); err == nil {
+			g = n
+		} else {
+			grp, err := user.LookupGroup(group)
+			if err != nil {
+				return 0, 0, fmt.Errorf("unknown group %q", group)
+			}
+			g, _ = strconv.Atoi(grp.Gid)
+		}
+	}
+	return u, g, nil
+}
