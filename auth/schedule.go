@@ -58,7 +58,7 @@ func NextAction(t *Token, r float64) (Action, time.Time) {
 func (t *Token) renewed(ttl time.Duration, now time.Time) *Token {
 	n := *t
 	n.Issued = now
-	n.Expires = now.Add(ttl)
+	n.Expires = now.Add(safeTTL(ttl))
 	// Vault grants min(increment, time left before max TTL); a grant one
 	// second or more short of the ask means the max TTL is in sight.
 	n.Capped = ttl+time.Second < t.CreationTTL

@@ -39,9 +39,17 @@ func NewToken(s *api.Secret, now time.Time) *Token {
 		Issued:      now,
 	}
 	if a.LeaseDuration > 0 {
-		t.Expires = now.Add(t.CreationTTL)
+		t.Expires = now.Add(safeTTL(t.CreationTTL))
 	}
 	return t
+}
+
+// safeTTL is how long rotor counts on a granted TTL. Vault reports TTLs in
+// whole seconds, rounded, and counts from before its answer reached us, so
+// a reported "1s" may be 0.4s: rotor takes a second off (never more than
+// half the TTL) so it never acts on a token after it died.
+func safeTTL(ttl time.Duration) time.Duration {
+	return ttl - min(time.Second, ttl/2)
 }
 
 // StaticToken wraps a token given by the environment; its TTL is unknown

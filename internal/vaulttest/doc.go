@@ -1,0 +1,17 @@
+// Package vaulttest runs a real Vault dev server for integration tests and
+// configures the auth methods rotor supports (AppRole, Kubernetes, JWT, TLS
+// certificates) against it.
+//
+// Everything here is test-only: helpers take a testing.TB, fail the test on
+// error and register their own cleanup. Servers listen on 127.0.0.1 only and
+// run in their own process group, which is killed and reaped when the test
+// ends.
+//
+// The Vault binary is located by VaultBin; tests skip when it is missing
+// unless ROTOR_REQUIRE_INTEGRATION=1 is set (as CI does). Build it with
+// `make vault`.
+//
+// Auth roles created by the Setup helpers attach the token policies
+// "default" and the role (or cert) name, so a test grants access by writing a
+// policy of that name with WritePolicy.
+package vaulttest
