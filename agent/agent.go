@@ -9,13 +9,16 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"sync"
 
 	"github.com/hashicorp/vault/api"
 	"github.com/rotorproject/rotor/agent/config"
 	"github.com/rotorproject/rotor/auth"
 	"github.com/rotorproject/rotor/internal/atomicfile"
 	"github.com/rotorproject/rotor/internal/vaultclient"
+	"github.com/rotorproject/rotor/lease"
 	"github.com/rotorproject/rotor/sink"
+	"github.com/rotorproject/rotor/template"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -26,6 +29,10 @@ type Agent struct {
 	client *api.Client
 	life   *auth.Lifecycle
 	sinks  []*sink.File
+	store  *lease.Store
+	runner *template.Runner // nil without templates
+	done   chan struct{}    // closed when exit_after_auth's work is finished
+	once   sync.Once
 }
 
 // errDone ends Run successfully once exit_after_auth's work is finished.
@@ -38,7 +45,26 @@ func New(cfg *config.Config, log *slog.Logger) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, log: log, client: client}
+	a := &Agent{cfg: cfg, log: log, client: client, done: make(chan struct{})}
+	tc := cfg.TemplateConfig
+	a.store = lease.NewStore(lease.Options{
+		Client:       client,
+		Policy:       lease.Policy{Threshold: tc.LeaseRenewalThreshold, StaticInterval: tc.StaticSecretRenderInterval},
+		MaxParallel:  tc.MaxConnectionsPerHost,
+		Logger:       log.With("component", "lease"),
+		OnChange:     a.secretsChanged,
+		InvalidToken: func(t *auth.Token) { a.life.Invalidate(t) },
+	})
+	if len(cfg.Templates) > 0 {
+		if cfg.ExitAfterAuth {
+			tc.ExitOnRetryFailure = true
+		}
+		a.runner, err = template.New(cfg.Templates, template.Options{Store: a.store, Logger: log.With("component", "template"), Config: tc})
+		if err != nil {
+			return nil, err
+		}
+		a.runner.OnFirstRender = a.finishOnce
+	}
 	opts := auth.Options{
 		Client:  client,
 		OnToken: a.onToken,
@@ -80,9 +106,23 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.life.Run(ctx) })
+	g.Go(func() error { return a.store.Run(ctx) })
+	if a.runner != nil {
+		g.Go(func() error { return a.runner.Run(ctx) })
+	}
+	if a.cfg.ExitAfterAuth {
+		g.Go(func() error {
+			select {
+			case <-a.done:
+				return errDone
+			case <-ctx.Done():
+				return nil
+			}
+		})
+	}
 	err := g.Wait()
 	if errors.Is(err, errDone) {
-		a.log.Info("exit_after_auth: token written; exiting")
+		a.log.Info("exit_after_auth: token written and templates rendered; exiting")
 		return nil
 	}
 	return err
@@ -105,10 +145,24 @@ func (a *Agent) onToken(ctx context.Context, tok *auth.Token) error {
 	if err := errors.Join(errs...); err != nil && tok.Generation == 1 {
 		return err
 	}
-	if a.cfg.ExitAfterAuth {
-		return errDone
+	if err := a.store.SetToken(tok); err != nil {
+		return err
+	}
+	if a.runner == nil && tok.Generation == 1 {
+		a.finishOnce()
 	}
 	return nil
+}
+
+// finishOnce marks exit_after_auth's work done: the sinks are written and
+// every template rendered.
+func (a *Agent) finishOnce() { a.once.Do(func() { close(a.done) }) }
+
+// secretsChanged forwards changed secrets to the templates.
+func (a *Agent) secretsChanged(keys []string) {
+	if a.runner != nil {
+		a.runner.Notify(keys)
+	}
 }
 
 // Token returns the current token (nil before the first login).

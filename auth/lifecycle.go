@@ -93,6 +93,7 @@ func (l *Lifecycle) Run(ctx context.Context) error {
 	log := l.o.Logger
 	b := backoff.New(l.o.MinBackoff, l.o.MaxBackoff).WithRand(l.o.Rand)
 	gen := 0
+	var prevDeath time.Time
 	for ctx.Err() == nil {
 		tok, err := l.login(ctx)
 		if err != nil {
@@ -111,7 +112,10 @@ func (l *Lifecycle) Run(ctx context.Context) error {
 		}
 		b.Reset()
 		gen++
-		tok.Generation = gen
+		tok.Generation, tok.PrevDeath = gen, prevDeath
+		if !prevDeath.IsZero() && !prevDeath.After(l.o.Clock.Now()) {
+			tok.PrevDeath = time.Time{}
+		}
 		log.Info("authenticated", "accessor", tok.Accessor, "ttl", tok.CreationTTL, "renewable", tok.Renewable, "policies", tok.Policies)
 		l.set(tok)
 		// A wake-up sent for the previous token is stale now.
@@ -122,8 +126,9 @@ func (l *Lifecycle) Run(ctx context.Context) error {
 		if err := l.o.OnToken(ctx, tok); err != nil {
 			return err
 		}
-		if err := l.keep(ctx, tok); err != nil {
-			return err
+		prevDeath = time.Time{}
+		if l.keep(ctx, tok) {
+			prevDeath = l.Token().Expires
 		}
 	}
 	return nil
@@ -184,9 +189,10 @@ func (l *Lifecycle) tokenClient(t *Token) (*api.Client, error) {
 	return c, nil
 }
 
-// keep renews tok until it is time to log in again; it returns nil then,
-// or when ctx is done.
-func (l *Lifecycle) keep(ctx context.Context, tok *Token) error {
+// keep renews tok until it is time to log in again, or ctx is done. It
+// reports whether the token is still alive then (a planned re-login, whose
+// leases live until the token's end) or dead (rejected by Vault).
+func (l *Lifecycle) keep(ctx context.Context, tok *Token) (alive bool) {
 	log := l.o.Logger
 	b := backoff.New(l.o.MinBackoff, l.o.MaxBackoff).WithRand(l.o.Rand)
 	for {
@@ -195,14 +201,14 @@ func (l *Lifecycle) keep(ctx context.Context, tok *Token) error {
 			at = l.o.Clock.Now().Add(100 * 365 * 24 * time.Hour)
 		}
 		if woken, err := l.sleepUntil(ctx, at); err != nil {
-			return nil
+			return false
 		} else if woken {
 			log.Warn("token rejected by Vault; logging in again", "accessor", tok.Accessor)
-			return nil
+			return false
 		}
 		if act == ActionRelogin {
 			log.Info("token near its end; logging in again", "accessor", tok.Accessor, "expires", tok.Expires, "capped", tok.Capped)
-			return nil
+			return true
 		}
 		sec, err := l.renew(ctx, tok)
 		now := l.o.Clock.Now()
@@ -214,19 +220,19 @@ func (l *Lifecycle) keep(ctx context.Context, tok *Token) error {
 			l.set(tok)
 			log.Debug("token renewed", "accessor", tok.Accessor, "ttl", tok.Expires.Sub(now).Round(time.Second), "capped", tok.Capped)
 		case ctx.Err() != nil:
-			return nil
+			return false
 		case IsForbidden(err):
 			log.Warn("token rejected by Vault on renewal; logging in again", "accessor", tok.Accessor)
-			return nil
+			return false
 		default:
 			d := b.Next()
 			if !now.Add(d).Before(tok.Expires) {
 				log.Warn("token renewal failed and the token is about to expire; logging in again", "error", err)
-				return nil
+				return true
 			}
 			log.Warn("token renewal failed", "error", err, "retry_in", d.Round(time.Millisecond))
 			if clock.Sleep(ctx, l.o.Clock, d) != nil {
-				return nil
+				return false
 			}
 			// The next NextAction is in the past: renew at once.
 		}

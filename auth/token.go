@@ -25,6 +25,9 @@ type Token struct {
 	Capped bool
 	// Generation counts logins since start: consumers compare it to see a new token.
 	Generation int
+	// PrevDeath is when the token this one replaced dies (it and its
+	// leases); zero when it is already dead (revoked) or there was none.
+	PrevDeath time.Time
 }
 
 // NewToken builds a Token from a login answer received at now.

@@ -5,6 +5,7 @@ package config
 
 import (
 	"os"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -192,4 +193,12 @@ type EnvTemplate struct {
 	Contents          string
 	ErrorOnMissingKey bool
 	Range             hcl.Range
+}
+
+// String shows the command as configured.
+func (c Command) String() string {
+	if c.Shell != "" {
+		return c.Shell
+	}
+	return strings.Join(c.Argv, " ")
 }

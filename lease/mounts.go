@@ -1,0 +1,108 @@
+package lease
+
+import (
+	"context"
+	"path"
+	"strings"
+	"sync"
+
+	"github.com/hashicorp/vault/api"
+)
+
+// mountCache remembers each mount's path and KV version, so a mount is
+// looked up once, not once per secret (Vault Agent does the latter: half
+// its requests for 500 KV templates are mount lookups).
+type mountCache struct {
+	mu     sync.Mutex
+	mounts map[string]int // mount path ("secret/") -> KV version (0: not KV v2)
+}
+
+func (m *mountCache) find(p string) (string, int, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	best, ver, ok := "", 0, false
+	for mp, v := range m.mounts {
+		if strings.HasPrefix(p+"/", mp) && len(mp) > len(best) {
+			best, ver, ok = mp, v, true
+		}
+	}
+	return best, ver, ok
+}
+
+func (m *mountCache) add(mp string, v int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.mounts == nil {
+		m.mounts = map[string]int{}
+	}
+	m.mounts[mp] = v
+}
+
+// kvPath returns the path to read for p: KV v2 secrets are read under
+// <mount>/data/ as consul-template does, so templates stay unchanged.
+func (s *Store) kvPath(ctx context.Context, c *api.Client, p string) (string, error) {
+	mp, ver, ok := s.mounts.find(p)
+	if !ok {
+		// Concurrent reads under one top-level path share one lookup.
+		first, _, _ := strings.Cut(p, "/")
+		v, err, _ := s.flight.Do("mount:"+first, func() (any, error) {
+			return s.lookupMount(ctx, c, p)
+		})
+		if err != nil {
+			return "", err
+		}
+		mi := v.(mountInfo)
+		if !strings.HasPrefix(p+"/", mi.path) {
+			// Another mount under the same top level: look up this one.
+			if mi, err = s.lookupMount(ctx, c, p); err != nil {
+				return "", err
+			}
+		}
+		mp, ver = mi.path, mi.version
+	}
+	if ver != 2 {
+		return p, nil
+	}
+	rest := strings.TrimPrefix(p+"/", mp)
+	rest = strings.TrimSuffix(rest, "/")
+	if rest == "" {
+		return path.Join(mp, "data"), nil
+	}
+	if strings.HasPrefix(rest, "data/") || strings.HasPrefix(rest, "metadata/") || strings.HasPrefix(rest, "subkeys/") {
+		return p, nil
+	}
+	return path.Join(mp, "data", rest), nil
+}
+
+type mountInfo struct {
+	path    string
+	version int
+}
+
+// lookupMount asks sys/internal/ui/mounts (allowed by Vault's default
+// policy) for the mount holding p. A failure is not fatal: the path is
+// then read as is, like a KV v1 or non-KV secret.
+func (s *Store) lookupMount(ctx context.Context, c *api.Client, p string) (mountInfo, error) {
+	s.sem <- struct{}{}
+	sec, err := c.Logical().ReadWithContext(ctx, "sys/internal/ui/mounts/"+p)
+	<-s.sem
+	if err != nil || sec == nil {
+		s.o.Logger.Debug("mount lookup failed; reading the path as is", "path", p, "error", err)
+		first, _, _ := strings.Cut(p, "/")
+		mi := mountInfo{path: first + "/"}
+		return mi, nil
+	}
+	mi := mountInfo{}
+	mi.path, _ = sec.Data["path"].(string)
+	if typ, _ := sec.Data["type"].(string); typ == "kv" {
+		if opts, ok := sec.Data["options"].(map[string]any); ok && opts["version"] == "2" {
+			mi.version = 2
+		}
+	}
+	if mi.path == "" {
+		first, _, _ := strings.Cut(p, "/")
+		mi.path = first + "/"
+	}
+	s.mounts.add(mi.path, mi.version)
+	return mi, nil
+}

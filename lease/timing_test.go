@@ -1,0 +1,81 @@
+package lease
+
+import (
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func TestNext(t *testing.T) {
+	p := Policy{Threshold: 0.9, StaticInterval: 5 * time.Minute}
+	h := time.Hour
+	cases := []struct {
+		name   string
+		tm     Timing
+		r      float64
+		act    Action
+		offset time.Duration // from t0
+	}{
+		{"renewable lease, fresh", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(h), Renewable: true}, 0, ActionRenew, 40 * time.Minute},
+		{"renewable lease, full jitter", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(h), Renewable: true}, 1, ActionRenew, 34 * time.Minute},
+		{"max TTL reached", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(10 * time.Minute), Renewable: true, Capped: true}, 0, ActionRefetch, 9 * time.Minute},
+		{"non-renewable lease", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(h)}, 0, ActionRefetch, 54 * time.Minute},
+		{"non-renewable lease, jitter", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(h)}, 0.5, ActionRefetch, 51 * time.Minute},
+		{"already expired", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(-time.Second), Renewable: true}, 0, ActionRefetch, -time.Second},
+		{"certificate 72h", Timing{Class: ClassCert, Issued: t0.Add(time.Minute), NotBefore: t0, NotAfter: t0.Add(72 * h)}, 0, ActionRefetch, time.Duration(0.9 * float64(72*h))},
+		{"certificate, jitter", Timing{Class: ClassCert, NotBefore: t0, NotAfter: t0.Add(100 * h)}, 0.5, ActionRefetch, 85 * h},
+		{"kv", Timing{Class: ClassStatic, Issued: t0}, 0, ActionRefetch, 5 * time.Minute},
+		{"kv, jitter", Timing{Class: ClassStatic, Issued: t0}, 0.5, ActionRefetch, 285 * time.Second},
+		{"static role", Timing{Class: ClassRotating, Issued: t0, RotatesAt: t0.Add(h)}, 0, ActionRefetch, h + time.Second},
+		{"lifetime shorter than the interval", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(2 * time.Second)}, 0, ActionRefetch, 1800 * time.Millisecond},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			act, when := Next(c.tm, p, c.r)
+			if act != c.act {
+				t.Fatalf("action %v, want %v", act, c.act)
+			}
+			if got := when.Sub(t0); got != c.offset {
+				t.Fatalf("at +%v, want +%v", got, c.offset)
+			}
+			if d := Deadline(c.tm); !d.IsZero() && when.After(d) {
+				t.Fatalf("acts at %v, after the deadline %v", when, d)
+			}
+		})
+	}
+}
+
+// consul-template computes PKI jitter with integer division and gets zero;
+// certificates issued together must rotate at different times here.
+func TestCertificatesIssuedTogetherSpread(t *testing.T) {
+	p := Policy{Threshold: 0.9}
+	tm := Timing{Class: ClassCert, NotBefore: t0, NotAfter: t0.Add(72 * time.Hour)}
+	seen := map[time.Time]bool{}
+	for i := range 20 {
+		_, at := Next(tm, p, float64(i)/20)
+		seen[at.Truncate(time.Second)] = true
+	}
+	if len(seen) != 20 {
+		t.Fatalf("20 draws gave %d distinct seconds", len(seen))
+	}
+	_, first := Next(tm, p, 0)
+	_, last := Next(tm, p, 0.999)
+	if spread := first.Sub(last); spread < 7*time.Hour {
+		t.Fatalf("spread %v, want about 10%% of 72h", spread)
+	}
+}
+
+func TestTokenBoundAt(t *testing.T) {
+	death := t0.Add(10 * time.Minute)
+	first, last := TokenBoundAt(t0, death, 0, 10), TokenBoundAt(t0, death, 9, 10)
+	if !first.Equal(t0) || !last.After(first) || !last.Before(t0.Add(30*time.Second)) {
+		t.Fatalf("spread %v..%v", first, last)
+	}
+	if got := TokenBoundAt(t0, time.Time{}, 5, 10); got.After(t0.Add(time.Second)) {
+		t.Fatalf("a dead token's secrets must be fetched at once, got +%v", got.Sub(t0))
+	}
+	if got := TokenBoundAt(t0, t0.Add(4*time.Second), 9, 10); !got.Before(t0.Add(2 * time.Second)) {
+		t.Fatalf("must stay within half the time left, got +%v", got.Sub(t0))
+	}
+}

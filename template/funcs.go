@@ -1,0 +1,141 @@
+package template
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hashicorp/consul-template/dependency"
+	"github.com/rotorproject/rotor/lease"
+)
+
+// recorder collects, during one execution of a template, the secrets it
+// used and those the store did not hold yet.
+type recorder struct {
+	store   *lease.Store // nil for a dry run (syntax check)
+	used    map[string]lease.Ref
+	missing map[string]lease.Ref
+}
+
+func (r *recorder) reset() {
+	r.used, r.missing = map[string]lease.Ref{}, map[string]lease.Ref{}
+}
+
+// get returns the stored value of ref, or records it as missing.
+func (r *recorder) get(ref lease.Ref) (lease.Value, bool) {
+	k := ref.Key()
+	r.used[k] = ref
+	if r.store != nil {
+		if v, ok := r.store.Lookup(k); ok {
+			return v, true
+		}
+	}
+	r.missing[k] = ref
+	return lease.Value{}, false
+}
+
+// consulFuncs read Consul or Nomad, which rotor does not talk to. They
+// fail with a clear message instead of waiting forever for data.
+var consulFuncs = []string{"datacenters", "exportedServices", "key", "keyExists", "keyOrDefault", "ls", "safeLs",
+	"node", "nodes", "partitions", "peerings", "service", "connect", "services", "tree", "safeTree", "caRoots",
+	"caLeaf", "nomadServices", "nomadService", "nomadVarList", "nomadVarListSafe", "nomadVar", "nomadVarExists"}
+
+// funcMap overrides consul-template's Vault and file functions so they are
+// served by rotor's scheduler; every other function (toJSON, base64Encode,
+// env, sprig helpers, ...) is consul-template's own.
+func (t *tmpl) funcMap() map[string]any {
+	m := map[string]any{
+		"secret":  t.secretFunc,
+		"secrets": t.secretsFunc,
+		"pkiCert": t.pkiCertFunc,
+		"file":    t.fileFunc,
+	}
+	for _, name := range consulFuncs {
+		m[name] = func(...any) (any, error) {
+			return nil, fmt.Errorf("%s reads Consul or Nomad; rotor only talks to Vault", name)
+		}
+	}
+	return m
+}
+
+// secretFunc is `secret "path"` (read) or `secret "path" "k=v" ...` (write).
+// A secret not fetched yet yields nil, as in consul-template: `with`
+// skips it, and the runner fetches it and renders again.
+func (t *tmpl) secretFunc(args ...string) (any, error) {
+	ref, err := lease.ParseSecretArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	v, ok := t.rec.get(ref)
+	if !ok {
+		return nil, nil
+	}
+	return v.Secret, nil
+}
+
+// secretsFunc is `secrets "path"`: the keys listed under path.
+func (t *tmpl) secretsFunc(p string) ([]string, error) {
+	p = strings.Trim(p, "/")
+	if p == "" {
+		return nil, nil
+	}
+	v, ok := t.rec.get(lease.Ref{Kind: lease.KindList, Path: p})
+	if !ok {
+		return nil, nil
+	}
+	return v.List, nil
+}
+
+// pkiCertFunc is `pkiCert "pki/issue/role" "common_name=..."`: the
+// certificate, key and CA as PEM, from the same shared issue call that a
+// `secret` with the same arguments would use.
+func (t *tmpl) pkiCertFunc(args ...string) (any, error) {
+	ref, err := lease.ParseSecretArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	if ref.Kind != lease.KindWrite {
+		ref.Kind, ref.Data = lease.KindWrite, map[string]string{}
+	}
+	v, ok := t.rec.get(ref)
+	if !ok || v.Secret == nil {
+		return nil, nil
+	}
+	d := v.Secret.Data
+	pem := dependency.PemEncoded{}
+	pem.Cert, _ = d["certificate"].(string)
+	pem.Key, _ = d["private_key"].(string)
+	pem.CA, _ = d["issuing_ca"].(string)
+	if chain, ok := d["ca_chain"].([]any); ok {
+		for _, c := range chain {
+			if s, ok := c.(string); ok {
+				pem.CAChain = append(pem.CAChain, s)
+			}
+		}
+	}
+	return pem, nil
+}
+
+// fileFunc is `file "path"`: the file's content, read at each render,
+// confined to sandbox_path when set.
+func (t *tmpl) fileFunc(p string) (string, error) {
+	if p == "" {
+		return "", nil
+	}
+	if sb := t.cfg.SandboxPath; sb != "" {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return "", err
+		}
+		rel, err := filepath.Rel(sb, filepath.Clean(abs))
+		if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+			return "", fmt.Errorf("file %q is outside sandbox_path %s", p, sb)
+		}
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return "", fmt.Errorf("file: %w", err)
+	}
+	return string(b), nil
+}

@@ -1,0 +1,337 @@
+package template
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rotorproject/rotor/agent/config"
+	"github.com/rotorproject/rotor/internal/clock"
+	"github.com/rotorproject/rotor/lease"
+)
+
+// maxRetries is how many failed renders in a row exit_on_retry_failure
+// tolerates for one template (Vault Agent's default too).
+const maxRetries = 12
+
+// maxRounds bounds render-fetch-render rounds for templates whose secret
+// paths depend on other secrets.
+const maxRounds = 8
+
+// Runner renders every template, and renders again the ones whose secrets
+// changed. Build it with New; Run does the work.
+type Runner struct {
+	store              *lease.Store
+	log                *slog.Logger
+	clock              clock.Clock
+	tmpls              []*tmpl
+	groups             []*group
+	exitOnRetryFailure bool
+
+	wake chan struct{}
+	// OnFirstRender, if set, is called once every template has been
+	// written at least once.
+	OnFirstRender func()
+	firstDone     bool
+
+	mu      sync.Mutex
+	changed map[string]bool // secret keys changed since the last loop
+}
+
+// Options configure a Runner.
+type Options struct {
+	Store  *lease.Store
+	Logger *slog.Logger
+	Clock  clock.Clock
+	Config config.TemplateConfig
+}
+
+// New parses every template (reading source files and checking syntax)
+// and forms the command groups. It starts nothing.
+func New(templates []*config.Template, o Options) (*Runner, error) {
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	r := &Runner{store: o.Store, log: o.Logger, clock: o.Clock, exitOnRetryFailure: o.Config.ExitOnRetryFailure,
+		wake: make(chan struct{}, 1), changed: map[string]bool{}}
+	var errs []error
+	for _, c := range templates {
+		t, err := newTmpl(c, c.Destination)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		r.tmpls = append(r.tmpls, t)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	r.groups = groupByCommand(r.tmpls)
+	return r, nil
+}
+
+// Notify tells the runner which secrets changed. It never blocks; the
+// store calls it from its own goroutine.
+func (r *Runner) Notify(keys []string) {
+	r.mu.Lock()
+	for _, k := range keys {
+		r.changed[k] = true
+	}
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run renders all templates once the store has a token, then re-renders
+// on changes and retries failures with each template's own backoff, until
+// ctx is done. It returns an error only with exit_on_retry_failure, once a
+// template has failed maxRetries times in a row.
+func (r *Runner) Run(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-r.store.Ready():
+	}
+	now := r.clock.Now()
+	for _, t := range r.tmpls {
+		t.dirty, t.dueAt = true, now
+	}
+	for {
+		r.markChanged()
+		if err := r.pass(ctx); err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err := r.sleep(ctx, r.nextWake()); err != nil {
+			return nil
+		}
+	}
+}
+
+// markChanged turns changed secret keys into dirty templates, honouring
+// each template's wait { min, max }.
+func (r *Runner) markChanged() {
+	r.mu.Lock()
+	changed := r.changed
+	r.changed = map[string]bool{}
+	r.mu.Unlock()
+	if len(changed) == 0 {
+		return
+	}
+	now := r.clock.Now()
+	for _, t := range r.tmpls {
+		hit := false
+		for k := range t.used {
+			if changed[k] {
+				hit = true
+				break
+			}
+		}
+		if !hit {
+			continue
+		}
+		if !t.dirty {
+			t.dirty, t.firstDue = true, now
+		}
+		t.dueAt = now.Add(t.cfg.WaitMin)
+		if t.cfg.WaitMax > 0 && t.dueAt.After(t.firstDue.Add(t.cfg.WaitMax)) {
+			t.dueAt = t.firstDue.Add(t.cfg.WaitMax)
+		}
+	}
+}
+
+// pass renders what is due and publishes the groups it touched.
+func (r *Runner) pass(ctx context.Context) error {
+	now := r.clock.Now()
+	var due []*tmpl
+	for _, t := range r.tmpls {
+		if t.dirty && !t.dueAt.After(now) && !t.retryAt.After(now) {
+			due = append(due, t)
+		}
+	}
+	if len(due) > 0 {
+		outs := r.render(ctx, due)
+		if ctx.Err() != nil {
+			return nil
+		}
+		for _, g := range r.groups {
+			g.publish(ctx, r, outs)
+		}
+	}
+	for _, g := range r.groups {
+		g.retryCommand(ctx, r)
+	}
+	if !r.firstDone && r.allRendered() {
+		r.firstDone = true
+		r.log.Info("all templates rendered", "count", len(r.tmpls))
+		if r.OnFirstRender != nil {
+			r.OnFirstRender()
+		}
+	}
+	if r.exitOnRetryFailure {
+		for _, t := range r.tmpls {
+			if t.failures >= maxRetries {
+				return fmt.Errorf("template %s failed %d times (exit_on_retry_failure): %w", t.name, t.failures, t.lastErr)
+			}
+		}
+	}
+	return nil
+}
+
+func (r *Runner) allRendered() bool {
+	for _, t := range r.tmpls {
+		if !t.rendered {
+			return false
+		}
+	}
+	return true
+}
+
+// render executes the due templates, fetching the secrets they miss in
+// one batch per round (so a secret used by many templates is fetched once
+// and every template gets the same value). It returns the outputs of the
+// templates that rendered; the others are marked failed.
+func (r *Runner) render(ctx context.Context, due []*tmpl) map[*tmpl][]byte {
+	outs := map[*tmpl][]byte{}
+	pending := due
+	for round := 0; len(pending) > 0 && ctx.Err() == nil; round++ {
+		missing := map[string]lease.Ref{}
+		var again []*tmpl
+		results := map[*tmpl]result{}
+		for _, t := range pending {
+			res := t.execute(r.store)
+			results[t] = res
+			if len(res.missing) == 0 {
+				if res.err != nil {
+					r.fail(t, res.err)
+				} else {
+					outs[t] = res.out
+				}
+				continue
+			}
+			for k, ref := range res.missing {
+				missing[k] = ref
+			}
+			again = append(again, t)
+		}
+		if len(again) == 0 {
+			break
+		}
+		if round == maxRounds {
+			for _, t := range again {
+				r.fail(t, fmt.Errorf("secrets still missing after %d rounds (a secret path built from another secret that keeps changing?)", maxRounds))
+			}
+			break
+		}
+		refs := make([]lease.Ref, 0, len(missing))
+		for _, ref := range missing {
+			refs = append(refs, ref)
+		}
+		errs := r.store.Fetch(ctx, refs)
+		pending = pending[:0]
+		for _, t := range again {
+			if err := firstError(results[t].missing, errs); err != nil {
+				r.fail(t, err)
+				continue
+			}
+			pending = append(pending, t)
+		}
+	}
+	return outs
+}
+
+func firstError(missing map[string]lease.Ref, errs map[string]error) error {
+	keys := make([]string, 0, len(missing))
+	for k := range missing {
+		if errs[k] != nil {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	sort.Strings(keys)
+	return errs[keys[0]]
+}
+
+// fail records a failed render and schedules its retry.
+func (r *Runner) fail(t *tmpl, err error) {
+	t.lastErr = err
+	t.failures++
+	d := t.b.Next()
+	t.retryAt = r.clock.Now().Add(d)
+	r.log.Error("template render failed", "template", t.name, "error", err, "attempt", t.failures, "retry_in", d.Round(time.Millisecond))
+}
+
+// nextWake is the earliest time a template or command retry is due.
+func (r *Runner) nextWake() time.Time {
+	var next time.Time
+	consider := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	for _, t := range r.tmpls {
+		if t.dirty {
+			consider(later(t.dueAt, t.retryAt))
+		}
+	}
+	for _, g := range r.groups {
+		if g.cmdPending {
+			consider(g.cmdRetryAt)
+		}
+	}
+	return next
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func (r *Runner) sleep(ctx context.Context, t time.Time) error {
+	if t.IsZero() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-r.wake:
+			return nil
+		}
+	}
+	for {
+		d := t.Sub(r.clock.Now())
+		if d <= 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-r.wake:
+			return nil
+		case <-r.clock.After(min(d, clock.MaxWait)):
+		}
+	}
+}
+
+// Templates lists the templates' destinations, for logs.
+func (r *Runner) Templates() string {
+	names := make([]string, len(r.tmpls))
+	for i, t := range r.tmpls {
+		names[i] = t.name
+	}
+	return strings.Join(names, ", ")
+}
