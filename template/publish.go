@@ -52,6 +52,15 @@ func groupByCommand(ts []*tmpl) []*group {
 	return out
 }
 
+func (g *group) hasFresh(outs map[*tmpl][]byte) bool {
+	for _, t := range g.members {
+		if _, ok := outs[t]; ok {
+			return true
+		}
+	}
+	return false
+}
+
 // publish writes the members rendered in this pass. A certificate and key
 // in the group are checked together first; if they do not match, nothing
 // is written and the previous files stay in place.

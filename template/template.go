@@ -151,3 +151,10 @@ func collect(v any, out *[]string) {
 		}
 	}
 }
+
+// Check parses a template block as New would (source file, syntax), for
+// `rotor validate`. A missing source file is reported as such.
+func Check(c *config.Template) error {
+	_, err := newTmpl(c, c.Destination)
+	return err
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rotorproject/rotor/agent"
 	"github.com/rotorproject/rotor/agent/config"
+	"github.com/rotorproject/rotor/template"
 )
 
 // configFlags is a repeatable -config flag.
@@ -71,6 +72,21 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, w := range config.Warnings(cfg) {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	bad := 0
+	for _, t := range cfg.Templates {
+		if t.Source != "" {
+			if _, err := os.Stat(t.Source); err != nil {
+				continue // already warned: it may exist only where rotor runs
+			}
+		}
+		if err := template.Check(t); err != nil {
+			fmt.Fprintf(stderr, "rotor: %v\n", err)
+			bad++
+		}
+	}
+	if bad > 0 {
+		return exitFailed
 	}
 	fmt.Fprintf(stdout, "configuration is valid (%s)\n", strings.Join(cfg.Files, ", "))
 	return exitOK

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs rotor and Vault Agent v1.21.0 side by side on one dev Vault (plus
+# PostgreSQL for database credentials) and prints time, memory and request
+# counts with ratios. Needs the test Vault build (make vault) and the
+# postgresql package.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+make -s vault
+ROTOR_BENCH=1 ROTOR_VAULT_BIN="$PWD/test/vault/bin/vault" go test -count=1 -run TestCompareWithVaultAgent -v -timeout 30m ./bench/ |
+	grep -v '^=== RUN\|^--- \|^PASS\|^ok'
