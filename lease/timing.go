@@ -93,7 +93,8 @@ const (
 //   - lease that renewal cannot extend (capped or not renewable): fetch a
 //     new secret at Threshold of its remaining life;
 //   - certificate: re-issue at Threshold of NotBefore..NotAfter;
-//   - static role: re-read just after the rotation, plus up to a second;
+//   - static role: re-read just after the rotation, plus up to a second,
+//     or at StaticInterval if sooner;
 //   - anything else: re-read every StaticInterval.
 func Next(t Timing, p Policy, r float64) (Action, time.Time) {
 	switch t.Class {
@@ -113,9 +114,16 @@ func Next(t Timing, p Policy, r float64) (Action, time.Time) {
 		}
 		return ActionRefetch, at(t.NotBefore, life, p.Threshold, r)
 	case ClassRotating:
+		// Just after Vault's scheduled rotation, or at the static interval
+		// if that is sooner: a rotation forced with rotate-credentials does
+		// not wait for the next scheduled one.
+		static := at(t.Issued, p.StaticInterval, 1, r)
 		if !t.RotatesAt.IsZero() {
-			return ActionRefetch, t.RotatesAt.Add(rotationDelay + time.Duration(r*float64(time.Second)))
+			if rot := t.RotatesAt.Add(rotationDelay + time.Duration(r*float64(time.Second))); rot.Before(static) {
+				return ActionRefetch, rot
+			}
 		}
+		return ActionRefetch, static
 	}
 	return ActionRefetch, at(t.Issued, p.StaticInterval, 1, r)
 }

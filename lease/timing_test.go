@@ -27,7 +27,8 @@ func TestNext(t *testing.T) {
 		{"certificate, jitter", Timing{Class: ClassCert, NotBefore: t0, NotAfter: t0.Add(100 * h)}, 0.5, ActionRefetch, 85 * h},
 		{"kv", Timing{Class: ClassStatic, Issued: t0}, 0, ActionRefetch, 5 * time.Minute},
 		{"kv, jitter", Timing{Class: ClassStatic, Issued: t0}, 0.5, ActionRefetch, 285 * time.Second},
-		{"static role", Timing{Class: ClassRotating, Issued: t0, RotatesAt: t0.Add(h)}, 0, ActionRefetch, h + time.Second},
+		{"static role rotating soon", Timing{Class: ClassRotating, Issued: t0, RotatesAt: t0.Add(time.Minute)}, 0, ActionRefetch, time.Minute + time.Second},
+		{"static role rotating later than the interval", Timing{Class: ClassRotating, Issued: t0, RotatesAt: t0.Add(h)}, 0, ActionRefetch, 5 * time.Minute},
 		{"lifetime shorter than the interval", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(2 * time.Second)}, 0, ActionRefetch, 1800 * time.Millisecond},
 	}
 	for _, c := range cases {
