@@ -52,15 +52,6 @@ func groupByCommand(ts []*tmpl) []*group {
 	return out
 }
 
-func (g *group) hasFresh(outs map[*tmpl][]byte) bool {
-	for _, t := range g.members {
-		if _, ok := outs[t]; ok {
-			return true
-		}
-	}
-	return false
-}
-
 // publish writes the members rendered in this pass. A certificate and key
 // in the group are checked together first; if they do not match, nothing
 // is written and the previous files stay in place.
@@ -90,10 +81,13 @@ func (g *group) publish(ctx context.Context, r *Runner, outs map[*tmpl][]byte) {
 		return
 	}
 	changed := false
+	r.writeSem <- struct{}{}
+	defer func() { <-r.writeSem }()
 	for _, t := range fresh {
 		out := outs[t]
 		wrote, err := atomicfile.Write(t.cfg.Destination, out, atomicfile.Options{
 			Mode: t.cfg.Perms, UID: t.uid, GID: t.gid, CreateDirs: t.cfg.CreateDestDirs, Backup: t.cfg.Backup,
+			Dirs: &r.dirs,
 		})
 		if err != nil {
 			r.fail(t, err)

@@ -29,6 +29,7 @@ type tmpl struct {
 	rec      recorder
 	uid, gid int
 
+	static     []lease.Ref          // secrets it certainly asks for (prefetched)
 	used       map[string]lease.Ref // secrets the last render used
 	output     []byte               // last rendered content (nil before the first)
 	rendered   bool                 // has been written at least once
@@ -75,13 +76,20 @@ func newTmpl(c *config.Template, name string) (*tmpl, error) {
 	if t.ct, err = ctemplate.NewTemplate(in); err != nil {
 		return nil, fmt.Errorf("template %s: %w", name, err)
 	}
-	// A dry run with no secrets finds syntax errors now, not at the first
-	// render. Execution errors are expected here (nothing is fetched).
-	t.rec.reset()
-	if _, err := t.ct.Execute(&ctemplate.ExecuteInput{Brain: brain}); err != nil && strings.HasPrefix(err.Error(), "parse") {
+	if t.static, err = staticRefs(name, in.Contents, c.LeftDelim, c.RightDelim); err != nil {
 		return nil, fmt.Errorf("template %s: %s: %w", name, sourceName(c), err)
 	}
 	return t, nil
+}
+
+// checkSyntax executes t with no secrets: a parse error shows now.
+// Execution errors are expected (nothing is fetched) and ignored.
+func (t *tmpl) checkSyntax() error {
+	t.rec.reset()
+	if _, err := t.ct.Execute(&ctemplate.ExecuteInput{Brain: brain}); err != nil && strings.HasPrefix(err.Error(), "parse") {
+		return fmt.Errorf("template %s: %s: %w", t.name, sourceName(t.cfg), err)
+	}
+	return nil
 }
 
 func sourceName(c *config.Template) string {
@@ -155,6 +163,9 @@ func collect(v any, out *[]string) {
 // Check parses a template block as New would (source file, syntax), for
 // `rotor validate`. A missing source file is reported as such.
 func Check(c *config.Template) error {
-	_, err := newTmpl(c, c.Destination)
-	return err
+	t, err := newTmpl(c, c.Destination)
+	if err != nil {
+		return err
+	}
+	return t.checkSyntax()
 }

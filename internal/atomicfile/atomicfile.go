@@ -19,6 +19,10 @@ type Options struct {
 	UID, GID   int
 	CreateDirs bool // create missing parent directories (0755)
 	Backup     bool // keep the previous content as <path>.bak
+	// Dirs, if set, syncs the directory after the rename, sharing one
+	// fsync among concurrent writers to the same directory. Nil: the
+	// directory is synced by this call alone.
+	Dirs *DirSyncer
 }
 
 // Write replaces path with data atomically: a temporary file in the same
@@ -35,12 +39,15 @@ func Write(path string, data []byte, o Options) (changed bool, err error) {
 		}
 	}
 	dir := filepath.Dir(path)
-	if o.CreateDirs {
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if errors.Is(err, fs.ErrNotExist) && o.CreateDirs {
+		// Create the directories only when missing: one syscall less per
+		// file in the common case, which counts with hundreds of files.
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return false, fmt.Errorf("create directory %s: %w", dir, unwrapPath(err))
 		}
+		tmp, err = os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return false, fmt.Errorf("write %s: %w", path, unwrapPath(err))
 	}
@@ -81,10 +88,7 @@ func Write(path string, data []byte, o Options) (changed bool, err error) {
 	if err := os.Rename(tmpName, path); err != nil {
 		return false, fmt.Errorf("write %s: rename: %w", path, unwrapPath(err))
 	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync() // best effort: some filesystems do not sync directories
-		d.Close()
-	}
+	o.Dirs.Sync(dir)
 	return true, nil
 }
 

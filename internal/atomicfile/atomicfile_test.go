@@ -1,6 +1,7 @@
 package atomicfile
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -59,5 +60,26 @@ func TestResolveOwner(t *testing.T) {
 	one := 1
 	if u, g, _ := ResolveOwner("", "", &one, nil); u != 1 || g != -1 {
 		t.Fatalf("got %d %d", u, g)
+	}
+}
+
+func TestDirSyncerConcurrentWriters(t *testing.T) {
+	dir := t.TempDir()
+	var ds DirSyncer
+	done := make(chan error)
+	for i := range 50 {
+		go func() {
+			_, err := Write(filepath.Join(dir, fmt.Sprint(i)), []byte("x"), Options{Mode: 0o600, UID: -1, GID: -1, Dirs: &ds})
+			done <- err
+		}()
+	}
+	for range 50 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := ds.dirs[dir]
+	if d.covered != 50 || d.requested != 50 {
+		t.Fatalf("covered %d of %d renames", d.covered, d.requested)
 	}
 }
