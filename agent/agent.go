@@ -59,7 +59,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Agent, error) {
 		if cfg.ExitAfterAuth {
 			tc.ExitOnRetryFailure = true
 		}
-		a.runner, err = template.New(cfg.Templates, template.Options{Store: a.store, Logger: log.With("component", "template"), Config: tc})
+		a.runner, err = template.New(cfg.Templates, template.Options{Store: a.store, Logger: log.With("component", "template"), Config: tc, MaxRetries: cfg.Vault.NumRetries})
 		if err != nil {
 			return nil, err
 		}

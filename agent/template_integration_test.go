@@ -132,3 +132,64 @@ template {
 	vaulttest.WritePolicy(t, root, "app", `path "secret/data/*" { capabilities = ["read"] }`)
 	waitContent(t, bad, func(s string) bool { return s == "hidden" }, 20*time.Second)
 }
+
+func TestTemplateErrorsNeverShowSecretsAndFailedCommandsBackOff(t *testing.T) {
+	srv := vaulttest.Start(t)
+	root := srv.Client(t)
+	root.KVv2("secret").Put(t.Context(), "app", map[string]any{"password": "hunter2-very-secret"})
+	dir := t.TempDir()
+	bad, good, runs := filepath.Join(dir, "bad"), filepath.Join(dir, "good"), filepath.Join(dir, "runs")
+	r := startAgent(t, srv, appRoleAuth(t, root, `path "secret/data/app" { capabilities = ["read"] }`, nil)+fmt.Sprintf(`
+template {
+  contents    = "{{ with secret \"secret/app\" }}{{ .Data.data.password | parseInt }}{{ end }}"
+  destination = %q
+}
+template {
+  contents    = "{{ with secret \"secret/app\" }}{{ .Data.data.password }}{{ end }}"
+  destination = %q
+  exec {
+    command = ["sh", "-c", "echo run >> %s; echo failing on purpose; exit 3"]
+  }
+}`, bad, good, runs))
+	waitContent(t, good, func(s string) bool { return s == "hunter2-very-secret" }, 20*time.Second)
+	vaulttest.Eventually(t, 10*time.Second, func() error {
+		if countLines(t, runs) < 2 {
+			return errors.New("failed command not retried")
+		}
+		return nil
+	})
+	time.Sleep(2 * time.Second)
+	if n := countLines(t, runs); n > 4 {
+		t.Fatalf("failed command ran %d times in ~4s: a hot loop", n)
+	}
+	logs := r.logs.String()
+	for _, want := range []string{"template render failed", "parseInt", "reload command failed", "exit_code=3", "failing on purpose"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %q", want)
+		}
+	}
+	if strings.Contains(logs, "hunter2") {
+		t.Fatal("a secret value appears in the logs")
+	}
+}
+
+func TestExitOnRetryFailure(t *testing.T) {
+	srv := vaulttest.Start(t)
+	root := srv.Client(t)
+	dir := t.TempDir()
+	r := startAgent(t, srv, appRoleAuth(t, root, `path "secret/data/nothing" { capabilities = ["deny"] }`, nil)+fmt.Sprintf(`
+vault {
+  retry { num_retries = 2 }
+}
+template_config {
+  exit_on_retry_failure = true
+}
+template {
+  contents    = "{{ with secret \"secret/denied\" }}{{ .Data.data.v }}{{ end }}"
+  destination = %q
+}`, filepath.Join(dir, "x")))
+	err := r.wait(t, 30*time.Second)
+	if err == nil || !strings.Contains(err.Error(), "exit_on_retry_failure") || !strings.Contains(err.Error(), "permission denied") {
+		t.Fatalf("want exit after retries naming the failure, got %v", err)
+	}
+}

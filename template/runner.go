@@ -16,10 +16,6 @@ import (
 	"github.com/rotorproject/rotor/lease"
 )
 
-// maxRetries is how many failed renders in a row exit_on_retry_failure
-// tolerates for one template (Vault Agent's default too).
-const maxRetries = 12
-
 // maxRounds bounds render-fetch-render rounds for templates whose secret
 // paths depend on other secrets.
 const maxRounds = 8
@@ -33,6 +29,7 @@ type Runner struct {
 	tmpls              []*tmpl
 	groups             []*group
 	exitOnRetryFailure bool
+	maxRetries         int
 
 	wake     chan struct{}
 	writeSem chan struct{} // bounds concurrent file writes (see writers)
@@ -52,6 +49,10 @@ type Options struct {
 	Logger *slog.Logger
 	Clock  clock.Clock
 	Config config.TemplateConfig
+	// MaxRetries is how many failed renders in a row of one template
+	// exit_on_retry_failure tolerates: vault.retry.num_retries, as in
+	// Vault Agent (default 12).
+	MaxRetries int
 }
 
 // New parses every template (reading source files and checking syntax)
@@ -63,7 +64,7 @@ func New(templates []*config.Template, o Options) (*Runner, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	r := &Runner{store: o.Store, log: o.Logger, clock: o.Clock, exitOnRetryFailure: o.Config.ExitOnRetryFailure,
+	r := &Runner{store: o.Store, log: o.Logger, clock: o.Clock, exitOnRetryFailure: o.Config.ExitOnRetryFailure, maxRetries: max(o.MaxRetries, 1),
 		wake: make(chan struct{}, 1), writeSem: make(chan struct{}, writers), changed: map[string]bool{}}
 	var errs []error
 	for _, c := range templates {
@@ -182,7 +183,7 @@ func (r *Runner) pass(ctx context.Context) error {
 	}
 	if r.exitOnRetryFailure {
 		for _, t := range r.tmpls {
-			if t.failures >= maxRetries {
+			if t.failures >= r.maxRetries {
 				return fmt.Errorf("template %s failed %d times (exit_on_retry_failure): %w", t.name, t.failures, t.lastErr)
 			}
 		}

@@ -42,9 +42,18 @@ done
 api() { # api METHOD PATH [JSON]
 	curl -fsS -X "$1" -H "X-Vault-Token: $root_token" ${3:+-d "$3"} "$VAULT_ADDR/v1/$2"
 }
-echo "==> configuring AppRole, a policy and a KV secret"
+echo "==> configuring AppRole, a policy, a KV secret and a PKI (root + intermediate, role web-servers)"
 api POST sys/auth/approle '{"type":"approle"}' >/dev/null
-api PUT sys/policies/acl/demo '{"policy":"path \"secret/data/demo/*\" { capabilities = [\"read\"] }"}' >/dev/null
+api PUT sys/policies/acl/demo '{"policy":"path \"secret/data/demo/*\" { capabilities = [\"read\"] }\npath \"pki_int/issue/web-servers\" { capabilities = [\"update\"] }"}' >/dev/null
+api POST sys/mounts/pki '{"type":"pki","config":{"max_lease_ttl":"87600h"}}' >/dev/null
+api POST sys/mounts/pki_int '{"type":"pki","config":{"max_lease_ttl":"43800h"}}' >/dev/null
+api POST pki/root/generate/internal '{"common_name":"Demo Root CA","ttl":"87600h","key_type":"ec","key_bits":256}' >/dev/null
+csr=$(api POST pki_int/intermediate/generate/internal '{"common_name":"Demo Intermediate CA","key_type":"ec","key_bits":256}' |
+	python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["data"]["csr"]))')
+signed=$(api POST pki/root/sign-intermediate "{\"csr\":$csr,\"format\":\"pem_bundle\",\"ttl\":\"43800h\"}" |
+	python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["data"]["certificate"]))')
+api POST pki_int/intermediate/set-signed "{\"certificate\":$signed}" >/dev/null
+api POST pki_int/roles/web-servers '{"allowed_domains":"example.com","allow_subdomains":true,"max_ttl":"720h","key_type":"ec","key_bits":256}' >/dev/null
 api POST auth/approle/role/demo '{"token_policies":["default","demo"],"token_ttl":"30s","token_max_ttl":"2m"}' >/dev/null
 api GET auth/approle/role/demo/role-id | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["role_id"])' >"$work/role_id"
 api POST auth/approle/role/demo/secret-id | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["secret_id"])' >"$work/secret_id"
@@ -66,10 +75,39 @@ auto_auth {
     config = { path = "$work/token", mode = "0600" }
   }
 }
+
+template_config {
+  static_secret_render_interval = "10s"
+}
+
+# A KV secret as an env file: re-read every 10s, rewritten only on change.
+template {
+  contents    = "{{ with secret \"secret/demo/app\" }}DB_USER={{ .Data.data.username }}\nDB_PASSWORD={{ .Data.data.password }}\n{{ end }}"
+  destination = "$work/out/app.env"
+  perms       = "0600"
+}
+
+# The dynamic-secrets article's certificate templates: one shared issue
+# call, so cert and key always match; both share one reload command, which
+# runs once per rotation. The 2m TTL makes the rotation visible.
+template {
+  source      = "$root/examples/demo/cert.tpl"
+  destination = "$work/out/server.crt"
+  perms       = "0644"
+  command     = "echo '*** reload: a new certificate is in place'"
+}
+template {
+  source      = "$root/examples/demo/key.tpl"
+  destination = "$work/out/server.key"
+  perms       = "0600"
+  command     = "echo '*** reload: a new certificate is in place'"
+}
 HCL
 
 echo "==> running: rotor agent -config $work/rotor.hcl"
 echo "    token sink: $work/token (30s TTL, renewed; 2m max TTL, replaced before it ends)"
+echo "    templates:  $work/out/ (app.env from KV; server.crt + server.key from PKI, rotated every ~1.5 min)"
+echo "    try: vault kv put secret/demo/app username=demo password=new  (VAULT_ADDR=$VAULT_ADDR VAULT_TOKEN=$root_token)"
 echo "    press Ctrl-C to stop"
 bin/rotor agent -config "$work/rotor.hcl" -log-level=debug &
 rotor_pid=$!

@@ -1,0 +1,5 @@
+{{- with secret "pki_int/issue/web-servers" "common_name=api.example.com" "ttl=2m" -}}
+{{ .Data.certificate }}
+{{ range .Data.ca_chain }}{{ . }}
+{{ end }}
+{{- end -}}
