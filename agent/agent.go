@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/hashicorp/vault/api"
@@ -18,6 +19,7 @@ import (
 	"github.com/rotorproject/rotor/internal/vaultclient"
 	"github.com/rotorproject/rotor/lease"
 	"github.com/rotorproject/rotor/sink"
+	"github.com/rotorproject/rotor/supervise"
 	"github.com/rotorproject/rotor/template"
 	"golang.org/x/sync/errgroup"
 )
@@ -31,6 +33,7 @@ type Agent struct {
 	sinks  []*sink.File
 	store  *lease.Store
 	runner *template.Runner // nil without templates
+	child  *supervise.Child // nil without exec
 	done   chan struct{}    // closed when exit_after_auth's work is finished
 	once   sync.Once
 }
@@ -55,15 +58,19 @@ func New(cfg *config.Config, log *slog.Logger) (*Agent, error) {
 		OnChange:     a.secretsChanged,
 		InvalidToken: func(t *auth.Token) { a.life.Invalidate(t) },
 	})
-	if len(cfg.Templates) > 0 {
-		if cfg.ExitAfterAuth {
-			tc.ExitOnRetryFailure = true
-		}
-		a.runner, err = template.New(cfg.Templates, template.Options{Store: a.store, Logger: log.With("component", "template"), Config: tc, MaxRetries: cfg.Vault.NumRetries})
+	if len(cfg.Templates) > 0 || len(cfg.EnvTemplates) > 0 {
+		a.runner, err = template.New(cfg.Templates, cfg.EnvTemplates, template.Options{Store: a.store, Logger: log.With("component", "template"),
+			Config: tc, MaxRetries: cfg.Vault.NumRetries, Once: cfg.ExitAfterAuth})
 		if err != nil {
 			return nil, err
 		}
-		a.runner.OnFirstRender = a.finishOnce
+		a.runner.OnFirstRender = a.firstRender
+	}
+	if cfg.Exec != nil {
+		a.child = supervise.New(cfg.Exec, log.With("component", "exec"))
+		if a.runner != nil {
+			a.runner.OnEnv = a.child.SetEnv
+		}
 	}
 	opts := auth.Options{
 		Client:  client,
@@ -110,6 +117,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.runner != nil {
 		g.Go(func() error { return a.runner.Run(ctx) })
 	}
+	if a.child != nil {
+		g.Go(func() error { return a.child.Run(ctx) })
+	}
 	if a.cfg.ExitAfterAuth {
 		g.Go(func() error {
 			select {
@@ -121,11 +131,39 @@ func (a *Agent) Run(ctx context.Context) error {
 		})
 	}
 	err := g.Wait()
-	if errors.Is(err, errDone) {
+	if errors.Is(err, errDone) || errors.Is(err, template.ErrOnceFinished) {
+		// Init mode: the files are for the app that starts next; nothing
+		// is revoked.
 		a.log.Info("exit_after_auth: token written and templates rendered; exiting")
 		return nil
 	}
+	a.revokeOnShutdown()
 	return err
+}
+
+// firstRender runs once every template has rendered: the child may start,
+// and exit_after_auth's work is done.
+func (a *Agent) firstRender() {
+	if a.child != nil {
+		a.child.Ready()
+	}
+	a.finishOnce()
+}
+
+// Signal forwards a signal to the supervised child. It reports false when
+// there is no child running to take it, so the caller stops rotor instead.
+func (a *Agent) Signal(s os.Signal) bool {
+	if a.child == nil || !a.child.Started() {
+		return false
+	}
+	a.child.Signal(s)
+	return true
+}
+
+// Rotate forces a new fetch of every secret, or of those whose key
+// contains match; see lease.Store.Rotate.
+func (a *Agent) Rotate(match string) int {
+	return a.store.Rotate(func(k string) bool { return match == "" || strings.Contains(k, match) })
 }
 
 // onToken writes each new token to the sinks. A sink that cannot be
@@ -149,7 +187,7 @@ func (a *Agent) onToken(ctx context.Context, tok *auth.Token) error {
 		return err
 	}
 	if a.runner == nil && tok.Generation == 1 {
-		a.finishOnce()
+		a.firstRender()
 	}
 	return nil
 }

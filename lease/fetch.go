@@ -191,7 +191,7 @@ func (s *Store) act(ctx context.Context, e *entry) (changed bool) {
 		s.mu.Unlock()
 	}()
 	log := s.o.Logger.With("secret", e.ref.String())
-	if e.action == ActionRenew {
+	if e.action == ActionRenew && !e.forced {
 		if err := s.renew(ctx, e); err == nil {
 			return false
 		} else if ctx.Err() != nil {
@@ -213,9 +213,17 @@ func (s *Store) act(ctx context.Context, e *entry) (changed bool) {
 		log.Warn("secret refresh failed", "error", err, "retry_in", d.Round(time.Millisecond))
 		return false
 	}
-	old := e.val
+	old, oldLease, forced := e.val, e.leaseID, e.forced
 	s.apply(e, res)
+	e.forced = false
 	changed = !sameValue(old, e.val)
+	if forced && oldLease != "" && oldLease != e.leaseID {
+		// A forced rotation is for a secret that may have leaked: the old
+		// lease goes as soon as the new one is held. Best effort: the
+		// templates are not rendered yet, so a failure only leaves the old
+		// lease to expire.
+		go s.revokeOld(oldLease, e.ref)
+	}
 	log.Debug("secret refreshed", "changed", changed, "class", e.timing.Class.String(), "next", e.action.String(), "at", e.next)
 	return changed
 }
@@ -266,4 +274,17 @@ func (s *Store) checkToken(ctx context.Context, c *api.Client, tok *auth.Token) 
 		}
 		return nil, nil
 	})
+}
+
+func (s *Store) revokeOld(leaseID string, r Ref) {
+	s.mu.Lock()
+	c := s.client
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.Sys().RevokeWithContext(ctx, leaseID); err != nil {
+		s.o.Logger.Warn("could not revoke the replaced lease", "secret", r.String(), "error", err)
+		return
+	}
+	s.o.Logger.Info("replaced lease revoked", "secret", r.String())
 }

@@ -35,6 +35,7 @@ type entry struct {
 	busy     bool // an action is in flight
 	b        *backoff.Backoff
 	lastErr  error
+	forced   bool // Rotate asked for a new secret; revoke the old lease after
 }
 
 // Options configure a Store.

@@ -16,6 +16,7 @@ import (
 // checked and written first, then the command runs once.
 type group struct {
 	members []*tmpl
+	env     bool // env_template values, published in memory to OnEnv
 	command config.Command
 	timeout time.Duration
 
@@ -63,6 +64,10 @@ func (g *group) publish(ctx context.Context, r *Runner, outs map[*tmpl][]byte) {
 		}
 	}
 	if len(fresh) == 0 {
+		return
+	}
+	if g.env {
+		g.publishEnv(r, outs)
 		return
 	}
 	// The group's files as they will be after this publish.
@@ -127,4 +132,32 @@ func (g *group) retryCommand(ctx context.Context, r *Runner) {
 	d := g.cmdB.Next()
 	g.cmdRetryAt = r.clock.Now().Add(d)
 	log.Error("reload command failed", "exit_code", res.exitCode, "error", res.err, "output", res.output, "retry_in", d.Round(time.Millisecond))
+}
+
+// publishEnv keeps env_template values in memory (they never touch disk)
+// and hands the whole environment to OnEnv when a value changed.
+func (g *group) publishEnv(r *Runner, outs map[*tmpl][]byte) {
+	changed := false
+	for _, t := range g.members {
+		out, ok := outs[t]
+		if !ok {
+			continue
+		}
+		changed = changed || !t.rendered || string(out) != string(t.output)
+		t.output, t.rendered, t.dirty = out, true, false
+		t.lastErr, t.failures, t.retryAt = nil, 0, time.Time{}
+		t.b.Reset()
+		t.lastRender = r.clock.Now()
+	}
+	if !changed || r.OnEnv == nil {
+		return
+	}
+	env := map[string]string{}
+	for _, t := range g.members {
+		if t.rendered {
+			env[t.envName] = string(t.output)
+		}
+	}
+	r.log.Info("environment rendered", "variables", len(env))
+	r.OnEnv(env)
 }

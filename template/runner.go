@@ -30,6 +30,7 @@ type Runner struct {
 	groups             []*group
 	exitOnRetryFailure bool
 	maxRetries         int
+	once               bool
 
 	wake     chan struct{}
 	writeSem chan struct{} // bounds concurrent file writes (see writers)
@@ -37,7 +38,10 @@ type Runner struct {
 	// OnFirstRender, if set, is called once every template has been
 	// written at least once.
 	OnFirstRender func()
-	firstDone     bool
+	// OnEnv, if set, receives the rendered env_template values (NAME ->
+	// value) each time one of them changes. Called from Run's goroutine.
+	OnEnv     func(map[string]string)
+	firstDone bool
 
 	mu      sync.Mutex
 	changed map[string]bool // secret keys changed since the last loop
@@ -53,18 +57,22 @@ type Options struct {
 	// exit_on_retry_failure tolerates: vault.retry.num_retries, as in
 	// Vault Agent (default 12).
 	MaxRetries int
+	// Once renders every template once and then Run returns: nil when all
+	// rendered, or an error listing each template that failed MaxRetries
+	// times. Retries back off up to 5s instead of 1m.
+	Once bool
 }
 
 // New parses every template (reading source files and checking syntax)
 // and forms the command groups. It starts nothing.
-func New(templates []*config.Template, o Options) (*Runner, error) {
+func New(templates []*config.Template, envs []*config.EnvTemplate, o Options) (*Runner, error) {
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	r := &Runner{store: o.Store, log: o.Logger, clock: o.Clock, exitOnRetryFailure: o.Config.ExitOnRetryFailure, maxRetries: max(o.MaxRetries, 1),
+	r := &Runner{store: o.Store, log: o.Logger, clock: o.Clock, exitOnRetryFailure: o.Config.ExitOnRetryFailure, maxRetries: max(o.MaxRetries, 1), once: o.Once,
 		wake: make(chan struct{}, 1), writeSem: make(chan struct{}, writers), changed: map[string]bool{}}
 	var errs []error
 	for _, c := range templates {
@@ -75,10 +83,32 @@ func New(templates []*config.Template, o Options) (*Runner, error) {
 		}
 		r.tmpls = append(r.tmpls, t)
 	}
+	var envTmpls []*tmpl
+	for _, e := range envs {
+		c := &config.Template{Source: e.Source, Contents: e.Contents, ErrorOnMissingKey: e.ErrorOnMissingKey, Range: e.Range}
+		t, err := newTmpl(c, "env "+e.Name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		t.envName = e.Name
+		envTmpls = append(envTmpls, t)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	if o.Once {
+		for _, t := range append(r.tmpls, envTmpls...) {
+			t.b.Max = 5 * time.Second
+		}
+	}
 	r.groups = groupByCommand(r.tmpls)
+	if len(envTmpls) > 0 {
+		// All env templates form one group: the child's environment is
+		// published whole, once per change.
+		r.tmpls = append(r.tmpls, envTmpls...)
+		r.groups = append(r.groups, &group{members: envTmpls, env: true})
+	}
 	return r, nil
 }
 
@@ -181,6 +211,11 @@ func (r *Runner) pass(ctx context.Context) error {
 			r.OnFirstRender()
 		}
 	}
+	if r.once {
+		if err := r.onceDone(); err != nil || r.allRendered() {
+			return errOnceDone(err)
+		}
+	}
 	if r.exitOnRetryFailure {
 		for _, t := range r.tmpls {
 			if t.failures >= r.maxRetries {
@@ -242,6 +277,51 @@ func (r *Runner) renderGroups(ctx context.Context, due []*tmpl) {
 		}()
 	}
 	wg.Wait()
+}
+
+// ErrOnceFinished ends Run in Once mode when every template rendered.
+var ErrOnceFinished = errors.New("every template rendered once")
+
+func errOnceDone(err error) error {
+	if err == nil {
+		return ErrOnceFinished
+	}
+	return err
+}
+
+// onceDone reports, in Once mode, the templates that failed for good once
+// every template has either rendered or used up its retries.
+func (r *Runner) onceDone() error {
+	var failed []string
+	for _, t := range r.tmpls {
+		switch {
+		case t.rendered:
+		case t.failures >= r.maxRetries:
+			failed = append(failed, fmt.Sprintf("%s: %v", t.name, t.lastErr))
+		default:
+			return nil // still trying
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d of %d templates failed:\n  %s", len(failed), len(r.tmpls), strings.Join(failed, "\n  "))
+}
+
+// RevokeOverrides returns, for each secret used by a template that sets
+// revoke_on_shutdown, whether to revoke it (true wins over false). Call
+// it after Run has returned.
+func (r *Runner) RevokeOverrides() map[string]bool {
+	out := map[string]bool{}
+	for _, t := range r.tmpls {
+		if t.cfg.RevokeOnShutdown == nil {
+			continue
+		}
+		for k := range t.used {
+			out[k] = out[k] || *t.cfg.RevokeOnShutdown
+		}
+	}
+	return out
 }
 
 func (r *Runner) allRendered() bool {

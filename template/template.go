@@ -25,6 +25,7 @@ import (
 type tmpl struct {
 	cfg      *config.Template
 	name     string // destination, or "env NAME": how logs and status name it
+	envName  string // set for env_template: the variable it renders
 	ct       *ctemplate.Template
 	rec      recorder
 	uid, gid int

@@ -27,12 +27,12 @@ var unsupportedBlocks = map[string]string{
 }
 
 var rootSchema = &hcl.BodySchema{
-	Attributes: attrSchema(nil, "pid_file", "exit_after_auth"),
+	Attributes: attrSchema(nil, "pid_file", "exit_after_auth", "revoke_on_shutdown", "revoke_token_on_shutdown"),
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "vault"}, {Type: "auto_auth"}, {Type: "template"}, {Type: "template_config"},
 		{Type: "exec"}, {Type: "env_template", LabelNames: []string{"name"}},
 		{Type: "cache"}, {Type: "api_proxy"}, {Type: "listener", LabelNames: []string{"type"}},
-		{Type: "telemetry"},
+		{Type: "telemetry"}, {Type: "state"},
 	},
 }
 
@@ -45,6 +45,8 @@ func decodeRoot(body hcl.Body, cfg *Config) hcl.Diagnostics {
 	f := newFields(content.Attributes, &diags, "top level")
 	f.str("pid_file", &cfg.PidFile)
 	f.boolean("exit_after_auth", &cfg.ExitAfterAuth)
+	f.boolean("revoke_on_shutdown", &cfg.RevokeOnShutdown)
+	f.boolean("revoke_token_on_shutdown", &cfg.RevokeTokenOnShutdown)
 
 	seen := map[string]*hcl.Block{}
 	for _, b := range content.Blocks {
@@ -54,7 +56,7 @@ func decodeRoot(body hcl.Body, cfg *Config) hcl.Diagnostics {
 			continue
 		}
 		switch b.Type {
-		case "vault", "auto_auth", "template_config", "exec":
+		case "vault", "auto_auth", "template_config", "exec", "state":
 			if prev, dup := seen[b.Type]; dup {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError,
 					Summary: "Duplicate block", Detail: fmt.Sprintf("only one %s block is allowed; the first is at %s.", b.Type, pos(prev.DefRange)),
@@ -78,6 +80,9 @@ func decodeRoot(body hcl.Body, cfg *Config) hcl.Diagnostics {
 		case "exec":
 			cfg.Exec = &Exec{Range: b.DefRange}
 			diags = append(diags, decodeExec(b.Body, cfg.Exec)...)
+		case "state":
+			cfg.State = &State{Range: b.DefRange}
+			diags = append(diags, decodeState(b.Body, cfg.State)...)
 		case "env_template":
 			e := &EnvTemplate{Name: b.Labels[0], Range: b.DefRange}
 			diags = append(diags, decodeEnvTemplate(b.Body, e)...)

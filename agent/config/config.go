@@ -22,6 +22,15 @@ type Config struct {
 	PidFile        string
 	ExitAfterAuth  bool
 
+	// RevokeOnShutdown revokes the leases rotor created when it stops on
+	// SIGTERM/SIGINT (a template may override it); RevokeTokenOnShutdown
+	// also revokes rotor's own token.
+	RevokeOnShutdown      bool
+	RevokeTokenOnShutdown bool
+
+	// State keeps rotor's token and leases across restarts (nil: off).
+	State *State
+
 	// Token is the static token from VAULT_TOKEN or BAO_TOKEN, used when
 	// there is no auto_auth block. It is never printed.
 	Token Secret
@@ -183,7 +192,26 @@ type Exec struct {
 	Command                Command
 	RestartOnSecretChanges string // "always" (default) or "never"
 	RestartStopSignal      string // default SIGTERM
-	Range                  hcl.Range
+	// RestartKillTimeout is how long a stopping child gets before SIGKILL.
+	RestartKillTimeout time.Duration // default 30s
+	// ReloadSignal, if set, is sent instead of a restart when a secret
+	// changes (for apps that re-read their environment file or config).
+	ReloadSignal string
+	// Debounce gathers a burst of secret changes into one restart.
+	Debounce time.Duration // default 2s
+	Range    hcl.Range
+}
+
+// State is the `state {}` block: where rotor keeps its token and leases
+// between runs, and the key that encrypts them.
+type State struct {
+	Dir string
+	// Exactly one key source: a file, an environment variable, or the
+	// Kubernetes service-account token (at its default path, or KeyFile).
+	KeyFile           string
+	KeyEnv            string
+	KubernetesSAToken bool
+	Range             hcl.Range
 }
 
 // EnvTemplate is an `env_template "NAME" {}` block.

@@ -56,8 +56,12 @@ type Env func(string) (string, bool)
 // *.hcl and *.json files in name order), merges them, applies environment
 // overrides from env, fills defaults and validates. On failure the error is
 // an *Error listing every problem.
-func Load(paths []string, env Env) (*Config, error) {
-	if len(paths) == 0 {
+func Load(paths []string, env Env, opts ...Option) (*Config, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if len(paths) == 0 && o.argv == nil {
 		return nil, errors.New("no configuration given: use -config FILE (may be repeated, or name a directory)")
 	}
 	if env == nil {
@@ -88,6 +92,7 @@ func Load(paths []string, env Env) (*Config, error) {
 	}
 	cfg := &Config{Files: files}
 	diags = append(diags, decodeRoot(hcl.MergeFiles(parsed), cfg)...)
+	diags = append(diags, o.apply(cfg)...)
 	applyEnv(cfg, env)
 	applyDefaults(cfg)
 	diags = append(diags, validate(cfg)...)
@@ -171,4 +176,50 @@ func applyEnv(cfg *Config, env Env) {
 // pos formats a range's start as file:line:col.
 func pos(r hcl.Range) string {
 	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
+}
+
+// Option changes how Load builds the configuration.
+type Option func(*options)
+
+type options struct {
+	argv []string
+	env  []string // NAME=TEMPLATE
+}
+
+// WithExec is `rotor exec`: argv is the command to run once, env holds
+// NAME=TEMPLATE pairs from -env flags. A config file then becomes
+// optional (VAULT_TOKEN can authenticate), and must not have its own exec.
+func WithExec(argv []string, env []string) Option {
+	return func(o *options) { o.argv, o.env = argv, env }
+}
+
+func (o options) apply(cfg *Config) hcl.Diagnostics {
+	if o.argv == nil {
+		return nil
+	}
+	var diags hcl.Diagnostics
+	cli := hcl.Range{Filename: "command line"}
+	if cfg.Exec != nil {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Conflicting options",
+			Detail: "rotor exec runs the command given after --; remove the config's exec block.", Subject: cfg.Exec.Range.Ptr()})
+	}
+	if len(o.argv) == 0 || o.argv[0] == "" {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing command",
+			Detail: "rotor exec needs a command after --, e.g. rotor exec -config rotor.hcl -- psql -c 'select 1'."})
+		return diags
+	}
+	cfg.Exec = &Exec{Command: Command{Argv: o.argv, Range: cli}, RestartOnSecretChanges: "never", Range: cli}
+	// A one-shot command leaves nothing behind: its leases and rotor's
+	// own login token are revoked when it exits.
+	cfg.RevokeOnShutdown, cfg.RevokeTokenOnShutdown = true, true
+	for _, kv := range o.env {
+		name, tpl, ok := strings.Cut(kv, "=")
+		if !ok || name == "" {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid -env",
+				Detail: fmt.Sprintf("-env %q: use NAME='{{ template }}'.", kv)})
+			continue
+		}
+		cfg.EnvTemplates = append(cfg.EnvTemplates, &EnvTemplate{Name: name, Contents: tpl, Range: cli})
+	}
+	return diags
 }

@@ -106,7 +106,7 @@ func decodeTemplateConfig(body hcl.Body, tc *TemplateConfig) hcl.Diagnostics {
 
 func decodeExec(body hcl.Body, e *Exec) hcl.Diagnostics {
 	content, diags := body.Content(&hcl.BodySchema{Attributes: attrSchema([]string{"command"},
-		"restart_on_secret_changes", "restart_stop_signal")})
+		"restart_on_secret_changes", "restart_stop_signal", "restart_kill_timeout", "reload_signal", "debounce")})
 	if content == nil {
 		return diags
 	}
@@ -119,8 +119,39 @@ func decodeExec(body hcl.Body, e *Exec) hcl.Diagnostics {
 		f.errorf("restart_on_secret_changes", "Invalid value", "exec: restart_on_secret_changes must be \"always\" or \"never\", not %q.", e.RestartOnSecretChanges)
 	}
 	f.str("restart_stop_signal", &e.RestartStopSignal)
-	if e.RestartStopSignal != "" && !knownSignal(e.RestartStopSignal) {
-		f.errorf("restart_stop_signal", "Invalid value", "exec: restart_stop_signal %q is not a signal name such as \"SIGTERM\".", e.RestartStopSignal)
+	f.str("reload_signal", &e.ReloadSignal)
+	for _, k := range []string{"restart_stop_signal", "reload_signal"} {
+		var v string
+		f.str(k, &v)
+		if v != "" && !knownSignal(v) {
+			f.errorf(k, "Invalid value", "exec: %s %q is not a signal name such as \"SIGTERM\".", k, v)
+		}
+	}
+	f.duration("restart_kill_timeout", &e.RestartKillTimeout)
+	f.duration("debounce", &e.Debounce)
+	return diags
+}
+
+func decodeState(body hcl.Body, s *State) hcl.Diagnostics {
+	content, diags := body.Content(&hcl.BodySchema{Attributes: attrSchema([]string{"dir"},
+		"key_file", "key_env", "kubernetes_service_account_key")})
+	if content == nil {
+		return diags
+	}
+	f := newFields(content.Attributes, &diags, "state")
+	f.str("dir", &s.Dir)
+	f.str("key_file", &s.KeyFile)
+	f.str("key_env", &s.KeyEnv)
+	f.boolean("kubernetes_service_account_key", &s.KubernetesSAToken)
+	n := 0
+	for _, set := range []bool{s.KeyEnv != "", s.KubernetesSAToken, s.KeyFile != "" && !s.KubernetesSAToken} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Conflicting options",
+			Detail: "state: set exactly one key source: key_file, key_env, or kubernetes_service_account_key = true (which may take key_file as the token's path).", Subject: s.Range.Ptr()})
 	}
 	return diags
 }

@@ -74,6 +74,12 @@ func applyDefaults(cfg *Config) {
 		if e.RestartStopSignal == "" {
 			e.RestartStopSignal = "SIGTERM"
 		}
+		if e.RestartKillTimeout == 0 {
+			e.RestartKillTimeout = 30 * time.Second
+		}
+		if e.Debounce == 0 {
+			e.Debounce = 2 * time.Second
+		}
 	}
 }
 

@@ -1,16 +1,20 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/rotorproject/rotor/agent"
 	"github.com/rotorproject/rotor/agent/config"
+	"github.com/rotorproject/rotor/supervise"
 	"github.com/rotorproject/rotor/template"
 )
 
@@ -20,39 +24,151 @@ type configFlags []string
 func (c *configFlags) String() string     { return strings.Join(*c, ",") }
 func (c *configFlags) Set(v string) error { *c = append(*c, v); return nil }
 
+// common holds the flags every running command shares.
+type common struct {
+	configs configFlags
+	level   *string
+	format  *string
+}
+
+func commonFlags(fs *flag.FlagSet) *common {
+	c := &common{}
+	fs.Var(&c.configs, "config", "configuration file or directory (repeatable)")
+	c.level = fs.String("log-level", "info", "log level: debug, info, warn, error")
+	c.format = fs.String("log-format", "text", "log format: text or json")
+	return c
+}
+
 func cmdAgent(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("rotor agent", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var configs configFlags
-	fs.Var(&configs, "config", "configuration file or directory (repeatable)")
-	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	format := fs.String("log-format", "text", "log format: text or json")
+	c := commonFlags(fs)
+	once := fs.Bool("once", false, "render every template once and exit (init-container mode, as exit_after_auth = true)")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
-	log, err := newLogger(stderr, *level, *format)
+	log, err := newLogger(stderr, *c.level, *c.format)
 	if err != nil {
 		fmt.Fprintf(stderr, "rotor agent: %v\n", err)
 		return exitUsage
 	}
-	cfg, err := config.Load(configs, os.LookupEnv)
+	cfg, code := loadConfig(stderr, c.configs)
+	if cfg == nil {
+		return code
+	}
+	if *once {
+		if cfg.Exec != nil {
+			fmt.Fprintln(stderr, "rotor agent: -once renders and exits, so the config's exec block would never run")
+			return exitUsage
+		}
+		cfg.ExitAfterAuth = true
+	}
+	return runAgent(cfg, log)
+}
+
+// cmdExec is the one-shot pipeline form: rotor exec [-config F] [-env
+// NAME='{{ tpl }}'] -- cmd args. It exits with the command's status after
+// revoking every lease rotor created for it.
+func cmdExec(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("rotor exec", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: rotor exec [-config FILE] [-env NAME='{{ template }}' ...] -- command [args...]")
+		fs.PrintDefaults()
+	}
+	c := commonFlags(fs)
+	var envs configFlags
+	fs.Var(&envs, "env", "NAME='{{ template }}': an environment variable for the command (repeatable)")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	argv := fs.Args()
+	if len(argv) == 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	log, err := newLogger(stderr, *c.level, *c.format)
+	if err != nil {
+		fmt.Fprintf(stderr, "rotor exec: %v\n", err)
+		return exitUsage
+	}
+	cfg, err := config.Load(c.configs, os.LookupEnv, config.WithExec(argv, envs))
 	if err != nil {
 		printConfigError(stderr, err)
 		return exitFailed
 	}
+	return runAgent(cfg, log)
+}
+
+func loadConfig(stderr io.Writer, configs []string) (*config.Config, int) {
+	cfg, err := config.Load(configs, os.LookupEnv)
+	if err != nil {
+		printConfigError(stderr, err)
+		return nil, exitFailed
+	}
+	return cfg, exitOK
+}
+
+// runAgent runs an agent until it stops and maps the result to an exit
+// code: the child's own status in exec mode.
+func runAgent(cfg *config.Config, log *slog.Logger) int {
 	a, err := agent.New(cfg, log)
 	if err != nil {
 		log.Error("cannot start", "error", err)
 		return exitFailed
 	}
-	ctx, stop := signalContext()
+	ctx, stop := handleSignals(context.Background(), a, log)
 	defer stop()
 	log.Info("rotor starting", "version", version, "vault", cfg.Vault.Address, "config", strings.Join(cfg.Files, ","))
-	if err := a.Run(ctx); err != nil {
+	err = a.Run(ctx)
+	if code, ok := supervise.IsExit(err); ok {
+		return code
+	}
+	if err != nil {
 		log.Error("rotor stopped", "error", err)
 		return exitFailed
 	}
 	log.Info("rotor stopped")
+	return exitOK
+}
+
+// cmdRotate asks a running agent, found through its pid_file, to fetch
+// every secret again (SIGUSR1).
+func cmdRotate(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("rotor rotate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var configs configFlags
+	fs.Var(&configs, "config", "the running agent's configuration (its pid_file is used)")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "rotor rotate: rotating one template or secret needs the local API, which rotor does not have yet; without an argument every secret is fetched again")
+		return exitUsage
+	}
+	cfg, code := loadConfig(stderr, configs)
+	if cfg == nil {
+		return code
+	}
+	if cfg.PidFile == "" {
+		fmt.Fprintln(stderr, "rotor rotate: the configuration has no pid_file, so the running agent cannot be found")
+		return exitFailed
+	}
+	b, err := os.ReadFile(cfg.PidFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "rotor rotate: read pid_file: %v\n", err)
+		return exitFailed
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		fmt.Fprintf(stderr, "rotor rotate: pid_file %s does not hold a process id\n", cfg.PidFile)
+		return exitFailed
+	}
+	if err := syscall.Kill(pid, syscall.SIGUSR1); err != nil {
+		fmt.Fprintf(stderr, "rotor rotate: signal rotor (pid %d): %v\n", pid, err)
+		return exitFailed
+	}
+	fmt.Fprintf(stdout, "asked rotor (pid %d) to fetch every secret again\n", pid)
 	return exitOK
 }
 

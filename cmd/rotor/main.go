@@ -5,14 +5,11 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -28,7 +25,9 @@ const (
 const usage = `Usage: rotor <command> [flags]
 
 Commands:
-  agent     run the agent: log in, keep the token alive, write sinks
+  agent     run the agent: log in, keep token and leases alive, render templates
+  exec      run one command with secrets in its environment, then revoke them
+  rotate    make a running agent fetch new secrets now (after a suspected leak)
   validate  check configuration files and print every problem
   version   print the version
 
@@ -47,6 +46,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "agent":
 		return cmdAgent(args[1:], stderr)
+	case "exec":
+		return cmdExec(args[1:], stderr)
+	case "rotate":
+		return cmdRotate(args[1:], stdout, stderr)
 	case "validate":
 		return cmdValidate(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
@@ -58,21 +61,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "rotor: unknown command %q\n\n%s", args[0], usage)
 	return exitUsage
-}
-
-// signalContext is cancelled on SIGINT or SIGTERM; a second signal
-// exits at once.
-func signalContext() (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(context.Background())
-	ch := make(chan os.Signal, 2)
-	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		<-ch
-		cancel()
-		<-ch
-		os.Exit(exitFailed)
-	}()
-	return ctx, func() { signal.Stop(ch); cancel() }
 }
 
 // parse parses flags, mapping -h to success and errors to exitUsage.

@@ -1,0 +1,60 @@
+package agent
+
+import (
+	"context"
+	"time"
+)
+
+// revokeTimeout bounds the revocation requests made while stopping.
+const revokeTimeout = 30 * time.Second
+
+// revokeOnShutdown revokes what revoke_on_shutdown (or a template's
+// override) and revoke_token_on_shutdown ask for. Vault also revokes a
+// token's leases with the token, so lease revocations that the policy
+// refuses are not an error when the token is revoked next.
+func (a *Agent) revokeOnShutdown() {
+	var overrides map[string]bool
+	if a.runner != nil {
+		overrides = a.runner.RevokeOverrides()
+	}
+	revokeToken := a.cfg.RevokeTokenOnShutdown && a.cfg.AutoAuth != nil
+	if !a.cfg.RevokeOnShutdown && len(overrides) == 0 && !revokeToken {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), revokeTimeout)
+	defer cancel()
+	log := a.log.With("component", "lease")
+	want := func(k string) bool {
+		if v, ok := overrides[k]; ok {
+			return v
+		}
+		return a.cfg.RevokeOnShutdown
+	}
+	n, err := a.store.Revoke(ctx, want)
+	switch {
+	case err != nil && revokeToken:
+		log.Debug("some leases could not be revoked one by one; they go with the token", "error", err)
+	case err != nil:
+		log.Warn("some leases could not be revoked (the token needs update on sys/leases/revoke)", "error", err)
+	}
+	if n > 0 {
+		log.Info("leases revoked on shutdown", "count", n)
+	}
+	if !revokeToken {
+		return
+	}
+	tok := a.life.Token()
+	if tok == nil {
+		return
+	}
+	c, err := a.client.CloneWithHeaders()
+	if err != nil {
+		return
+	}
+	c.SetToken(tok.Value())
+	if err := c.Auth().Token().RevokeSelfWithContext(ctx, ""); err != nil {
+		a.log.Warn("could not revoke rotor's token", "component", "auth", "accessor", tok.Accessor, "error", err)
+		return
+	}
+	a.log.Info("token revoked on shutdown (with its leases)", "component", "auth", "accessor", tok.Accessor)
+}

@@ -1,0 +1,273 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/vault/api"
+	"github.com/rotorproject/rotor/internal/pgtest"
+	"github.com/rotorproject/rotor/internal/vaulttest"
+)
+
+var (
+	buildOnce sync.Once
+	rotorBin  string
+	buildErr  error
+)
+
+// binary builds rotor once per test run: these tests run it as users do.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "rotor-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		rotorBin = filepath.Join(dir, "rotor")
+		out, err := exec.Command("go", "build", "-o", rotorBin, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("%v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build rotor: %v", buildErr)
+	}
+	return rotorBin
+}
+
+// dbSetup is a Vault with the article's database role on a real
+// PostgreSQL, and an AppRole login allowed to read it.
+type dbSetup struct {
+	srv  *vaulttest.Server
+	root *api.Client
+	pg   *pgtest.Postgres
+	auth string // auto_auth block
+	dir  string
+}
+
+func newDBSetup(t *testing.T, ttl, maxTTL, extraPolicy string) *dbSetup {
+	srv := vaulttest.Start(t)
+	root := srv.Client(t)
+	pg := pgtest.Start(t)
+	pgtest.SetupVaultDatabase(t, root, pg, ttl, maxTTL)
+	vaulttest.WritePolicy(t, root, "app", `path "database/creds/myapp-readonly" { capabilities = ["read"] }`+extraPolicy)
+	roleID, secretID := vaulttest.SetupAppRole(t, root, "approle", "app", nil)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "role_id"), []byte(roleID), 0o600)
+	os.WriteFile(filepath.Join(dir, "secret_id"), []byte(secretID), 0o600)
+	auth := fmt.Sprintf(`
+vault {
+  address = %q
+  retry { num_retries = 2 }
+}
+auto_auth {
+  method "approle" {
+    config = {
+      role_id_file_path   = %q
+      secret_id_file_path = %q
+      remove_secret_id_file_after_reading = false
+    }
+  }
+}
+`, srv.Addr, filepath.Join(dir, "role_id"), filepath.Join(dir, "secret_id"))
+	return &dbSetup{srv: srv, root: root, pg: pg, auth: auth, dir: dir}
+}
+
+func (d *dbSetup) config(t *testing.T, body string) string {
+	p := filepath.Join(d.dir, fmt.Sprintf("rotor-%d.hcl", time.Now().UnixNano()))
+	if err := os.WriteFile(p, []byte(d.auth+body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func (d *dbSetup) users(t *testing.T) []string { return d.pg.Roles(t, "v-") }
+
+// started is a rotor process.
+type started struct {
+	cmd  *exec.Cmd
+	out  *bytes.Buffer
+	done chan struct{}
+	err  error
+}
+
+func start(t *testing.T, args ...string) *started {
+	t.Helper()
+	cmd := exec.Command(binary(t), args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &started{cmd: cmd, out: &out, done: make(chan struct{})}
+	go func() { s.err = cmd.Wait(); close(s.done) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-s.done
+		if t.Failed() {
+			t.Logf("rotor output:\n%s", out.String())
+		}
+	})
+	return s
+}
+
+func (s *started) exitCode(t *testing.T, timeout time.Duration) int {
+	t.Helper()
+	select {
+	case <-s.done:
+	case <-time.After(timeout):
+		t.Fatalf("rotor still running after %v:\n%s", timeout, s.out)
+	}
+	return s.cmd.ProcessState.ExitCode()
+}
+
+const dbUserTpl = `{{ with secret "database/creds/myapp-readonly" }}{{ .Data.username }}{{ end }}`
+const dbPassTpl = `{{ with secret "database/creds/myapp-readonly" }}{{ .Data.password }}{{ end }}`
+
+func TestPipelineExecRunsPsqlAndLeavesNoUser(t *testing.T) {
+	d := newDBSetup(t, "1h", "24h", "")
+	cfg := d.config(t, "")
+	psql, err := exec.LookPath("psql")
+	if err != nil {
+		t.Skip("psql not installed")
+	}
+	p := start(t, "exec", "-config", cfg,
+		"-env", "PGUSER="+dbUserTpl, "-env", "PGPASSWORD="+dbPassTpl,
+		"--", psql, "-h", d.pg.Host, "-p", fmt.Sprint(d.pg.Port), "-d", "myapp", "-Atc", "SELECT count(*) FROM "+pgtest.ItemsTable)
+	if code := p.exitCode(t, 60*time.Second); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, p.out)
+	}
+	if !strings.Contains(p.out.String(), "\n1\n") {
+		t.Fatalf("psql did not print the row count:\n%s", p.out)
+	}
+	if u := d.users(t); len(u) != 0 {
+		t.Fatalf("database users left behind: %v", u)
+	}
+	// The command's status is rotor's.
+	p = start(t, "exec", "-config", cfg, "--", "sh", "-c", "exit 7")
+	if code := p.exitCode(t, 30*time.Second); code != 7 {
+		t.Fatalf("exit %d, want 7", code)
+	}
+}
+
+func TestSupervisedChildRestartsWithNewCredentials(t *testing.T) {
+	d := newDBSetup(t, "4s", "9s", "")
+	seen := filepath.Join(d.dir, "seen")
+	cfg := d.config(t, fmt.Sprintf(`
+env_template "PGUSER" { contents = %q }
+env_template "PGPASSWORD" { contents = %q }
+exec {
+  command = ["sh", "-c", "echo \"$PGUSER $PGPASSWORD\" >> %s; trap 'exit 0' TERM; while :; do sleep 0.1; done"]
+  restart_on_secret_changes = "always"
+  restart_kill_timeout = "3s"
+  debounce = "300ms"
+}
+`, dbUserTpl, dbPassTpl, seen))
+	p := start(t, "agent", "-config", cfg)
+	var lines []string
+	vaulttest.Eventually(t, 40*time.Second, func() error {
+		b, _ := os.ReadFile(seen)
+		lines = strings.Split(strings.TrimSpace(string(b)), "\n")
+		if len(lines) < 2 || lines[0] == "" {
+			return fmt.Errorf("child started %d times", len(lines))
+		}
+		return nil
+	})
+	for _, l := range lines[:2] {
+		f := strings.Fields(l)
+		if len(f) != 2 || !strings.HasPrefix(f[0], "v-") {
+			t.Fatalf("child environment: %q", l)
+		}
+	}
+	if lines[0] == lines[1] {
+		t.Fatal("the child was restarted with the same credentials")
+	}
+	last := strings.Fields(lines[len(lines)-1])
+	if err := d.pg.CanSelect(last[0], last[1], pgtest.ItemsTable); err != nil {
+		t.Fatalf("the child's credentials do not work: %v", err)
+	}
+	// SIGTERM goes to the child; rotor exits with its status.
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.exitCode(t, 20*time.Second); code != 0 {
+		t.Fatalf("exit %d after the child exited 0", code)
+	}
+}
+
+func TestInitModeWritesFilesOrNamesFailures(t *testing.T) {
+	d := newDBSetup(t, "1h", "24h", "")
+	out := filepath.Join(d.dir, "out", "db.env")
+	cfg := d.config(t, fmt.Sprintf(`
+template {
+  contents    = "PGUSER=%s\nPGPASSWORD=%s\n"
+  destination = %q
+}`, strings.ReplaceAll(dbUserTpl, `"`, `\"`), strings.ReplaceAll(dbPassTpl, `"`, `\"`), out))
+	p := start(t, "agent", "-once", "-config", cfg)
+	if code := p.exitCode(t, 30*time.Second); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	b, _ := os.ReadFile(out)
+	if !strings.Contains(string(b), "PGUSER=v-") {
+		t.Fatalf("file incomplete: %q", b)
+	}
+	// exit_after_auth leaves the credentials for the app: not revoked.
+	if len(d.users(t)) != 1 {
+		t.Fatal("init mode must not revoke what it rendered")
+	}
+	denied := d.config(t, fmt.Sprintf(`
+exit_after_auth = true
+template {
+  contents    = "{{ with secret \"secret/forbidden\" }}{{ .Data.data.x }}{{ end }}"
+  destination = %q
+}
+template {
+  contents    = "ok"
+  destination = %q
+}`, filepath.Join(d.dir, "denied"), filepath.Join(d.dir, "fine")))
+	cmd := start(t, "agent", "-config", denied)
+	code := cmd.exitCode(t, 60*time.Second)
+	if code == 0 || !strings.Contains(cmd.out.String(), "1 of 2 templates failed") || !strings.Contains(cmd.out.String(), "permission denied") {
+		t.Fatalf("exit %d; want non-zero naming the failed template:\n%s", code, cmd.out)
+	}
+}
+
+func TestRevokeOnShutdownLeavesNoDatabaseUser(t *testing.T) {
+	d := newDBSetup(t, "1h", "24h", `
+path "sys/leases/revoke" { capabilities = ["update"] }`)
+	out := filepath.Join(d.dir, "db.env")
+	cfg := d.config(t, fmt.Sprintf(`
+revoke_on_shutdown = true
+template {
+  contents    = %q
+  destination = %q
+}`, dbUserTpl, out))
+	p := start(t, "agent", "-config", cfg)
+	vaulttest.Eventually(t, 30*time.Second, func() error {
+		if b, _ := os.ReadFile(out); !strings.HasPrefix(string(b), "v-") {
+			return errors.New("not rendered")
+		}
+		return nil
+	})
+	if len(d.users(t)) != 1 {
+		t.Fatalf("users %v", d.users(t))
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.exitCode(t, 30*time.Second); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if u := d.users(t); len(u) != 0 {
+		t.Fatalf("database users left after stop: %v", u)
+	}
+	if !strings.Contains(p.out.String(), "leases revoked on shutdown") {
+		t.Fatal("revocation not logged")
+	}
+}

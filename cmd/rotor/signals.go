@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/rotorproject/rotor/agent"
+)
+
+// Signals rotor handles:
+//
+//	SIGINT, SIGTERM  stop (forwarded to the child in exec mode; a second one stops rotor)
+//	SIGHUP, SIGQUIT, SIGUSR2  forwarded to the child in exec mode
+//	SIGUSR1          fetch every secret again now (rotor rotate)
+var handled = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2}
+
+// handleSignals runs until ctx is done, turning signals into agent calls.
+// It returns a context cancelled when rotor should stop.
+func handleSignals(ctx context.Context, a *agent.Agent, log *slog.Logger) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	ch := make(chan os.Signal, 8)
+	signal.Notify(ch, handled...)
+	go func() {
+		stopping := 0
+		for {
+			var s os.Signal
+			select {
+			case <-ctx.Done():
+				return
+			case s = <-ch:
+			}
+			switch s {
+			case syscall.SIGUSR1:
+				n := a.Rotate("")
+				log.Info("SIGUSR1: fetching every secret again", "secrets", n)
+				continue
+			case syscall.SIGINT, syscall.SIGTERM:
+				stopping++
+				// In exec mode the first stop signal goes to the child;
+				// rotor follows when it exits.
+				if stopping == 1 && a.Signal(s) {
+					continue
+				}
+				if stopping > 2 {
+					os.Exit(exitFailed)
+				}
+				log.Info("stopping", "signal", s.String())
+				cancel()
+			default:
+				if !a.Signal(s) {
+					log.Info("signal ignored", "signal", s.String())
+				}
+			}
+		}
+	}()
+	return ctx, func() { signal.Stop(ch); cancel() }
+}

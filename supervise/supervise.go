@@ -1,0 +1,267 @@
+// Package supervise runs the application as rotor's child process, with
+// rendered secrets in its environment, and restarts (or signals) it when
+// they change.
+package supervise
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/rotorproject/rotor/agent/config"
+	"github.com/rotorproject/rotor/internal/clock"
+)
+
+// ExitError is returned by Run when the child exited on its own: rotor
+// exits with the same code.
+type ExitError struct{ Code int }
+
+func (e *ExitError) Error() string { return fmt.Sprintf("command exited with status %d", e.Code) }
+
+// Child supervises one command. Start nothing until Run.
+type Child struct {
+	cfg   *config.Exec
+	log   *slog.Logger
+	clock clock.Clock
+
+	mu      sync.Mutex
+	env     map[string]string // rendered env_template values
+	ready   bool              // every template rendered once: the child may start
+	changed bool              // env changed since the child started
+	started bool
+	wake    chan struct{}
+	signals chan os.Signal
+}
+
+// New returns a supervisor for cfg.
+func New(cfg *config.Exec, log *slog.Logger) *Child {
+	return &Child{cfg: cfg, log: log, clock: clock.Real{}, wake: make(chan struct{}, 1), signals: make(chan os.Signal, 4)}
+}
+
+// SetEnv gives the child's secret environment. Before the child runs it
+// is just stored; afterwards a change restarts (or signals) the child,
+// once per burst of changes. It never blocks.
+func (c *Child) SetEnv(env map[string]string) {
+	c.mu.Lock()
+	c.env = env
+	if c.ready {
+		c.changed = true
+	}
+	c.mu.Unlock()
+	c.poke()
+}
+
+// Ready lets the child start: every template has rendered once.
+func (c *Child) Ready() {
+	c.mu.Lock()
+	c.ready = true
+	c.mu.Unlock()
+	c.poke()
+}
+
+// Signal forwards a signal to the child (rotor's cmd layer calls it for
+// the signals rotor receives). It never blocks.
+func (c *Child) Signal(s os.Signal) {
+	select {
+	case c.signals <- s:
+	default:
+	}
+}
+
+func (c *Child) poke() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run starts the child once Ready is called and supervises it. It returns
+// *ExitError when the child exits on its own, or nil when ctx is done (the
+// child is then stopped with the stop signal, then SIGKILL).
+func (c *Child) Run(ctx context.Context) error {
+	for !c.isReady() {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-c.wake:
+		}
+	}
+	for {
+		p, err := c.start()
+		if err != nil {
+			return err
+		}
+		restart, err := c.watch(ctx, p)
+		if !restart {
+			return err
+		}
+	}
+}
+
+func (c *Child) isReady() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ready
+}
+
+type proc struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed when Wait returned
+	err  error
+}
+
+func (c *Child) start() (*proc, error) {
+	argv := c.cfg.Command.Argv
+	if c.cfg.Command.Shell != "" {
+		argv = []string{"/bin/sh", "-c", c.cfg.Command.Shell}
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	c.mu.Lock()
+	cmd.Env = mergeEnv(os.Environ(), c.env)
+	c.changed = false
+	c.started = true
+	n := len(c.env)
+	c.mu.Unlock()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("exec %s: %w", argv[0], err)
+	}
+	c.log.Info("child started", "pid", cmd.Process.Pid, "command", argv[0], "secret_variables", n)
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	go func() { p.err = cmd.Wait(); close(p.done) }()
+	return p, nil
+}
+
+// watch waits for the child's exit, a forwarded signal, a secret change
+// (debounced) or ctx. restart reports that the child was stopped to be
+// started again.
+func (c *Child) watch(ctx context.Context, p *proc) (restart bool, err error) {
+	var debounce <-chan time.Time
+	for {
+		select {
+		case <-p.done:
+			code := p.cmd.ProcessState.ExitCode()
+			if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				code = 128 + int(ws.Signal())
+			}
+			c.log.Info("child exited", "pid", p.cmd.Process.Pid, "exit_code", code)
+			return false, &ExitError{Code: code}
+		case s := <-c.signals:
+			c.log.Info("forwarding signal to child", "signal", s.String(), "pid", p.cmd.Process.Pid)
+			p.cmd.Process.Signal(s)
+		case <-ctx.Done():
+			c.stop(p)
+			return false, nil
+		case <-c.wake:
+			if c.pendingChange() && debounce == nil {
+				debounce = c.clock.After(c.cfg.Debounce)
+			}
+		case <-debounce:
+			debounce = nil
+			if !c.pendingChange() {
+				continue
+			}
+			if c.cfg.ReloadSignal != "" {
+				c.mu.Lock()
+				c.changed = false
+				c.mu.Unlock()
+				c.log.Info("secrets changed; signalling child", "signal", c.cfg.ReloadSignal, "pid", p.cmd.Process.Pid)
+				p.cmd.Process.Signal(signalByName(c.cfg.ReloadSignal))
+				continue
+			}
+			if c.cfg.RestartOnSecretChanges == "never" {
+				continue
+			}
+			c.log.Info("secrets changed; restarting child", "pid", p.cmd.Process.Pid)
+			c.stop(p)
+			return true, nil
+		}
+	}
+}
+
+func (c *Child) pendingChange() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.changed
+}
+
+// stop sends the stop signal, waits up to the kill timeout, then SIGKILL.
+func (c *Child) stop(p *proc) {
+	sig := signalByName(c.cfg.RestartStopSignal)
+	p.cmd.Process.Signal(sig)
+	select {
+	case <-p.done:
+		return
+	case <-time.After(c.cfg.RestartKillTimeout):
+	}
+	c.log.Warn("child did not stop in time; killing it", "pid", p.cmd.Process.Pid, "timeout", c.cfg.RestartKillTimeout)
+	p.cmd.Process.Kill()
+	<-p.done
+}
+
+func signalByName(name string) syscall.Signal {
+	switch name {
+	case "SIGHUP":
+		return syscall.SIGHUP
+	case "SIGINT":
+		return syscall.SIGINT
+	case "SIGQUIT":
+		return syscall.SIGQUIT
+	case "SIGKILL":
+		return syscall.SIGKILL
+	case "SIGUSR1":
+		return syscall.SIGUSR1
+	case "SIGUSR2":
+		return syscall.SIGUSR2
+	}
+	return syscall.SIGTERM
+}
+
+// mergeEnv overrides base with the secret values, which win.
+func mergeEnv(base []string, secrets map[string]string) []string {
+	out := make([]string, 0, len(base)+len(secrets))
+	for _, kv := range base {
+		name := kv
+		for i := range kv {
+			if kv[i] == '=' {
+				name = kv[:i]
+				break
+			}
+		}
+		if _, ok := secrets[name]; !ok {
+			out = append(out, kv)
+		}
+	}
+	names := make([]string, 0, len(secrets))
+	for n := range secrets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		out = append(out, n+"="+secrets[n])
+	}
+	return out
+}
+
+// IsExit reports whether err is the child's own exit, and its code.
+func IsExit(err error) (int, bool) {
+	var e *ExitError
+	if errors.As(err, &e) {
+		return e.Code, true
+	}
+	return 0, false
+}
+
+// Started reports whether the child has been started (it may have exited).
+func (c *Child) Started() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.started
+}
