@@ -16,6 +16,7 @@ import (
 	"github.com/rotorproject/rotor/agent/config"
 	"github.com/rotorproject/rotor/auth"
 	"github.com/rotorproject/rotor/internal/atomicfile"
+	"github.com/rotorproject/rotor/internal/state"
 	"github.com/rotorproject/rotor/internal/vaultclient"
 	"github.com/rotorproject/rotor/lease"
 	"github.com/rotorproject/rotor/sink"
@@ -36,6 +37,10 @@ type Agent struct {
 	child  *supervise.Child // nil without exec
 	done   chan struct{}    // closed when exit_after_auth's work is finished
 	once   sync.Once
+
+	state  *state.File         // nil without a state block
+	resume []lease.SecretState // secrets saved by the previous run
+	saveCh chan struct{}
 }
 
 // errDone ends Run successfully once exit_after_auth's work is finished.
@@ -48,7 +53,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, log: log, client: client, done: make(chan struct{})}
+	a := &Agent{cfg: cfg, log: log, client: client, done: make(chan struct{}), saveCh: make(chan struct{}, 1)}
 	tc := cfg.TemplateConfig
 	a.store = lease.NewStore(lease.Options{
 		Client:       client,
@@ -57,6 +62,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Agent, error) {
 		Logger:       log.With("component", "lease"),
 		OnChange:     a.secretsChanged,
 		InvalidToken: func(t *auth.Token) { a.life.Invalidate(t) },
+		OnUpdate:     a.stateChanged,
 	})
 	if len(cfg.Templates) > 0 || len(cfg.EnvTemplates) > 0 {
 		a.runner, err = template.New(cfg.Templates, cfg.EnvTemplates, template.Options{Store: a.store, Logger: log.With("component", "template"),
@@ -96,6 +102,16 @@ func New(cfg *config.Config, log *slog.Logger) (*Agent, error) {
 	} else {
 		opts.Static = auth.StaticToken(string(cfg.Token))
 	}
+	if cfg.State != nil {
+		snap, err := a.openState(cfg)
+		if err != nil {
+			return nil, err
+		}
+		if snap != nil {
+			opts.Resume = auth.FromSaved(snap.Token)
+			a.resume = snap.Secrets
+		}
+	}
 	a.life = auth.NewLifecycle(opts)
 	return a, nil
 }
@@ -120,6 +136,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.child != nil {
 		g.Go(func() error { return a.child.Run(ctx) })
 	}
+	if a.state != nil {
+		g.Go(func() error { return a.runSaver(ctx) })
+	}
 	if a.cfg.ExitAfterAuth {
 		g.Go(func() error {
 			select {
@@ -135,10 +154,25 @@ func (a *Agent) Run(ctx context.Context) error {
 		// Init mode: the files are for the app that starts next; nothing
 		// is revoked.
 		a.log.Info("exit_after_auth: token written and templates rendered; exiting")
+		a.saveState()
 		return nil
 	}
 	a.revokeOnShutdown()
+	a.finalState()
 	return err
+}
+
+// finalState saves the state for the next run, or removes it when the
+// token was revoked (nothing in it would work).
+func (a *Agent) finalState() {
+	if a.state == nil {
+		return
+	}
+	if a.cfg.RevokeTokenOnShutdown && a.cfg.AutoAuth != nil {
+		a.state.Remove()
+		return
+	}
+	a.saveState()
 }
 
 // firstRender runs once every template has rendered: the child may start,
@@ -183,9 +217,15 @@ func (a *Agent) onToken(ctx context.Context, tok *auth.Token) error {
 	if err := errors.Join(errs...); err != nil && tok.Generation == 1 {
 		return err
 	}
+	if tok.Resumed && a.resume != nil {
+		n := a.store.Restore(a.resume, tok.Generation)
+		a.log.Info("reusing the saved token and leases", "component", "state", "accessor", tok.Accessor, "secrets", n)
+	}
+	a.resume = nil
 	if err := a.store.SetToken(tok); err != nil {
 		return err
 	}
+	a.stateChanged()
 	if a.runner == nil && tok.Generation == 1 {
 		a.firstRender()
 	}

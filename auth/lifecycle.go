@@ -31,6 +31,9 @@ type Options struct {
 	Client *api.Client // shared base client; never given a token
 	Method Method      // nil: use Static and never log in
 	Static *Token      // a token from the environment (VAULT_TOKEN)
+	// Resume is a token saved by a previous run: it is looked up first
+	// and used, without a login, if it still works.
+	Resume *Token
 	// Namespace, if set, is used for the login request only.
 	Namespace              string
 	MinBackoff, MaxBackoff time.Duration
@@ -141,6 +144,15 @@ func (l *Lifecycle) set(t *Token) {
 }
 
 func (l *Lifecycle) login(ctx context.Context) (*Token, error) {
+	if r := l.o.Resume; r != nil {
+		l.o.Resume = nil // one try
+		tok, err := l.lookup(ctx, r)
+		if err == nil && tok.Accessor == r.Accessor {
+			tok.Resumed = true
+			return tok, nil
+		}
+		l.o.Logger.Info("the saved token is no longer valid; logging in", "accessor", r.Accessor)
+	}
 	if l.o.Method == nil {
 		if l.Token() != nil {
 			return nil, ErrStaticTokenGone
@@ -164,20 +176,33 @@ func (l *Lifecycle) login(ctx context.Context) (*Token, error) {
 
 // lookupStatic learns the TTL of the environment's token.
 func (l *Lifecycle) lookupStatic(ctx context.Context) (*Token, error) {
-	c, err := l.tokenClient(l.o.Static)
+	tok, err := l.lookup(ctx, l.o.Static)
+	if err != nil {
+		return nil, fmt.Errorf("look up the token from VAULT_TOKEN: %w", err)
+	}
+	return tok, nil
+}
+
+// lookup learns a known token's TTL and renewability from Vault.
+func (l *Lifecycle) lookup(ctx context.Context, t *Token) (*Token, error) {
+	c, err := l.tokenClient(t)
 	if err != nil {
 		return nil, err
 	}
 	s, err := c.Auth().Token().LookupSelfWithContext(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("look up the token from VAULT_TOKEN: %w", err)
+		return nil, err
 	}
 	accessor, _ := s.TokenAccessor()
 	ttl, _ := s.TokenTTL()
 	renewable, _ := s.TokenIsRenewable()
 	policies, _ := s.TokenPolicies()
-	return NewToken(&api.Secret{Auth: &api.SecretAuth{ClientToken: l.o.Static.Value(), Accessor: accessor,
-		LeaseDuration: int(ttl.Seconds()), Renewable: renewable, Policies: policies}}, l.o.Clock.Now()), nil
+	tok := NewToken(&api.Secret{Auth: &api.SecretAuth{ClientToken: t.Value(), Accessor: accessor,
+		LeaseDuration: int(ttl.Seconds()), Renewable: renewable, Policies: policies}}, l.o.Clock.Now())
+	if t.CreationTTL > 0 {
+		tok.CreationTTL = t.CreationTTL // renewals ask for the login's TTL, not what is left
+	}
+	return tok, nil
 }
 
 func (l *Lifecycle) tokenClient(t *Token) (*api.Client, error) {

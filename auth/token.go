@@ -25,6 +25,8 @@ type Token struct {
 	Capped bool
 	// Generation counts logins since start: consumers compare it to see a new token.
 	Generation int
+	// Resumed is set on a token saved by a previous run and still valid.
+	Resumed bool
 	// PrevDeath is when the token this one replaced dies (it and its
 	// leases); zero when it is already dead (revoked) or there was none.
 	PrevDeath time.Time
@@ -68,4 +70,21 @@ func (t *Token) String() string { return "token(accessor=" + t.Accessor + ")" }
 // LogValue makes slog print the accessor, never the value.
 func (t *Token) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("accessor", t.Accessor), slog.Time("expires", t.Expires))
+}
+
+// Saved is a token as kept in the state file.
+type Saved struct {
+	Value       string
+	Accessor    string
+	CreationTTL time.Duration
+}
+
+// Save returns what the state file keeps of t.
+func (t *Token) Save() Saved {
+	return Saved{Value: t.value, Accessor: t.Accessor, CreationTTL: t.CreationTTL}
+}
+
+// FromSaved rebuilds a token from the state file; its TTL is looked up.
+func FromSaved(s Saved) *Token {
+	return &Token{value: s.Value, Accessor: s.Accessor, CreationTTL: s.CreationTTL}
 }

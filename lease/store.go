@@ -52,6 +52,9 @@ type Options struct {
 	// InvalidToken is called when Vault answers 403 and the token itself
 	// turns out to be dead (so a new login is needed, not a policy fix).
 	InvalidToken func(*auth.Token)
+	// OnUpdate is called after any secret is fetched, renewed or
+	// re-fetched (the state file is saved then). It must not block.
+	OnUpdate func()
 }
 
 // Store holds every secret rotor fetched, serves them to templates, and
@@ -90,6 +93,9 @@ func NewStore(o Options) *Store {
 	}
 	if o.InvalidToken == nil {
 		o.InvalidToken = func(*auth.Token) {}
+	}
+	if o.OnUpdate == nil {
+		o.OnUpdate = func() {}
 	}
 	return &Store{
 		o:       o,
@@ -210,6 +216,7 @@ func (s *Store) fetchNew(ctx context.Context, r Ref) error {
 	s.entries[r.Key()] = e
 	s.mu.Unlock()
 	s.poke()
+	s.o.OnUpdate()
 	return nil
 }
 
@@ -251,6 +258,7 @@ func (s *Store) Run(ctx context.Context) error {
 			}()
 		}
 		wg.Wait()
+		s.o.OnUpdate()
 		if len(changed) > 0 {
 			sort.Strings(changed)
 			s.o.OnChange(changed)

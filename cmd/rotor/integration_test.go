@@ -103,7 +103,13 @@ type started struct {
 
 func start(t *testing.T, args ...string) *started {
 	t.Helper()
+	return startEnv(t, nil, args...)
+}
+
+func startEnv(t *testing.T, env []string, args ...string) *started {
+	t.Helper()
 	cmd := exec.Command(binary(t), args...)
+	cmd.Env = append(os.Environ(), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -271,3 +277,80 @@ template {
 		t.Fatal("revocation not logged")
 	}
 }
+
+func TestRestartsReuseTokenAndLeases(t *testing.T) {
+	d := newDBSetup(t, "1h", "24h", "")
+	out, reloads, stateDir := filepath.Join(d.dir, "db.env"), filepath.Join(d.dir, "reloads"), filepath.Join(d.dir, "state")
+	cfg := d.config(t, fmt.Sprintf(`
+state {
+  dir     = %q
+  key_env = "ROTOR_STATE_KEY"
+}
+template {
+  contents    = %q
+  destination = %q
+  command     = "echo reload >> %s"
+}`, stateDir, dbUserTpl+":"+dbPassTpl, out, reloads))
+	env := []string{"ROTOR_STATE_KEY=test-state-key"}
+	run := func() *started {
+		p := startEnv(t, env, "agent", "-config", cfg)
+		vaulttest.Eventually(t, 30*time.Second, func() error {
+			if !strings.Contains(p.out.String(), "all templates rendered") {
+				return errors.New("not rendered")
+			}
+			return nil
+		})
+		// Let the state saver run, then stop as an orchestrator would.
+		time.Sleep(700 * time.Millisecond)
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		if code := p.exitCode(t, 30*time.Second); code != 0 {
+			t.Fatalf("exit %d:\n%s", code, p.out)
+		}
+		return p
+	}
+	run()
+	first, _ := os.ReadFile(out)
+	st, _ := os.Stat(out)
+	if raw, _ := os.ReadFile(filepath.Join(stateDir, "rotor.state")); strings.Contains(string(raw), strings.Split(string(first), ":")[1]) {
+		t.Fatal("the state file holds the password in clear")
+	}
+	for i := range 5 {
+		p := run()
+		if !strings.Contains(p.out.String(), "reusing the saved token and leases") {
+			t.Fatalf("restart %d did not reuse the state:\n%s", i+1, p.out)
+		}
+		if strings.Contains(p.out.String(), "msg=authenticated") && !strings.Contains(p.out.String(), "reusing") {
+			t.Fatalf("restart %d logged in again", i+1)
+		}
+	}
+	if u := d.users(t); len(u) != 1 {
+		t.Fatalf("5 restarts left %d database users, want 1: %v", len(u), u)
+	}
+	now, _ := os.ReadFile(out)
+	st2, _ := os.Stat(out)
+	if string(now) != string(first) || !st2.ModTime().Equal(st.ModTime()) {
+		t.Fatal("a restart rewrote the credentials file")
+	}
+	if n := strings.Count(string(must(os.ReadFile(reloads))), "reload"); n != 1 {
+		t.Fatalf("reload ran %d times over 6 starts, want 1", n)
+	}
+	// A corrupt state file is reported and ignored; nothing is lost.
+	os.WriteFile(filepath.Join(stateDir, "rotor.state"), []byte("garbage"), 0o600)
+	p := run()
+	if !strings.Contains(p.out.String(), "state file ignored") {
+		t.Fatalf("corrupt state not reported:\n%s", p.out)
+	}
+	if b, _ := os.ReadFile(out); !strings.HasPrefix(string(b), "v-") {
+		t.Fatal("nothing rendered after a corrupt state file")
+	}
+	// A state file written with another key is foreign: ignored too.
+	q := startEnv(t, []string{"ROTOR_STATE_KEY=another-key"}, "agent", "-config", cfg)
+	vaulttest.Eventually(t, 30*time.Second, func() error {
+		if !strings.Contains(q.out.String(), "written with another key") {
+			return errors.New("foreign state not reported")
+		}
+		return nil
+	})
+}
+
+func must(b []byte, _ error) []byte { return b }

@@ -1,0 +1,99 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"os"
+	"time"
+
+	"github.com/rotorproject/rotor/agent/config"
+	"github.com/rotorproject/rotor/auth"
+	"github.com/rotorproject/rotor/internal/state"
+	"github.com/rotorproject/rotor/lease"
+)
+
+// snapshot is the state file's content.
+type snapshot struct {
+	SavedAt time.Time
+	Token   auth.Saved
+	Secrets []lease.SecretState
+}
+
+// saveDelay gathers bursts of updates into one write of the state file.
+const saveDelay = 500 * time.Millisecond
+
+// openState opens the state file and loads what a previous run left. A
+// missing, corrupt, foreign or expired file is reported and ignored:
+// rotor then starts fresh. It fails only when the state cannot be used
+// at all (no key, unwritable directory).
+func (a *Agent) openState(cfg *config.Config) (*snapshot, error) {
+	s := cfg.State
+	key, err := state.KeyMaterial(s.KeyFile, s.KeyEnv, s.KubernetesSAToken, os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	bind := cfg.Vault.Address + "|token"
+	if aa := cfg.AutoAuth; aa != nil {
+		bind = cfg.Vault.Address + "|" + aa.Method.MountPath
+	}
+	f, err := state.Open(s.Dir, key, bind)
+	if err != nil {
+		return nil, err
+	}
+	a.state = f
+	log := a.log.With("component", "state")
+	var snap snapshot
+	switch err := f.Load(&snap); {
+	case errors.Is(err, state.ErrNone):
+		log.Info("no state file yet; starting fresh", "path", f.Path())
+		return nil, nil
+	case err != nil:
+		log.Warn("state file ignored; starting fresh", "path", f.Path(), "reason", err)
+		return nil, nil
+	case snap.Token.Value == "":
+		log.Warn("state file ignored: it holds no token", "path", f.Path())
+		return nil, nil
+	}
+	log.Info("state file loaded", "path", f.Path(), "saved", snap.SavedAt, "secrets", len(snap.Secrets), "accessor", snap.Token.Accessor)
+	return &snap, nil
+}
+
+// stateChanged asks for the state file to be saved soon. Never blocks.
+func (a *Agent) stateChanged() {
+	if a.state == nil {
+		return
+	}
+	select {
+	case a.saveCh <- struct{}{}:
+	default:
+	}
+}
+
+// runSaver writes the state file after changes, at most every saveDelay,
+// until ctx is done.
+func (a *Agent) runSaver(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-a.saveCh:
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(saveDelay):
+		}
+		a.saveState()
+	}
+}
+
+func (a *Agent) saveState() {
+	tok := a.life.Token()
+	if a.state == nil || tok == nil {
+		return
+	}
+	snap := snapshot{SavedAt: time.Now(), Token: tok.Save(), Secrets: a.store.Snapshot()}
+	if err := a.state.Save(snap); err != nil {
+		a.log.Warn("could not save the state file", "component", "state", "error", err)
+	}
+}
