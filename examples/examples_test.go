@@ -1,0 +1,50 @@
+// Package examples runs every example script as a newcomer would, against
+// a throwaway Vault, and checks what it prints.
+package examples
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rotorproject/rotor/internal/vaulttest"
+)
+
+func TestExamples(t *testing.T) {
+	vault := vaulttest.VaultBin(t)
+	cases := map[string][]string{
+		"demo":       {"all templates rendered", "reload command succeeded"},
+		"supervisor": {"app: started as demo ", "app: started as demo-v2 ", "rotor exited with status 0"},
+		"pipeline":   {"job: running the migration as demo", "passed through by rotor: 3"},
+		"init":       {"rotor exited 0", "app.env", "certificates in server.crt: 3"},
+		"restart":    {"no state file yet", "reusing the saved token and leases", "reloads: 0"},
+	}
+	for name, want := range cases {
+		t.Run(name, func(t *testing.T) {
+			timeout := 120 * time.Second
+			if name == "demo" {
+				timeout = 15 * time.Second // runs until stopped
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, "bash", filepath.Join(name, "run.sh"))
+			cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(vault)+":"+os.Getenv("PATH"))
+			// bash's trap cleans up on TERM; SIGKILL would leave Vault running.
+			cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+			cmd.WaitDelay = 20 * time.Second
+			out, err := cmd.CombinedOutput()
+			if err != nil && name != "demo" {
+				t.Fatalf("%s/run.sh: %v\n%s", name, err, out)
+			}
+			for _, w := range want {
+				if !strings.Contains(string(out), w) {
+					t.Errorf("%s/run.sh output lacks %q:\n%s", name, w, out)
+				}
+			}
+		})
+	}
+}
