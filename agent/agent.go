@@ -19,6 +19,7 @@ import (
 	"github.com/rotorproject/rotor/internal/state"
 	"github.com/rotorproject/rotor/internal/vaultclient"
 	"github.com/rotorproject/rotor/lease"
+	"github.com/rotorproject/rotor/ops"
 	"github.com/rotorproject/rotor/sink"
 	"github.com/rotorproject/rotor/supervise"
 	"github.com/rotorproject/rotor/template"
@@ -38,6 +39,9 @@ type Agent struct {
 	done   chan struct{}    // closed when exit_after_auth's work is finished
 	once   sync.Once
 
+	metrics *ops.Metrics
+	servers []*ops.Server
+
 	state  *state.File         // nil without a state block
 	resume []lease.SecretState // secrets saved by the previous run
 	saveCh chan struct{}
@@ -49,11 +53,13 @@ var errDone = errors.New("done")
 // New builds the agent's parts from cfg. It starts nothing and reads no
 // credential; it fails on settings that cannot work (TLS files, owners).
 func New(cfg *config.Config, log *slog.Logger) (*Agent, error) {
-	client, err := vaultclient.New(cfg.Vault, vaultclient.Options{MaxConnsPerHost: cfg.TemplateConfig.MaxConnectionsPerHost})
+	a := &Agent{cfg: cfg, log: log, done: make(chan struct{}), saveCh: make(chan struct{}, 1)}
+	a.metrics = ops.NewMetrics(a.Status)
+	client, err := vaultclient.New(cfg.Vault, vaultclient.Options{MaxConnsPerHost: cfg.TemplateConfig.MaxConnectionsPerHost, Observe: a.metrics.Request})
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, log: log, client: client, done: make(chan struct{}), saveCh: make(chan struct{}, 1)}
+	a.client = client
 	tc := cfg.TemplateConfig
 	a.store = lease.NewStore(lease.Options{
 		Client:       client,
@@ -71,6 +77,8 @@ func New(cfg *config.Config, log *slog.Logger) (*Agent, error) {
 			return nil, err
 		}
 		a.runner.OnFirstRender = a.firstRender
+		a.runner.OnRender = a.metrics.Render
+		a.runner.OnCommand = a.metrics.Command
 	}
 	if cfg.Exec != nil {
 		a.child = supervise.New(cfg.Exec, log.With("component", "exec"))
@@ -80,6 +88,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Agent, error) {
 	}
 	opts := auth.Options{
 		Client:  client,
+		Observe: a.metrics.Auth,
 		OnToken: a.onToken,
 		Logger:  log.With("component", "auth"),
 	}
@@ -113,6 +122,14 @@ func New(cfg *config.Config, log *slog.Logger) (*Agent, error) {
 		}
 	}
 	a.life = auth.NewLifecycle(opts)
+	for _, l := range cfg.Listeners {
+		srv, err := ops.NewServer(l, a, a.metrics, log.With("component", "api"))
+		if err != nil {
+			a.closeServers()
+			return nil, err
+		}
+		a.servers = append(a.servers, srv)
+	}
 	return a, nil
 }
 
@@ -138,6 +155,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	if a.state != nil {
 		g.Go(func() error { return a.runSaver(ctx) })
+	}
+	for _, srv := range a.servers {
+		g.Go(func() error { return srv.Run(ctx) })
 	}
 	if a.cfg.ExitAfterAuth {
 		g.Go(func() error {

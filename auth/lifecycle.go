@@ -42,6 +42,9 @@ type Options struct {
 	// error stops Run (e.g. a sink that cannot be written at start).
 	OnToken func(context.Context, *Token) error
 	Logger  *slog.Logger
+	// Observe, if set, sees each login and renewal: event "login" or
+	// "renew", outcome "success" or "failure" (for metrics).
+	Observe func(event, outcome string)
 	Clock   clock.Clock    // default clock.Real
 	Rand    func() float64 // default math/rand/v2
 }
@@ -59,6 +62,9 @@ func NewLifecycle(o Options) *Lifecycle {
 	}
 	if o.OnToken == nil {
 		o.OnToken = func(context.Context, *Token) error { return nil }
+	}
+	if o.Observe == nil {
+		o.Observe = func(string, string) {}
 	}
 	return &Lifecycle{o: o, wake: make(chan struct{}, 1)}
 }
@@ -103,6 +109,7 @@ func (l *Lifecycle) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return nil
 			}
+			l.o.Observe("login", "failure")
 			if l.o.ExitOnErr || l.o.Method == nil {
 				return fmt.Errorf("auto_auth: %w", err)
 			}
@@ -114,6 +121,7 @@ func (l *Lifecycle) Run(ctx context.Context) error {
 			continue
 		}
 		b.Reset()
+		l.o.Observe("login", "success")
 		gen++
 		tok.Generation, tok.PrevDeath = gen, prevDeath
 		if !prevDeath.IsZero() && !prevDeath.After(l.o.Clock.Now()) {
@@ -239,6 +247,7 @@ func (l *Lifecycle) keep(ctx context.Context, tok *Token) (alive bool) {
 		now := l.o.Clock.Now()
 		switch {
 		case err == nil && sec != nil && sec.Auth != nil:
+			l.o.Observe("renew", "success")
 			b.Reset()
 			tok = tok.renewed(time.Duration(sec.Auth.LeaseDuration)*time.Second, now)
 			tok.Renewable = sec.Auth.Renewable
@@ -247,9 +256,11 @@ func (l *Lifecycle) keep(ctx context.Context, tok *Token) (alive bool) {
 		case ctx.Err() != nil:
 			return false
 		case IsForbidden(err):
+			l.o.Observe("renew", "failure")
 			log.Warn("token rejected by Vault on renewal; logging in again", "accessor", tok.Accessor)
 			return false
 		default:
+			l.o.Observe("renew", "failure")
 			d := b.Next()
 			if !now.Add(d).Before(tok.Expires) {
 				log.Warn("token renewal failed and the token is about to expire; logging in again", "error", err)

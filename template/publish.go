@@ -104,6 +104,7 @@ func (g *group) publish(ctx context.Context, r *Runner, outs map[*tmpl][]byte) {
 		t.retryAt = time.Time{}
 		t.lastRender = r.clock.Now()
 		changed = changed || wrote
+		r.recordRender(t)
 		r.log.Info("template rendered", "template", t.name, "changed", wrote)
 	}
 	if changed && !g.command.IsZero() {
@@ -120,6 +121,7 @@ func (g *group) retryCommand(ctx context.Context, r *Runner) {
 	}
 	log := r.log.With("command", g.command.String(), "templates", len(g.members))
 	res := runCommand(ctx, g.command, g.timeout)
+	r.recordCommand(g, res, r.clock.Now())
 	if res.err == nil {
 		g.cmdPending = false
 		g.cmdB.Reset()
@@ -148,6 +150,7 @@ func (g *group) publishEnv(r *Runner, outs map[*tmpl][]byte) {
 		t.lastErr, t.failures, t.retryAt = nil, 0, time.Time{}
 		t.b.Reset()
 		t.lastRender = r.clock.Now()
+		r.recordRender(t)
 	}
 	if !changed || r.OnEnv == nil {
 		return

@@ -45,6 +45,14 @@ type Runner struct {
 
 	mu      sync.Mutex
 	changed map[string]bool // secret keys changed since the last loop
+
+	smu    sync.Mutex // guards status
+	status map[*tmpl]*Status
+	// OnRender and OnCommand, if set, observe renders (err nil on
+	// success) and reload command exit codes (-1: did not run or timed
+	// out), for metrics. They must not block.
+	OnRender  func(template string, err error)
+	OnCommand func(exitCode int)
 }
 
 // Options configure a Runner.
@@ -73,7 +81,7 @@ func New(templates []*config.Template, envs []*config.EnvTemplate, o Options) (*
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	r := &Runner{store: o.Store, log: o.Logger, clock: o.Clock, exitOnRetryFailure: o.Config.ExitOnRetryFailure, maxRetries: max(o.MaxRetries, 1), once: o.Once,
-		wake: make(chan struct{}, 1), writeSem: make(chan struct{}, writers), changed: map[string]bool{}}
+		wake: make(chan struct{}, 1), writeSem: make(chan struct{}, writers), changed: map[string]bool{}, status: map[*tmpl]*Status{}}
 	var errs []error
 	for _, c := range templates {
 		t, err := newTmpl(c, c.Destination)
@@ -101,6 +109,9 @@ func New(templates []*config.Template, envs []*config.EnvTemplate, o Options) (*
 		for _, t := range append(r.tmpls, envTmpls...) {
 			t.b.Max = 5 * time.Second
 		}
+	}
+	for _, t := range append(r.tmpls, envTmpls...) {
+		r.record(t, func(*Status) {})
 	}
 	r.groups = groupByCommand(r.tmpls)
 	if len(envTmpls) > 0 {
@@ -392,6 +403,7 @@ func (r *Runner) fail(t *tmpl, err error) {
 	t.failures++
 	d := t.b.Next()
 	t.retryAt = r.clock.Now().Add(d)
+	r.recordFailure(t, err)
 	r.log.Error("template render failed", "template", t.name, "error", err, "attempt", t.failures, "retry_in", d.Round(time.Millisecond))
 }
 

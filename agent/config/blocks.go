@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -22,7 +23,6 @@ func attrSchema(required []string, optional ...string) []hcl.AttributeSchema {
 var unsupportedBlocks = map[string]string{
 	"cache":     "rotor has no API cache; templates and sinks need none",
 	"api_proxy": "rotor has no API proxy; read the token from a sink",
-	"listener":  "the local API listener is not available yet",
 	"telemetry": "Vault Agent's telemetry block is not supported",
 }
 
@@ -80,6 +80,10 @@ func decodeRoot(body hcl.Body, cfg *Config) hcl.Diagnostics {
 		case "exec":
 			cfg.Exec = &Exec{Range: b.DefRange}
 			diags = append(diags, decodeExec(b.Body, cfg.Exec)...)
+		case "listener":
+			l := &Listener{Type: b.Labels[0], Range: b.DefRange}
+			diags = append(diags, decodeListener(b.Body, l)...)
+			cfg.Listeners = append(cfg.Listeners, l)
 		case "state":
 			cfg.State = &State{Range: b.DefRange}
 			diags = append(diags, decodeState(b.Body, cfg.State)...)
@@ -309,4 +313,48 @@ func decodeOwner(f *fields, userKey, groupKey string, o *Owner) {
 	if o.Group != "" && o.GID != nil {
 		f.errorf("gid", "Conflicting options", "%s: set %s or gid, not both.", f.where, groupKey)
 	}
+}
+
+func decodeListener(body hcl.Body, l *Listener) hcl.Diagnostics {
+	content, diags := body.Content(&hcl.BodySchema{Attributes: attrSchema([]string{"address"},
+		"mode", "tls_cert_file", "tls_key_file", "tls_disable", "enable_rotate")})
+	if content == nil {
+		return diags
+	}
+	where := fmt.Sprintf("listener %q", l.Type)
+	f := newFields(content.Attributes, &diags, where)
+	f.str("address", &l.Address)
+	f.mode("mode", &l.Mode)
+	f.str("tls_cert_file", &l.TLSCertFile)
+	f.str("tls_key_file", &l.TLSKeyFile)
+	f.boolean("tls_disable", &l.TLSDisable)
+	f.boolean("enable_rotate", &l.EnableRotate)
+	switch l.Type {
+	case "tcp":
+		host, _, err := net.SplitHostPort(l.Address)
+		if err != nil {
+			f.errorf("address", "Invalid address", "%s: address %q must be host:port, e.g. \"127.0.0.1:8200\".", where, l.Address)
+			break
+		}
+		ip := net.ParseIP(host)
+		loopback := host == "localhost" || (ip != nil && ip.IsLoopback())
+		if !loopback && l.TLSCertFile == "" && !l.TLSDisable {
+			f.errorf("address", "Insecure listener", "%s: %s is not a loopback address; serve it with tls_cert_file and tls_key_file, or set tls_disable = true to accept plain HTTP there.", where, l.Address)
+		}
+	case "unix":
+		if f.has("tls_cert_file") {
+			f.errorf("tls_cert_file", "Unsupported argument", "%s: a unix socket is protected by its mode, not TLS.", where)
+		}
+	default:
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown listener type",
+			Detail: fmt.Sprintf("listener %q: use \"tcp\" or \"unix\".", l.Type), Subject: l.Range.Ptr()})
+	}
+	if (l.TLSCertFile == "") != (l.TLSKeyFile == "") {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Conflicting options",
+			Detail: where + ": tls_cert_file and tls_key_file must be set together.", Subject: l.Range.Ptr()})
+	}
+	if l.Mode == 0 {
+		l.Mode = 0o660
+	}
+	return diags
 }

@@ -31,6 +31,9 @@ type Config struct {
 	// State keeps rotor's token and leases across restarts (nil: off).
 	State *State
 
+	// Listeners serve the local API (health, status, metrics).
+	Listeners []*Listener
+
 	// Token is the static token from VAULT_TOKEN or BAO_TOKEN, used when
 	// there is no auto_auth block. It is never printed.
 	Token Secret
@@ -212,6 +215,20 @@ type State struct {
 	KeyEnv            string
 	KubernetesSAToken bool
 	Range             hcl.Range
+}
+
+// Listener is a `listener "tcp"|"unix" {}` block: where the local API
+// (health, readiness, status, metrics) is served.
+type Listener struct {
+	Type        string // "tcp" or "unix"
+	Address     string
+	Mode        os.FileMode // unix socket mode, default 0660
+	TLSCertFile string
+	TLSKeyFile  string
+	TLSDisable  bool
+	// EnableRotate allows POST /v1/rotate.
+	EnableRotate bool
+	Range        hcl.Range
 }
 
 // EnvTemplate is an `env_template "NAME" {}` block.

@@ -93,10 +93,28 @@ func (d *dbSetup) config(t *testing.T, body string) string {
 
 func (d *dbSetup) users(t *testing.T) []string { return d.pg.Roles(t, "v-") }
 
+// syncBuffer is written by the process's output copier while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 // started is a rotor process.
 type started struct {
 	cmd  *exec.Cmd
-	out  *bytes.Buffer
+	out  *syncBuffer
 	done chan struct{}
 	err  error
 }
@@ -110,12 +128,12 @@ func startEnv(t *testing.T, env []string, args ...string) *started {
 	t.Helper()
 	cmd := exec.Command(binary(t), args...)
 	cmd.Env = append(os.Environ(), env...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &started{cmd: cmd, out: &out, done: make(chan struct{})}
+	s := &started{cmd: cmd, out: out, done: make(chan struct{})}
 	go func() { s.err = cmd.Wait(); close(s.done) }()
 	t.Cleanup(func() {
 		cmd.Process.Kill()

@@ -5,7 +5,7 @@ package vaultclient
 import (
 	"fmt"
 	"net/http"
-	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/vault/api"
 	"github.com/rotorproject/rotor/agent/config"
@@ -18,8 +18,9 @@ type Options struct {
 	// ClientCert/ClientKey override the vault block's TLS client
 	// certificate (the cert auth method).
 	ClientCert, ClientKey string
-	// Counter, if set, counts every HTTP request sent to Vault.
-	Counter *atomic.Int64
+	// Observe, if set, sees every HTTP request sent to Vault: its path,
+	// status (0 when no answer came) and duration. It must not block.
+	Observe func(path string, status int, d time.Duration)
 }
 
 // New returns a client with no token set: api.NewClient would pick up
@@ -51,8 +52,8 @@ func New(v config.Vault, o Options) (*api.Client, error) {
 			t.MaxIdleConnsPerHost = o.MaxConnsPerHost
 		}
 	}
-	if o.Counter != nil {
-		c.HttpClient.Transport = &counting{next: c.HttpClient.Transport, n: o.Counter}
+	if o.Observe != nil {
+		c.HttpClient.Transport = &observed{next: c.HttpClient.Transport, observe: o.Observe}
 	}
 	client, err := api.NewClient(c)
 	if err != nil {
@@ -65,12 +66,18 @@ func New(v config.Vault, o Options) (*api.Client, error) {
 	return client, nil
 }
 
-type counting struct {
-	next http.RoundTripper
-	n    *atomic.Int64
+type observed struct {
+	next    http.RoundTripper
+	observe func(string, int, time.Duration)
 }
 
-func (c *counting) RoundTrip(r *http.Request) (*http.Response, error) {
-	c.n.Add(1)
-	return c.next.RoundTrip(r)
+func (o *observed) RoundTrip(r *http.Request) (*http.Response, error) {
+	start := time.Now()
+	resp, err := o.next.RoundTrip(r)
+	status := 0
+	if resp != nil {
+		status = resp.StatusCode
+	}
+	o.observe(r.URL.Path, status, time.Since(start))
+	return resp, err
 }

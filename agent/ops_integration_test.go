@@ -1,0 +1,146 @@
+package agent
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rotorproject/rotor/internal/pgtest"
+	"github.com/rotorproject/rotor/internal/vaulttest"
+)
+
+func get(t *testing.T, method, url string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestLocalAPIHealthReadinessStatusMetricsRotate(t *testing.T) {
+	srv := vaulttest.Start(t)
+	root := srv.Client(t)
+	pg := pgtest.Start(t)
+	pgtest.SetupVaultDatabase(t, root, pg, "30s", "1h")
+	root.KVv2("secret").Put(t.Context(), "denied", map[string]any{"v": "x"})
+	dir := t.TempDir()
+	db, kv := filepath.Join(dir, "db.env"), filepath.Join(dir, "kv.txt")
+	r := startAgent(t, srv, appRoleAuth(t, root, `path "database/creds/myapp-readonly" { capabilities = ["read"] }`, nil)+fmt.Sprintf(`
+listener "tcp" {
+  address       = "127.0.0.1:0"
+  enable_rotate = true
+}
+template {
+  contents    = "{{ with secret \"database/creds/myapp-readonly\" }}{{ .Data.username }}{{ end }}"
+  destination = %q
+}
+template {
+  contents    = "{{ with secret \"secret/denied\" }}{{ .Data.data.v }}{{ end }}"
+  destination = %q
+}`, db, kv))
+	base := "http://" + r.agent.ListenAddrs()[0]
+	if code, _ := get(t, "GET", base+"/healthz"); code != 200 {
+		t.Fatalf("healthz %d", code)
+	}
+	waitContent(t, db, func(s string) bool { return strings.HasPrefix(s, "v-") }, 30*time.Second)
+	// One template is denied: not ready, and the body says which and why.
+	vaulttest.Eventually(t, 10*time.Second, func() error {
+		code, body := get(t, "GET", base+"/readyz")
+		if code != 503 || !strings.Contains(body, kv) || !strings.Contains(body, "permission denied") {
+			return fmt.Errorf("readyz %d %s", code, body)
+		}
+		return nil
+	})
+	if code, _ := get(t, "GET", base+"/readyz"+db); code != 200 {
+		t.Fatalf("the rendered template is not ready on its own: %d", code)
+	}
+	// Status: token by accessor, the lease with its ID redacted, templates.
+	code, body := get(t, "GET", base+"/v1/status")
+	if code != 200 {
+		t.Fatal(code)
+	}
+	var st struct {
+		Authenticated bool
+		Token         struct{ Accessor string }
+		Leases        []struct {
+			Path       string
+			LeaseID    string `json:"lease_id"`
+			Expires    time.Time
+			NextAction string `json:"next_action"`
+		}
+		Templates []struct {
+			Name      string
+			LastError string `json:"last_error"`
+			Rendered  bool
+		}
+	}
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatal(err)
+	}
+	tok := r.agent.Token()
+	if !st.Authenticated || st.Token.Accessor != tok.Accessor || strings.Contains(body, tok.Value()) {
+		t.Fatalf("token status wrong or leaks the token: %s", body)
+	}
+	var dbLease bool
+	for _, l := range st.Leases {
+		if l.Path == "database/creds/myapp-readonly" {
+			dbLease = true
+			if !strings.HasSuffix(l.LeaseID, "/[redacted]") || time.Until(l.Expires) > 31*time.Second || l.NextAction != "renew" {
+				t.Fatalf("lease status %+v", l)
+			}
+		}
+	}
+	if !dbLease {
+		t.Fatalf("no database lease in status: %s", body)
+	}
+	// Metrics: the lease nearing expiry, renders and errors, requests.
+	_, metrics := get(t, "GET", base+"/metrics")
+	for _, want := range []string{
+		"rotor_authenticated 1", `rotor_leases{engine="database"} 1`, `rotor_logins_total{outcome="success"} 1`,
+		fmt.Sprintf(`rotor_template_render_errors_total{template=%q}`, kv), fmt.Sprintf(`rotor_template_renders_total{template=%q} 1`, db),
+		`rotor_vault_requests_total{path_class="login",status="200"} 1`, "rotor_vault_request_duration_seconds_bucket",
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	m := regexp.MustCompile(fmt.Sprintf(`rotor_secret_expiry_seconds\{template=%q\} (\S+)`, db)).FindStringSubmatch(metrics)
+	if m == nil {
+		t.Fatalf("no expiry gauge for %s:\n%s", db, metrics)
+	}
+	if secs, _ := strconv.ParseFloat(m[1], 64); secs <= 0 || secs > 30 {
+		t.Fatalf("expiry gauge %v, want within the 30s lease", secs)
+	}
+	// Fix the policy: ready.
+	vaulttest.WritePolicy(t, root, "app", `path "database/creds/myapp-readonly" { capabilities = ["read"] }
+path "secret/data/denied" { capabilities = ["read"] }`)
+	vaulttest.Eventually(t, 30*time.Second, func() error {
+		if code, body := get(t, "GET", base+"/readyz"); code != 200 {
+			return fmt.Errorf("readyz %d %s", code, body)
+		}
+		return nil
+	})
+	// Rotate over the API: a new database user.
+	first := readFile(t, db)
+	if code, body := get(t, "POST", base+"/v1/rotate"); code != 200 || !strings.Contains(body, "rotating") {
+		t.Fatalf("rotate %d %s", code, body)
+	}
+	vaulttest.Eventually(t, 20*time.Second, func() error {
+		if readFile(t, db) == first {
+			return errors.New("not rotated")
+		}
+		return nil
+	})
+}

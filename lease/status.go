@@ -1,0 +1,62 @@
+package lease
+
+import (
+	"sort"
+	"strings"
+	"time"
+)
+
+// Status describes one secret for operators. It holds no secret value:
+// the lease ID keeps only its path, not the random part that would let
+// someone renew or revoke it.
+type Status struct {
+	Key        string    `json:"-"`
+	Path       string    `json:"path"`
+	Engine     string    `json:"engine"`
+	Class      string    `json:"class"`
+	LeaseID    string    `json:"lease_id,omitempty"`
+	Renewable  bool      `json:"renewable"`
+	Expires    time.Time `json:"expires,omitzero"`
+	NextAction string    `json:"next_action"`
+	NextAt     time.Time `json:"next_at"`
+	LastError  string    `json:"last_error,omitempty"`
+}
+
+// Status lists every secret the store holds, sorted by path.
+func (s *Store) Status() []Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Status, 0, len(s.entries))
+	for k, e := range s.entries {
+		st := Status{
+			Key: k, Path: e.ref.String(), Engine: engine(e.ref.Path), Class: e.timing.Class.String(),
+			LeaseID: redactLease(e.leaseID), Renewable: e.timing.Renewable && e.timing.Class == ClassLease,
+			Expires: Deadline(e.timing), NextAction: e.action.String(), NextAt: e.next,
+		}
+		if e.lastErr != nil {
+			st.LastError = e.lastErr.Error()
+		}
+		out = append(out, st)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+// engine is the mount a path belongs to, as far as the path tells:
+// its first segment ("database", "pki_int", "secret").
+func engine(p string) string {
+	first, _, _ := strings.Cut(p, "/")
+	return first
+}
+
+// redactLease keeps a lease ID's path and drops its random last part.
+func redactLease(id string) string {
+	if id == "" {
+		return ""
+	}
+	i := strings.LastIndexByte(id, '/')
+	if i < 0 {
+		return "[redacted]"
+	}
+	return id[:i+1] + "[redacted]"
+}

@@ -1,0 +1,94 @@
+package template
+
+import (
+	"sort"
+	"time"
+)
+
+// Status describes one template for operators. Errors are already
+// redacted (see tmpl.redact).
+type Status struct {
+	Name        string    `json:"name"` // destination, or "env NAME"
+	Rendered    bool      `json:"rendered"`
+	LastRender  time.Time `json:"last_render,omitzero"`
+	LastError   string    `json:"last_error,omitempty"`
+	Failures    int       `json:"failures"`
+	Secrets     []string  `json:"-"` // store keys the last render used
+	Command     string    `json:"command,omitempty"`
+	CommandExit *int      `json:"command_exit,omitempty"`
+	CommandAt   time.Time `json:"command_at,omitzero"`
+	CommandErr  string    `json:"command_error,omitempty"`
+	Renders     int       `json:"renders"`
+	Errors      int       `json:"errors"`
+}
+
+// Status lists every template. Safe to call from any goroutine.
+func (r *Runner) Status() []Status {
+	r.smu.Lock()
+	defer r.smu.Unlock()
+	out := make([]Status, 0, len(r.status))
+	for _, t := range r.tmpls {
+		if st, ok := r.status[t]; ok {
+			c := *st
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// record updates a template's status under the status lock.
+func (r *Runner) record(t *tmpl, f func(*Status)) {
+	r.smu.Lock()
+	defer r.smu.Unlock()
+	st, ok := r.status[t]
+	if !ok {
+		st = &Status{Name: t.name, Command: t.cfg.Command.String()}
+		r.status[t] = st
+	}
+	f(st)
+}
+
+func (r *Runner) recordRender(t *tmpl) {
+	keys := make([]string, 0, len(t.used))
+	for k := range t.used {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	at := t.lastRender
+	r.record(t, func(s *Status) {
+		s.Rendered, s.LastRender, s.LastError, s.Failures, s.Secrets = true, at, "", 0, keys
+		s.Renders++
+	})
+	if r.OnRender != nil {
+		r.OnRender(t.name, nil)
+	}
+}
+
+func (r *Runner) recordFailure(t *tmpl, err error) {
+	n := t.failures
+	r.record(t, func(s *Status) {
+		s.LastError, s.Failures = err.Error(), n
+		s.Errors++
+	})
+	if r.OnRender != nil {
+		r.OnRender(t.name, err)
+	}
+}
+
+func (r *Runner) recordCommand(g *group, res cmdResult, at time.Time) {
+	code := res.exitCode
+	errText := ""
+	if res.err != nil {
+		errText = res.err.Error()
+		if code == 0 {
+			code = -1
+		}
+	}
+	for _, t := range g.members {
+		r.record(t, func(s *Status) { s.CommandExit, s.CommandAt, s.CommandErr = &code, at, errText })
+	}
+	if r.OnCommand != nil {
+		r.OnCommand(code)
+	}
+}
