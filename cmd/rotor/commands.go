@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -142,9 +144,12 @@ func cmdRotate(args []string, stdout, stderr io.Writer) int {
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "rotor rotate: rotating one template or secret needs the local API, which rotor does not have yet; without an argument every secret is fetched again")
+	if fs.NArg() > 1 {
+		fmt.Fprintln(stderr, "usage: rotor rotate -config FILE [secret-path-part]")
 		return exitUsage
+	}
+	if fs.NArg() == 1 {
+		return rotateOverAPI(configs, fs.Arg(0), stdout, stderr)
 	}
 	cfg, code := loadConfig(stderr, configs)
 	if cfg == nil {
@@ -234,4 +239,27 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, o)), nil
 	}
 	return nil, fmt.Errorf("-log-format %q: use text or json", format)
+}
+
+// rotateOverAPI asks the local API (listener with enable_rotate) to
+// rotate the secrets whose path contains match.
+func rotateOverAPI(configs []string, match string, stdout, stderr io.Writer) int {
+	client, base, err := statusClient("", configs)
+	if err != nil {
+		fmt.Fprintf(stderr, "rotor rotate: rotating one secret needs the local API: %v\n", err)
+		return exitFailed
+	}
+	resp, err := client.Post(base+"/v1/rotate?secret="+url.QueryEscape(match), "application/json", nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "rotor rotate: %v\n", err)
+		return exitFailed
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(stderr, "rotor rotate: %s: %s\n", resp.Status, strings.TrimSpace(string(body)))
+		return exitFailed
+	}
+	fmt.Fprintf(stdout, "%s\n", strings.TrimSpace(string(body)))
+	return exitOK
 }

@@ -372,3 +372,53 @@ template {
 }
 
 func must(b []byte, _ error) []byte { return b }
+
+func TestStatusAndRotateCommands(t *testing.T) {
+	d := newDBSetup(t, "1h", "24h", `
+path "sys/leases/revoke" { capabilities = ["update"] }`)
+	out := filepath.Join(d.dir, "db.env")
+	sock := filepath.Join(d.dir, "rotor.sock")
+	cfg := d.config(t, fmt.Sprintf(`
+listener "unix" {
+  address       = %q
+  enable_rotate = true
+}
+template {
+  contents    = %q
+  destination = %q
+}`, sock, dbUserTpl, out))
+	start(t, "agent", "-config", cfg)
+	vaulttest.Eventually(t, 30*time.Second, func() error {
+		if b, _ := os.ReadFile(out); !strings.HasPrefix(string(b), "v-") {
+			return errors.New("not rendered")
+		}
+		return nil
+	})
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"status", "-config", cfg}, &stdout, &stderr); code != 0 {
+		t.Fatalf("status exit %d: %s %s", code, stdout.String(), stderr.String())
+	}
+	for _, want := range []string{"ready: true", "database/creds/myapp-readonly", "lease", "renew", out} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("status lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	first, _ := os.ReadFile(out)
+	stdout.Reset()
+	if code := run([]string{"rotate", "-config", cfg, "database/creds"}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), `"rotating": 1`) {
+		t.Fatalf("rotate exit %d: %s %s", code, stdout.String(), stderr.String())
+	}
+	vaulttest.Eventually(t, 20*time.Second, func() error {
+		if b, _ := os.ReadFile(out); string(b) == string(first) {
+			return errors.New("not rotated")
+		}
+		return nil
+	})
+	// The replaced lease is revoked: only the new user remains.
+	vaulttest.Eventually(t, 20*time.Second, func() error {
+		if u := d.users(t); len(u) != 1 {
+			return fmt.Errorf("users %v", u)
+		}
+		return nil
+	})
+}

@@ -28,6 +28,7 @@ Commands:
   agent     run the agent: log in, keep token and leases alive, render templates
   exec      run one command with secrets in its environment, then revoke them
   rotate    make a running agent fetch new secrets now (after a suspected leak)
+  status    show what a running agent holds, when it renews, what fails
   validate  check configuration files and print every problem
   version   print the version
 
@@ -50,6 +51,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdExec(args[1:], stderr)
 	case "rotate":
 		return cmdRotate(args[1:], stdout, stderr)
+	case "status":
+		return cmdStatus(args[1:], stdout, stderr)
 	case "validate":
 		return cmdValidate(args[1:], stdout, stderr)
 	case "version", "-version", "--version":

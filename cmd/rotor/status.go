@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/rotorproject/rotor/agent/config"
+	"github.com/rotorproject/rotor/ops"
+)
+
+// cmdStatus prints a running agent's /v1/status as tables (or JSON).
+func cmdStatus(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("rotor status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var configs configFlags
+	fs.Var(&configs, "config", "the running agent's configuration (its first listener is used)")
+	addr := fs.String("address", "", "the local API instead: http://127.0.0.1:8210 or unix:///run/rotor.sock")
+	format := fs.String("format", "table", "table or json")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	client, base, err := statusClient(*addr, configs)
+	if err != nil {
+		fmt.Fprintf(stderr, "rotor status: %v\n", err)
+		return exitFailed
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/v1/status", nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		fmt.Fprintf(stderr, "rotor status: is rotor running? %v\n", err)
+		return exitFailed
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if *format == "json" {
+		stdout.Write(body)
+		return exitOK
+	}
+	var st ops.Status
+	if err := json.Unmarshal(body, &st); err != nil {
+		fmt.Fprintf(stderr, "rotor status: unexpected answer: %v\n", err)
+		return exitFailed
+	}
+	printStatus(stdout, st, time.Now())
+	if !st.Ready {
+		return exitFailed
+	}
+	return exitOK
+}
+
+func statusClient(addr string, configs []string) (*http.Client, string, error) {
+	if addr == "" {
+		if len(configs) == 0 {
+			return nil, "", fmt.Errorf("give -config FILE (with a listener block) or -address")
+		}
+		cfg, err := config.Load(configs, func(string) (string, bool) { return "", false })
+		if err != nil {
+			return nil, "", err
+		}
+		if len(cfg.Listeners) == 0 {
+			return nil, "", fmt.Errorf("the configuration has no listener block: the agent serves no status")
+		}
+		l := cfg.Listeners[0]
+		switch {
+		case l.Type == "unix":
+			addr = "unix://" + l.Address
+		case l.TLSCertFile != "":
+			addr = "https://" + l.Address
+		default:
+			addr = "http://" + l.Address
+		}
+	}
+	if path, ok := strings.CutPrefix(addr, "unix://"); ok {
+		tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", path)
+		}}
+		return &http.Client{Transport: tr}, "http://rotor", nil
+	}
+	// The local API's certificate is usually self-signed for loopback.
+	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	return &http.Client{Transport: tr}, strings.TrimSuffix(addr, "/"), nil
+}
+
+func printStatus(w io.Writer, st ops.Status, now time.Time) {
+	in := func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return t.Sub(now).Round(time.Second).String()
+	}
+	fmt.Fprintf(w, "ready: %v   authenticated: %v", st.Ready, st.Authenticated)
+	if t := st.Token; t != nil {
+		fmt.Fprintf(w, "   token: accessor %s, expires in %s, renewable %v", t.Accessor, in(t.Expires), t.Renewable)
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nSECRET\tCLASS\tEXPIRES IN\tNEXT\tIN\tERROR")
+	for _, l := range st.Leases {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", l.Path, l.Class, in(l.Expires), l.NextAction, in(l.NextAt), l.LastError)
+	}
+	fmt.Fprintln(tw, "\nTEMPLATE\tRENDERED\tLAST RENDER\tRELOAD EXIT\tFAILURES\tERROR")
+	for _, t := range st.Templates {
+		last, exit := "-", "-"
+		if !t.LastRender.IsZero() {
+			last = now.Sub(t.LastRender).Round(time.Second).String() + " ago"
+		}
+		if t.CommandExit != nil {
+			exit = fmt.Sprint(*t.CommandExit)
+		}
+		fmt.Fprintf(tw, "%s\t%v\t%s\t%s\t%d\t%s\n", t.Name, t.Rendered, last, exit, t.Failures, firstLine(t.LastError))
+	}
+	tw.Flush()
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 120 {
+		s = s[:117] + "..."
+	}
+	return s
+}
