@@ -41,6 +41,12 @@ type Agent struct {
 
 	metrics *ops.Metrics
 	servers []*ops.Server
+	onReady func()
+
+	// mu guards the parts a reload replaces: cfg, life, runner, sinks.
+	mu         sync.Mutex
+	lifeSlot   slot
+	runnerSlot slot
 
 	state  *state.File         // nil without a state block
 	resume []lease.SecretState // secrets saved by the previous run
@@ -67,61 +73,29 @@ func New(cfg *config.Config, log *slog.Logger) (*Agent, error) {
 		MaxParallel:  tc.MaxConnectionsPerHost,
 		Logger:       log.With("component", "lease"),
 		OnChange:     a.secretsChanged,
-		InvalidToken: func(t *auth.Token) { a.life.Invalidate(t) },
+		InvalidToken: func(t *auth.Token) { a.lifecycle().Invalidate(t) },
 		OnUpdate:     a.stateChanged,
 	})
-	if len(cfg.Templates) > 0 || len(cfg.EnvTemplates) > 0 {
-		a.runner, err = template.New(cfg.Templates, cfg.EnvTemplates, template.Options{Store: a.store, Logger: log.With("component", "template"),
-			Config: tc, MaxRetries: cfg.Vault.NumRetries, Once: cfg.ExitAfterAuth})
-		if err != nil {
-			return nil, err
-		}
-		a.runner.OnFirstRender = a.firstRender
-		a.runner.OnRender = a.metrics.Render
-		a.runner.OnCommand = a.metrics.Command
-	}
 	if cfg.Exec != nil {
 		a.child = supervise.New(cfg.Exec, log.With("component", "exec"))
-		if a.runner != nil {
-			a.runner.OnEnv = a.child.SetEnv
-		}
 	}
-	opts := auth.Options{
-		Client:  client,
-		Observe: a.metrics.Auth,
-		OnToken: a.onToken,
-		Logger:  log.With("component", "auth"),
+	if a.runner, err = a.newRunner(cfg); err != nil {
+		return nil, err
 	}
-	if aa := cfg.AutoAuth; aa != nil {
-		m, err := auth.NewMethod(aa.Method, cfg.Vault)
-		if err != nil {
-			return nil, fmt.Errorf("auto_auth method %q: %w", aa.Method.Type, err)
-		}
-		opts.Method = m
-		opts.Namespace = aa.Method.Namespace
-		opts.MinBackoff, opts.MaxBackoff = aa.Method.MinBackoff, aa.Method.MaxBackoff
-		opts.ExitOnErr = aa.Method.ExitOnErr
-		for _, s := range aa.Sinks {
-			f, err := sink.NewFile(s)
-			if err != nil {
-				return nil, err
-			}
-			a.sinks = append(a.sinks, f)
-		}
-	} else {
-		opts.Static = auth.StaticToken(string(cfg.Token))
-	}
+	var resume *auth.Token
 	if cfg.State != nil {
 		snap, err := a.openState(cfg)
 		if err != nil {
 			return nil, err
 		}
 		if snap != nil {
-			opts.Resume = auth.FromSaved(snap.Token)
+			resume = auth.FromSaved(snap.Token)
 			a.resume = snap.Secrets
 		}
 	}
-	a.life = auth.NewLifecycle(opts)
+	if a.life, a.sinks, err = a.newLifecycle(cfg, resume, nil); err != nil {
+		return nil, err
+	}
 	for _, l := range cfg.Listeners {
 		srv, err := ops.NewServer(l, a, a.metrics, log.With("component", "api"))
 		if err != nil {
@@ -131,6 +105,60 @@ func New(cfg *config.Config, log *slog.Logger) (*Agent, error) {
 		a.servers = append(a.servers, srv)
 	}
 	return a, nil
+}
+
+// newRunner builds the template runner for cfg (nil without templates).
+func (a *Agent) newRunner(cfg *config.Config) (*template.Runner, error) {
+	if len(cfg.Templates) == 0 && len(cfg.EnvTemplates) == 0 {
+		return nil, nil
+	}
+	r, err := template.New(cfg.Templates, cfg.EnvTemplates, template.Options{Store: a.store, Logger: a.log.With("component", "template"),
+		Config: cfg.TemplateConfig, MaxRetries: cfg.Vault.NumRetries, Once: cfg.ExitAfterAuth})
+	if err != nil {
+		return nil, err
+	}
+	r.OnFirstRender = a.firstRender
+	r.OnRender = a.metrics.Render
+	r.OnCommand = a.metrics.Command
+	if a.child != nil {
+		r.OnEnv = a.child.SetEnv
+	}
+	return r, nil
+}
+
+// newLifecycle builds the token lifecycle and sinks for cfg. resume is a
+// token saved by a previous run; prev is the token of the lifecycle this
+// one replaces on a reload (its generation and death carry over).
+func (a *Agent) newLifecycle(cfg *config.Config, resume, prev *auth.Token) (*auth.Lifecycle, []*sink.File, error) {
+	opts := auth.Options{
+		Client:   a.client,
+		Observe:  a.metrics.Auth,
+		OnToken:  a.onToken,
+		Logger:   a.log.With("component", "auth"),
+		Resume:   resume,
+		Previous: prev,
+	}
+	var sinks []*sink.File
+	if aa := cfg.AutoAuth; aa != nil {
+		m, err := auth.NewMethod(aa.Method, cfg.Vault)
+		if err != nil {
+			return nil, nil, fmt.Errorf("auto_auth method %q: %w", aa.Method.Type, err)
+		}
+		opts.Method = m
+		opts.Namespace = aa.Method.Namespace
+		opts.MinBackoff, opts.MaxBackoff = aa.Method.MinBackoff, aa.Method.MaxBackoff
+		opts.ExitOnErr = aa.Method.ExitOnErr
+		for _, s := range aa.Sinks {
+			f, err := sink.NewFile(s)
+			if err != nil {
+				return nil, nil, err
+			}
+			sinks = append(sinks, f)
+		}
+	} else {
+		opts.Static = auth.StaticToken(string(cfg.Token))
+	}
+	return auth.NewLifecycle(opts), sinks, nil
 }
 
 // Run runs the agent until ctx is done (returns nil) or a part fails
@@ -145,11 +173,13 @@ func (a *Agent) Run(ctx context.Context) error {
 		defer os.Remove(a.cfg.PidFile)
 	}
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return a.life.Run(ctx) })
-	g.Go(func() error { return a.store.Run(ctx) })
+	a.lifeSlot.set(a.life.Run)
 	if a.runner != nil {
-		g.Go(func() error { return a.runner.Run(ctx) })
+		a.runnerSlot.set(a.runner.Run)
 	}
+	g.Go(func() error { return a.lifeSlot.run(ctx) })
+	g.Go(func() error { return a.store.Run(ctx) })
+	g.Go(func() error { return a.runnerSlot.run(ctx) })
 	if a.child != nil {
 		g.Go(func() error { return a.child.Run(ctx) })
 	}
@@ -202,6 +232,19 @@ func (a *Agent) firstRender() {
 		a.child.Ready()
 	}
 	a.finishOnce()
+	// Secrets no template uses any more (removed by a reload, or left in
+	// the state file) are no longer kept alive.
+	if r := a.templates(); r != nil {
+		used := map[string]bool{}
+		for _, t := range r.Status() {
+			for _, k := range t.Secrets {
+				used[k] = true
+			}
+		}
+		if n := a.store.Retain(func(k string) bool { return used[k] }); n > 0 {
+			a.log.Info("secrets no longer used are released", "component", "lease", "count", n)
+		}
+	}
 }
 
 // Signal forwards a signal to the supervised child. It reports false when
@@ -224,17 +267,7 @@ func (a *Agent) Rotate(match string) int {
 // written for the first token stops rotor: a misconfigured path must not
 // go unnoticed. Later failures are logged and retried with the next token.
 func (a *Agent) onToken(ctx context.Context, tok *auth.Token) error {
-	log := a.log.With("component", "sink")
-	var errs []error
-	for _, s := range a.sinks {
-		if err := s.Write(ctx, a.client, tok.Value()); err != nil {
-			errs = append(errs, err)
-			log.Error("sink write failed", "path", s.Path, "error", err)
-			continue
-		}
-		log.Info("token written", "path", s.Path, "wrapped", s.WrapTTL > 0)
-	}
-	if err := errors.Join(errs...); err != nil && tok.Generation == 1 {
+	if err := a.writeSinks(ctx, tok); err != nil && tok.Generation == 1 {
 		return err
 	}
 	if tok.Resumed && a.resume != nil {
@@ -246,22 +279,61 @@ func (a *Agent) onToken(ctx context.Context, tok *auth.Token) error {
 		return err
 	}
 	a.stateChanged()
-	if a.runner == nil && tok.Generation == 1 {
+	if a.templates() == nil && tok.Generation == 1 {
 		a.firstRender()
 	}
 	return nil
 }
 
+// writeSinks writes tok to every sink and returns the failures, joined.
+func (a *Agent) writeSinks(ctx context.Context, tok *auth.Token) error {
+	log := a.log.With("component", "sink")
+	a.mu.Lock()
+	sinks := a.sinks
+	a.mu.Unlock()
+	var errs []error
+	for _, s := range sinks {
+		if err := s.Write(ctx, a.client, tok.Value()); err != nil {
+			errs = append(errs, err)
+			log.Error("sink write failed", "path", s.Path, "error", err)
+			continue
+		}
+		log.Info("token written", "path", s.Path, "wrapped", s.WrapTTL > 0)
+	}
+	return errors.Join(errs...)
+}
+
 // finishOnce marks exit_after_auth's work done: the sinks are written and
 // every template rendered.
-func (a *Agent) finishOnce() { a.once.Do(func() { close(a.done) }) }
+func (a *Agent) finishOnce() {
+	a.once.Do(func() {
+		close(a.done)
+		if a.onReady != nil {
+			a.onReady()
+		}
+	})
+}
 
 // secretsChanged forwards changed secrets to the templates.
 func (a *Agent) secretsChanged(keys []string) {
-	if a.runner != nil {
-		a.runner.Notify(keys)
+	if r := a.templates(); r != nil {
+		r.Notify(keys)
 	}
 }
 
 // Token returns the current token (nil before the first login).
-func (a *Agent) Token() *auth.Token { return a.life.Token() }
+func (a *Agent) Token() *auth.Token { return a.lifecycle().Token() }
+
+// lifecycle and templates return the current parts, which a reload may
+// replace.
+func (a *Agent) lifecycle() *auth.Lifecycle {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.life
+}
+
+func (a *Agent) templates() *template.Runner {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.runner
+}

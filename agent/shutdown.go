@@ -14,8 +14,8 @@ const revokeTimeout = 30 * time.Second
 // refuses are not an error when the token is revoked next.
 func (a *Agent) revokeOnShutdown() {
 	var overrides map[string]bool
-	if a.runner != nil {
-		overrides = a.runner.RevokeOverrides()
+	if r := a.templates(); r != nil {
+		overrides = r.RevokeOverrides()
 	}
 	revokeToken := a.cfg.RevokeTokenOnShutdown && a.cfg.AutoAuth != nil
 	if !a.cfg.RevokeOnShutdown && len(overrides) == 0 && !revokeToken {
@@ -43,7 +43,7 @@ func (a *Agent) revokeOnShutdown() {
 	if !revokeToken {
 		return
 	}
-	tok := a.life.Token()
+	tok := a.lifecycle().Token()
 	if tok == nil {
 		return
 	}

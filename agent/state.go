@@ -88,7 +88,7 @@ func (a *Agent) runSaver(ctx context.Context) error {
 }
 
 func (a *Agent) saveState() {
-	tok := a.life.Token()
+	tok := a.lifecycle().Token()
 	if a.state == nil || tok == nil {
 		return
 	}

@@ -10,7 +10,7 @@ import (
 // never includes a secret: the token is named by its accessor.
 func (a *Agent) Status() ops.Status {
 	st := ops.Status{Leases: a.store.Status()}
-	if tok := a.life.Token(); tok != nil {
+	if tok := a.lifecycle().Token(); tok != nil {
 		st.Authenticated = tok.Expires.IsZero() || time.Now().Before(tok.Expires)
 		ts := &ops.TokenStatus{Accessor: tok.Accessor, Renewable: tok.Renewable, Expires: tok.Expires}
 		if !tok.Expires.IsZero() {
@@ -18,8 +18,8 @@ func (a *Agent) Status() ops.Status {
 		}
 		st.Token = ts
 	}
-	if a.runner != nil {
-		st.Templates = a.runner.Status()
+	if r := a.templates(); r != nil {
+		st.Templates = r.Status()
 	}
 	st.Ready = len(st.NotReady()) == 0
 	return st
@@ -40,3 +40,7 @@ func (a *Agent) ListenAddrs() []string {
 	}
 	return out
 }
+
+// OnReady registers f to run once rotor is ready: authenticated and every
+// template rendered (systemd's READY=1). Call before Run.
+func (a *Agent) OnReady(f func()) { a.onReady = f }

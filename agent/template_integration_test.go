@@ -148,9 +148,9 @@ template {
   contents    = "{{ with secret \"secret/app\" }}{{ .Data.data.password }}{{ end }}"
   destination = %q
   exec {
-    command = ["sh", "-c", "echo run >> %s; echo failing on purpose; exit 3"]
+    command = ["sh", "-c", "echo run >> %s; echo failing on purpose; cat %s; exit 3"]
   }
-}`, bad, good, runs))
+}`, bad, good, runs, good))
 	waitContent(t, good, func(s string) bool { return s == "hunter2-very-secret" }, 20*time.Second)
 	vaulttest.Eventually(t, 10*time.Second, func() error {
 		if countLines(t, runs) < 2 {

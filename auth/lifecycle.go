@@ -34,6 +34,10 @@ type Options struct {
 	// Resume is a token saved by a previous run: it is looked up first
 	// and used, without a login, if it still works.
 	Resume *Token
+	// Previous is the token of the lifecycle this one replaces (a config
+	// reload changed the auth method): generations continue from it, and
+	// its leases are re-fetched before it dies.
+	Previous *Token
 	// Namespace, if set, is used for the login request only.
 	Namespace              string
 	MinBackoff, MaxBackoff time.Duration
@@ -103,6 +107,12 @@ func (l *Lifecycle) Run(ctx context.Context) error {
 	b := backoff.New(l.o.MinBackoff, l.o.MaxBackoff).WithRand(l.o.Rand)
 	gen := 0
 	var prevDeath time.Time
+	if p := l.o.Previous; p != nil {
+		gen, prevDeath = p.Generation, p.Expires
+		if prevDeath.IsZero() {
+			prevDeath = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC) // never expires
+		}
+	}
 	for ctx.Err() == nil {
 		tok, err := l.login(ctx)
 		if err != nil {

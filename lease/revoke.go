@@ -63,3 +63,27 @@ func (s *Store) Rotate(match func(key string) bool) int {
 	s.poke()
 	return n
 }
+
+// Retain drops the secrets for which keep(key) is false: no template uses
+// them any more, so they are not renewed or re-fetched. Their leases are
+// left to expire. It returns how many were dropped.
+func (s *Store) Retain(keep func(key string) bool) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for k, e := range s.entries {
+		if !keep(k) && !e.busy {
+			delete(s.entries, k)
+			n++
+		}
+	}
+	return n
+}
+
+// SetPolicy changes the renewal settings (a reload); secrets pick them
+// up at their next action.
+func (s *Store) SetPolicy(p Policy) {
+	s.mu.Lock()
+	s.o.Policy = p
+	s.mu.Unlock()
+}

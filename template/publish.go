@@ -9,6 +9,7 @@ import (
 	"github.com/rotorproject/rotor/agent/config"
 	"github.com/rotorproject/rotor/internal/atomicfile"
 	"github.com/rotorproject/rotor/internal/backoff"
+	"github.com/rotorproject/rotor/lease"
 )
 
 // group is the templates that share one reload command (or a single
@@ -121,6 +122,15 @@ func (g *group) retryCommand(ctx context.Context, r *Runner) {
 	}
 	log := r.log.With("command", g.command.String(), "templates", len(g.members))
 	res := runCommand(ctx, g.command, g.timeout)
+	// A command may print what it read (a cat of the new file): its
+	// output is logged with the group's secret values redacted.
+	used := map[string]lease.Ref{}
+	for _, t := range g.members {
+		for k, ref := range t.used {
+			used[k] = ref
+		}
+	}
+	res.output = redactText(r.store, used, res.output)
 	r.recordCommand(g, res, r.clock.Now())
 	if res.err == nil {
 		g.cmdPending = false

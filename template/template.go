@@ -123,8 +123,13 @@ func (t *tmpl) execute(store *lease.Store) result {
 // a template error must never print a secret (consul-template does this
 // only for its own brain, which rotor bypasses).
 func (t *tmpl) redact(store *lease.Store, err error) error {
+	return errors.New(redactText(store, t.rec.used, err.Error()))
+}
+
+// redactText replaces every value of the given secrets in text.
+func redactText(store *lease.Store, keys map[string]lease.Ref, text string) string {
 	var vals []string
-	for k := range t.rec.used {
+	for k := range keys {
 		v, ok := store.Lookup(k)
 		if !ok || v.Secret == nil {
 			continue
@@ -133,13 +138,12 @@ func (t *tmpl) redact(store *lease.Store, err error) error {
 	}
 	// Longest first, so a value containing another is replaced whole.
 	sort.Slice(vals, func(i, j int) bool { return len(vals[i]) > len(vals[j]) })
-	msg := err.Error()
 	for _, v := range vals {
 		if len(v) >= 4 {
-			msg = strings.ReplaceAll(msg, v, "[redacted]")
+			text = strings.ReplaceAll(text, v, "[redacted]")
 		}
 	}
-	return errors.New(msg)
+	return text
 }
 
 func collect(v any, out *[]string) {

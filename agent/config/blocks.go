@@ -27,7 +27,7 @@ var unsupportedBlocks = map[string]string{
 }
 
 var rootSchema = &hcl.BodySchema{
-	Attributes: attrSchema(nil, "pid_file", "exit_after_auth", "revoke_on_shutdown", "revoke_token_on_shutdown"),
+	Attributes: attrSchema(nil, "pid_file", "exit_after_auth", "revoke_on_shutdown", "revoke_token_on_shutdown", "log_level"),
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "vault"}, {Type: "auto_auth"}, {Type: "template"}, {Type: "template_config"},
 		{Type: "exec"}, {Type: "env_template", LabelNames: []string{"name"}},
@@ -45,6 +45,12 @@ func decodeRoot(body hcl.Body, cfg *Config) hcl.Diagnostics {
 	f := newFields(content.Attributes, &diags, "top level")
 	f.str("pid_file", &cfg.PidFile)
 	f.boolean("exit_after_auth", &cfg.ExitAfterAuth)
+	f.str("log_level", &cfg.LogLevel)
+	switch cfg.LogLevel {
+	case "", "debug", "info", "warn", "error":
+	default:
+		f.errorf("log_level", "Invalid value", "log_level %q: use debug, info, warn or error.", cfg.LogLevel)
+	}
 	f.boolean("revoke_on_shutdown", &cfg.RevokeOnShutdown)
 	f.boolean("revoke_token_on_shutdown", &cfg.RevokeTokenOnShutdown)
 

@@ -21,6 +21,7 @@ type Config struct {
 	EnvTemplates   []*EnvTemplate
 	PidFile        string
 	ExitAfterAuth  bool
+	LogLevel       string // debug, info, warn, error; "" = the -log-level flag
 
 	// RevokeOnShutdown revokes the leases rotor created when it stops on
 	// SIGTERM/SIGINT (a template may override it); RevokeTokenOnShutdown

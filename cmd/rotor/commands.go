@@ -16,6 +16,8 @@ import (
 
 	"github.com/rotorproject/rotor/agent"
 	"github.com/rotorproject/rotor/agent/config"
+	"github.com/rotorproject/rotor/internal/logfile"
+	"github.com/rotorproject/rotor/internal/sdnotify"
 	"github.com/rotorproject/rotor/supervise"
 	"github.com/rotorproject/rotor/template"
 )
@@ -31,6 +33,7 @@ type common struct {
 	configs configFlags
 	level   *string
 	format  *string
+	file    *string
 }
 
 func commonFlags(fs *flag.FlagSet) *common {
@@ -38,7 +41,18 @@ func commonFlags(fs *flag.FlagSet) *common {
 	fs.Var(&c.configs, "config", "configuration file or directory (repeatable)")
 	c.level = fs.String("log-level", "info", "log level: debug, info, warn, error")
 	c.format = fs.String("log-format", "text", "log format: text or json")
+	c.file = fs.String("log-file", "", "write logs to this file (rotated at 10 MiB, 5 kept) instead of stderr")
 	return c
+}
+
+// logging builds the logger from the flags.
+func (c *common) logging(fs *flag.FlagSet, stderr io.Writer) (*logging, error) {
+	lg, err := newLogging(stderr, *c.level, *c.format, *c.file)
+	if err != nil {
+		return nil, err
+	}
+	fs.Visit(func(f *flag.Flag) { lg.flagSet = lg.flagSet || f.Name == "log-level" })
+	return lg, nil
 }
 
 func cmdAgent(args []string, stderr io.Writer) int {
@@ -49,7 +63,7 @@ func cmdAgent(args []string, stderr io.Writer) int {
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
-	log, err := newLogger(stderr, *c.level, *c.format)
+	lg, err := c.logging(fs, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "rotor agent: %v\n", err)
 		return exitUsage
@@ -65,7 +79,14 @@ func cmdAgent(args []string, stderr io.Writer) int {
 		}
 		cfg.ExitAfterAuth = true
 	}
-	return runAgent(cfg, log)
+	reload := func() (*config.Config, error) {
+		cfg, err := config.Load(c.configs, os.LookupEnv)
+		if err == nil && *once {
+			cfg.ExitAfterAuth = true
+		}
+		return cfg, err
+	}
+	return runAgent(cfg, lg, reload)
 }
 
 // cmdExec is the one-shot pipeline form: rotor exec [-config F] [-env
@@ -89,7 +110,7 @@ func cmdExec(args []string, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	log, err := newLogger(stderr, *c.level, *c.format)
+	lg, err := c.logging(fs, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "rotor exec: %v\n", err)
 		return exitUsage
@@ -99,7 +120,7 @@ func cmdExec(args []string, stderr io.Writer) int {
 		printConfigError(stderr, err)
 		return exitFailed
 	}
-	return runAgent(cfg, log)
+	return runAgent(cfg, lg, nil)
 }
 
 func loadConfig(stderr io.Writer, configs []string) (*config.Config, int) {
@@ -113,14 +134,23 @@ func loadConfig(stderr io.Writer, configs []string) (*config.Config, int) {
 
 // runAgent runs an agent until it stops and maps the result to an exit
 // code: the child's own status in exec mode.
-func runAgent(cfg *config.Config, log *slog.Logger) int {
+func runAgent(cfg *config.Config, lg *logging, reload func() (*config.Config, error)) int {
+	if lg.closer != nil {
+		defer lg.closer.Close()
+	}
+	lg.apply(cfg)
+	log := lg.log
 	a, err := agent.New(cfg, log)
 	if err != nil {
 		log.Error("cannot start", "error", err)
 		return exitFailed
 	}
-	ctx, stop := handleSignals(context.Background(), a, log)
+	notify := sdnotify.New()
+	ctx, stop := handleSignals(context.Background(), a, lg, notify, reload)
 	defer stop()
+	go notify.RunWatchdog(ctx)
+	a.OnReady(func() { notify.Ready() })
+	defer notify.Stopping()
 	log.Info("rotor starting", "version", version, "vault", cfg.Vault.Address, "config", strings.Join(cfg.Files, ","))
 	err = a.Run(ctx)
 	if code, ok := supervise.IsExit(err); ok {
@@ -227,18 +257,59 @@ func printConfigError(w io.Writer, err error) {
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
+	lg, err := newLogging(w, level, format, "")
+	if err != nil {
+		return nil, err
+	}
+	return lg.log, nil
+}
+
+// logging is the agent's logger and what a reload may change in it.
+type logging struct {
+	log     *slog.Logger
+	level   *slog.LevelVar
+	flagSet bool // -log-level was given: it wins over the config's log_level
+	closer  io.Closer
+}
+
+// newLogging builds the logger: text or JSON, to w or to file (rotated
+// by size), at level.
+func newLogging(w io.Writer, level, format, file string) (*logging, error) {
+	lg := &logging{level: new(slog.LevelVar)}
+	if err := lg.level.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("-log-level %q: use debug, info, warn or error", level)
 	}
-	o := &slog.HandlerOptions{Level: lv}
+	if file != "" {
+		f, err := logfile.Open(file, logFileMaxBytes, logFileKeep)
+		if err != nil {
+			return nil, fmt.Errorf("-log-file: %w", err)
+		}
+		w, lg.closer = f, f
+	}
+	o := &slog.HandlerOptions{Level: lg.level}
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, o)), nil
+		lg.log = slog.New(slog.NewTextHandler(w, o))
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, o)), nil
+		lg.log = slog.New(slog.NewJSONHandler(w, o))
+	default:
+		return nil, fmt.Errorf("-log-format %q: use text or json", format)
 	}
-	return nil, fmt.Errorf("-log-format %q: use text or json", format)
+	return lg, nil
+}
+
+// Log files rotate at 10 MiB, keeping 5 old ones.
+const (
+	logFileMaxBytes = 10 << 20
+	logFileKeep     = 5
+)
+
+// apply sets the config's log_level unless -log-level was given.
+func (lg *logging) apply(cfg *config.Config) {
+	if lg.flagSet || cfg.LogLevel == "" {
+		return
+	}
+	lg.level.UnmarshalText([]byte(cfg.LogLevel))
 }
 
 // rotateOverAPI asks the local API (listener with enable_rotate) to

@@ -422,3 +422,63 @@ template {
 		return nil
 	})
 }
+
+func TestSIGHUPReloadsTemplatesWithoutReissuing(t *testing.T) {
+	d := newDBSetup(t, "1h", "24h", "")
+	d.root.KVv2("secret").Put(t.Context(), "app", map[string]any{"v": "kv-value"})
+	vaulttest.WritePolicy(t, d.root, "app", `path "database/creds/myapp-readonly" { capabilities = ["read"] }
+path "secret/data/app" { capabilities = ["read"] }`)
+	db, kv, reloads := filepath.Join(d.dir, "db.env"), filepath.Join(d.dir, "kv.txt"), filepath.Join(d.dir, "reloads")
+	dbTemplate := fmt.Sprintf(`
+template {
+  contents    = %q
+  destination = %q
+  command     = "echo reload >> %s"
+}`, dbUserTpl, db, reloads)
+	cfg := d.config(t, dbTemplate)
+	p := start(t, "agent", "-config", cfg)
+	vaulttest.Eventually(t, 30*time.Second, func() error {
+		if b, _ := os.ReadFile(db); !strings.HasPrefix(string(b), "v-") {
+			return errors.New("not rendered")
+		}
+		return nil
+	})
+	st, _ := os.Stat(db)
+	// A broken config is refused with its problems; the old one runs on.
+	body, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, append(body, []byte("\ntemplate {\n  destinaton = \"x\"\n}\n")...), 0o600)
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	vaulttest.Eventually(t, 10*time.Second, func() error {
+		if !strings.Contains(p.out.String(), "new configuration refused") || !strings.Contains(p.out.String(), `destinaton`) {
+			return errors.New("broken config not reported")
+		}
+		return nil
+	})
+	// Add a template: it renders; the database secret is not re-issued,
+	// its file not rewritten, its reload command not run again.
+	os.WriteFile(cfg, append(body, []byte(fmt.Sprintf(`
+template {
+  contents    = "{{ with secret \"secret/app\" }}{{ .Data.data.v }}{{ end }}"
+  destination = %q
+}
+`, kv))...), 0o600)
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	vaulttest.Eventually(t, 20*time.Second, func() error {
+		if b, _ := os.ReadFile(kv); string(b) != "kv-value" {
+			return errors.New("added template not rendered")
+		}
+		return nil
+	})
+	if u := d.users(t); len(u) != 1 {
+		t.Fatalf("reload re-issued database credentials: users %v", u)
+	}
+	if st2, _ := os.Stat(db); !st2.ModTime().Equal(st.ModTime()) {
+		t.Fatal("reload rewrote the unchanged template's file")
+	}
+	if n := strings.Count(string(must(os.ReadFile(reloads))), "reload"); n != 1 {
+		t.Fatalf("reload command ran %d times, want 1", n)
+	}
+	if p.cmd.ProcessState != nil {
+		t.Fatal("rotor exited")
+	}
+}
