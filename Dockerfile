@@ -1,4 +1,5 @@
 # rotor: a static binary on a minimal base, running as non-root.
+# Build: docker build -t rotor .   Run: mount the config at /etc/rotor.
 FROM golang:1.26 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
@@ -10,5 +11,7 @@ RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}"
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/rotor /usr/local/bin/rotor
 USER 65532:65532
+# Needs a listener block in the config (e.g. listener "tcp" { address = "127.0.0.1:8210" }).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s CMD ["/usr/local/bin/rotor", "health", "-config", "/etc/rotor"]
 ENTRYPOINT ["/usr/local/bin/rotor"]
 CMD ["agent", "-config", "/etc/rotor"]

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -481,4 +482,72 @@ template {
 	if p.cmd.ProcessState != nil {
 		t.Fatal("rotor exited")
 	}
+}
+
+func TestSystemdNotify(t *testing.T) {
+	d := newDBSetup(t, "1h", "24h", "")
+	dir, err := os.MkdirTemp("", "sd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	sockPath := filepath.Join(dir, "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sockPath, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	msgs := make(chan string, 32)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				return
+			}
+			msgs <- string(buf[:n])
+		}
+	}()
+	next := func(want string) string {
+		t.Helper()
+		for {
+			select {
+			case m := <-msgs:
+				if strings.HasPrefix(m, "WATCHDOG=1") {
+					continue
+				}
+				if !strings.Contains(m, want) {
+					t.Fatalf("notify message %q, want %q", m, want)
+				}
+				return m
+			case <-time.After(30 * time.Second):
+				t.Fatalf("no %q notification", want)
+			}
+		}
+	}
+	cfg := d.config(t, fmt.Sprintf(`
+template {
+  contents    = %q
+  destination = %q
+}`, dbUserTpl, filepath.Join(d.dir, "db.env")))
+	p := startEnv(t, []string{"NOTIFY_SOCKET=" + sockPath, "WATCHDOG_USEC=2000000"}, "agent", "-config", cfg)
+	next("READY=1")
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	if m := next("RELOADING=1"); !strings.Contains(m, "MONOTONIC_USEC=") {
+		t.Fatalf("RELOADING without MONOTONIC_USEC: %q", m)
+	}
+	next("READY=1")
+	// The watchdog is fed (every WatchdogSec/2).
+	deadline := time.After(5 * time.Second)
+	for fed := false; !fed; {
+		select {
+		case m := <-msgs:
+			fed = strings.HasPrefix(m, "WATCHDOG=1")
+		case <-deadline:
+			t.Fatal("watchdog not fed")
+		}
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	next("STOPPING=1")
+	p.exitCode(t, 20*time.Second)
 }

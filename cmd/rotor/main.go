@@ -29,6 +29,7 @@ Commands:
   exec      run one command with secrets in its environment, then revoke them
   rotate    make a running agent fetch new secrets now (after a suspected leak)
   status    show what a running agent holds, when it renews, what fails
+  health    check a running agent's health (exit 0 when healthy; -ready for readiness)
   validate  check configuration files and print every problem
   version   print the version
 
@@ -53,6 +54,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRotate(args[1:], stdout, stderr)
 	case "status":
 		return cmdStatus(args[1:], stdout, stderr)
+	case "health":
+		return cmdHealth(args[1:], stdout, stderr)
 	case "validate":
 		return cmdValidate(args[1:], stdout, stderr)
 	case "version", "-version", "--version":

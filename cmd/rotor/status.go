@@ -130,3 +130,39 @@ func firstLine(s string) string {
 	}
 	return s
 }
+
+// cmdHealth checks a running agent's /healthz (for container health
+// checks): exit 0 when it answers 200.
+func cmdHealth(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("rotor health", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var configs configFlags
+	fs.Var(&configs, "config", "the running agent's configuration (its first listener is used)")
+	addr := fs.String("address", "", "the local API instead: http://127.0.0.1:8210 or unix:///run/rotor.sock")
+	ready := fs.Bool("ready", false, "check /readyz (authenticated, every template rendered) instead of /healthz")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	client, base, err := statusClient(*addr, configs)
+	if err != nil {
+		fmt.Fprintf(stderr, "rotor health: %v\n", err)
+		return exitFailed
+	}
+	path := "/healthz"
+	if *ready {
+		path = "/readyz"
+	}
+	client.Timeout = 5 * time.Second
+	resp, err := client.Get(base + path)
+	if err != nil {
+		fmt.Fprintf(stderr, "rotor health: %v\n", err)
+		return exitFailed
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	stdout.Write(body)
+	if resp.StatusCode != http.StatusOK {
+		return exitFailed
+	}
+	return exitOK
+}
