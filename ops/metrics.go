@@ -1,72 +1,66 @@
 package ops
 
 import (
+	"io"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Metrics holds rotor's Prometheus metrics, on a registry of its own.
-// Counters are fed by the parts as things happen; gauges are computed
-// from Status at scrape time, so they are never stale.
+// Metrics holds rotor's Prometheus metrics. Counters are fed by the parts
+// as things happen; gauges are computed from Status at scrape time, so
+// they are never stale.
 type Metrics struct {
-	Registry *prometheus.Registry
+	status func() Status
 
-	logins, renewals *prometheus.CounterVec
-	renders, errors  *prometheus.CounterVec
-	commands         *prometheus.CounterVec
-	requests         *prometheus.CounterVec
-	latency          *prometheus.HistogramVec
+	logins, renewals *counterVec
+	renders, errors  *counterVec
+	commands         *counterVec
+	requests         *counterVec
+	latency          *histogramVec
 }
 
-// NewMetrics registers every metric; status is read at each scrape.
+// NewMetrics creates every metric; status is read at each scrape.
 func NewMetrics(status func() Status) *Metrics {
-	m := &Metrics{Registry: prometheus.NewRegistry()}
-	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
-		c := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "rotor", Name: name, Help: help}, labels)
-		m.Registry.MustRegister(c)
-		return c
+	return &Metrics{
+		status:   status,
+		logins:   newCounterVec("rotor_logins_total", "Logins to Vault, by outcome.", "outcome"),
+		renewals: newCounterVec("rotor_token_renewals_total", "Token renewals, by outcome.", "outcome"),
+		renders:  newCounterVec("rotor_template_renders_total", "Successful template renders.", "template"),
+		errors:   newCounterVec("rotor_template_render_errors_total", "Failed template renders.", "template"),
+		commands: newCounterVec("rotor_reload_commands_total", "Reload commands run, by exit status (-1: did not run or timed out).", "exit_code"),
+		requests: newCounterVec("rotor_vault_requests_total", "Requests to Vault, by path class and HTTP status.", "path_class", "status"),
+		latency: newHistogramVec("rotor_vault_request_duration_seconds", "Latency of requests to Vault.",
+			[]float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}, "path_class"),
 	}
-	m.logins = counter("logins_total", "Logins to Vault, by outcome.", "outcome")
-	m.renewals = counter("token_renewals_total", "Token renewals, by outcome.", "outcome")
-	m.renders = counter("template_renders_total", "Successful template renders.", "template")
-	m.errors = counter("template_render_errors_total", "Failed template renders.", "template")
-	m.commands = counter("reload_commands_total", "Reload commands run, by exit status (-1: did not run or timed out).", "exit_code")
-	m.requests = counter("vault_requests_total", "Requests to Vault, by path class and HTTP status.", "path_class", "status")
-	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "rotor", Name: "vault_request_duration_seconds",
-		Help: "Latency of requests to Vault.", Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}}, []string{"path_class"})
-	m.Registry.MustRegister(m.latency, &gauges{status: status})
-	return m
 }
 
 // Auth observes a login or renewal ("login"/"renew", "success"/"failure").
 func (m *Metrics) Auth(event, outcome string) {
 	if event == "login" {
-		m.logins.WithLabelValues(outcome).Inc()
+		m.logins.inc(outcome)
 	} else {
-		m.renewals.WithLabelValues(outcome).Inc()
+		m.renewals.inc(outcome)
 	}
 }
 
 // Render observes a template render.
 func (m *Metrics) Render(template string, err error) {
 	if err != nil {
-		m.errors.WithLabelValues(template).Inc()
+		m.errors.inc(template)
 		return
 	}
-	m.renders.WithLabelValues(template).Inc()
+	m.renders.inc(template)
 }
 
 // Command observes a reload command's exit status.
-func (m *Metrics) Command(code int) { m.commands.WithLabelValues(strconv.Itoa(code)).Inc() }
+func (m *Metrics) Command(code int) { m.commands.inc(strconv.Itoa(code)) }
 
 // Request observes one Vault request.
 func (m *Metrics) Request(path string, status int, d time.Duration) {
 	class := PathClass(path)
-	m.requests.WithLabelValues(class, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(class).Observe(d.Seconds())
+	m.requests.inc(class, strconv.Itoa(status))
+	m.latency.observe(d.Seconds(), class)
 }
 
 // PathClass groups Vault API paths into a few classes, so the metric's
@@ -90,30 +84,14 @@ func PathClass(p string) string {
 	return "secret"
 }
 
-// gauges computes the gauges from Status at scrape time.
-type gauges struct{ status func() Status }
-
-var (
-	descAuthenticated = prometheus.NewDesc("rotor_authenticated", "1 when rotor holds a valid token.", nil, nil)
-	descLeases        = prometheus.NewDesc("rotor_leases", "Secrets held, by engine (the path's mount).", []string{"engine"}, nil)
-	descExpiry        = prometheus.NewDesc("rotor_secret_expiry_seconds", "Seconds until the earliest expiry among the secrets a template uses.", []string{"template"}, nil)
-	descTokenTTL      = prometheus.NewDesc("rotor_token_ttl_seconds", "Seconds until the token expires (0: never).", nil, nil)
-	descRendered      = prometheus.NewDesc("rotor_template_rendered", "1 when the template has been written at least once.", []string{"template"}, nil)
-)
-
-func (g *gauges) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descAuthenticated, descLeases, descExpiry, descTokenTTL, descRendered} {
-		ch <- d
-	}
-}
-
-func (g *gauges) Collect(ch chan<- prometheus.Metric) {
-	s := g.status()
-	ch <- prometheus.MustNewConstMetric(descAuthenticated, prometheus.GaugeValue, b2f(s.Authenticated))
+// Write writes every metric in Prometheus text format.
+func (m *Metrics) Write(w io.Writer) {
+	s := m.status()
+	gauge(w, "rotor_authenticated", "1 when rotor holds a valid token.", nil, map[string]float64{"": b2f(s.Authenticated)})
 	if s.Token != nil {
-		ch <- prometheus.MustNewConstMetric(descTokenTTL, prometheus.GaugeValue, float64(s.Token.TTLSeconds))
+		gauge(w, "rotor_token_ttl_seconds", "Seconds until the token expires (0: never).", nil, map[string]float64{"": float64(s.Token.TTLSeconds)})
 	}
-	byEngine := map[string]int{}
+	byEngine := map[string]float64{}
 	expires := map[string]time.Time{}
 	for _, l := range s.Leases {
 		byEngine[l.Engine]++
@@ -121,12 +99,11 @@ func (g *gauges) Collect(ch chan<- prometheus.Metric) {
 			expires[l.Key] = l.Expires
 		}
 	}
-	for e, n := range byEngine {
-		ch <- prometheus.MustNewConstMetric(descLeases, prometheus.GaugeValue, float64(n), e)
-	}
+	gauge(w, "rotor_leases", "Secrets held, by engine (the path's mount).", []string{"engine"}, byEngine)
+	rendered, expiry := map[string]float64{}, map[string]float64{}
 	now := time.Now()
 	for _, t := range s.Templates {
-		ch <- prometheus.MustNewConstMetric(descRendered, prometheus.GaugeValue, b2f(t.Rendered), t.Name)
+		rendered[t.Name] = b2f(t.Rendered)
 		var earliest time.Time
 		for _, k := range t.Secrets {
 			if e, ok := expires[k]; ok && (earliest.IsZero() || e.Before(earliest)) {
@@ -134,9 +111,15 @@ func (g *gauges) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 		if !earliest.IsZero() {
-			ch <- prometheus.MustNewConstMetric(descExpiry, prometheus.GaugeValue, earliest.Sub(now).Seconds(), t.Name)
+			expiry[t.Name] = earliest.Sub(now).Seconds()
 		}
 	}
+	gauge(w, "rotor_template_rendered", "1 when the template has been written at least once.", []string{"template"}, rendered)
+	gauge(w, "rotor_secret_expiry_seconds", "Seconds until the earliest expiry among the secrets a template uses.", []string{"template"}, expiry)
+	for _, c := range []*counterVec{m.logins, m.renewals, m.renders, m.errors, m.commands, m.requests} {
+		c.write(w)
+	}
+	m.latency.write(w)
 }
 
 func b2f(b bool) float64 {

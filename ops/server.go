@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rotorproject/rotor/agent/config"
 )
 
@@ -35,7 +34,10 @@ func NewServer(cfg *config.Listener, src Source, m *Metrics, log *slog.Logger) (
 	mux.HandleFunc("GET /readyz/{template...}", s.readyzTemplate)
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, src.Status()) })
 	mux.HandleFunc("POST /v1/rotate", s.rotate)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		m.Write(w)
+	})
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	var err error
 	switch cfg.Type {
