@@ -148,7 +148,13 @@ func runAgent(cfg *config.Config, lg *logging, reload func() (*config.Config, er
 	notify := sdnotify.New()
 	ctx, stop := handleSignals(context.Background(), a, lg, notify, reload)
 	defer stop()
-	go notify.RunWatchdog(ctx)
+	go func() {
+		// A failed ping stops the watchdog loop, and systemd would then
+		// restart rotor: say why.
+		if err := notify.RunWatchdog(ctx); err != nil {
+			log.Error("systemd watchdog stopped", "error", err)
+		}
+	}()
 	a.OnReady(func() { notify.Ready() })
 	defer notify.Stopping()
 	log.Info("rotor starting", "version", version, "vault", cfg.Vault.Address, "config", strings.Join(cfg.Files, ","))
