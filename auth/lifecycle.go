@@ -241,9 +241,9 @@ func (l *Lifecycle) keep(ctx context.Context, tok *Token) (alive bool) {
 	for {
 		act, at := NextAction(tok, l.o.Rand())
 		if act == ActionNone {
-			at = l.o.Clock.Now().Add(100 * 365 * 24 * time.Hour)
+			at = time.Time{} // wait for an Invalidate only
 		}
-		if woken, err := l.sleepUntil(ctx, at); err != nil {
+		if woken, err := clock.Wait(ctx, l.o.Clock, at, l.wake); err != nil {
 			return false
 		} else if woken {
 			log.Warn("token rejected by Vault; logging in again", "accessor", tok.Accessor)
@@ -281,23 +281,6 @@ func (l *Lifecycle) keep(ctx context.Context, tok *Token) (alive bool) {
 				return false
 			}
 			// The next NextAction is in the past: renew at once.
-		}
-	}
-}
-
-// sleepUntil waits for at; woken reports an Invalidate.
-func (l *Lifecycle) sleepUntil(ctx context.Context, at time.Time) (woken bool, err error) {
-	for {
-		d := at.Sub(l.o.Clock.Now())
-		if d <= 0 {
-			return false, nil
-		}
-		select {
-		case <-ctx.Done():
-			return false, ctx.Err()
-		case <-l.wake:
-			return true, nil
-		case <-l.o.Clock.After(min(d, clock.MaxWait)):
 		}
 	}
 }

@@ -235,8 +235,7 @@ func (s *Store) apply(e *entry, res fetched) {
 // MaxParallel at once, and reports changed values to OnChange.
 func (s *Store) Run(ctx context.Context) error {
 	for {
-		next := s.earliest()
-		if err := s.sleep(ctx, next); err != nil {
+		if _, err := clock.Wait(ctx, s.o.Clock, s.earliest(), s.wake); err != nil {
 			return nil
 		}
 		due := s.takeDue()
@@ -276,31 +275,6 @@ func (s *Store) earliest() time.Time {
 		}
 	}
 	return t
-}
-
-// sleep waits until t (forever when zero), a poke, or ctx.
-func (s *Store) sleep(ctx context.Context, t time.Time) error {
-	if t.IsZero() {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-s.wake:
-			return nil
-		}
-	}
-	for {
-		d := t.Sub(s.o.Clock.Now())
-		if d <= 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-s.wake:
-			return nil
-		case <-s.o.Clock.After(min(d, clock.MaxWait)):
-		}
-	}
 }
 
 func (s *Store) takeDue() []*entry {

@@ -159,7 +159,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if err := r.sleep(ctx, r.nextWake()); err != nil {
+		if _, err := clock.Wait(ctx, r.clock, r.nextWake(), r.wake); err != nil {
 			return nil
 		}
 	}
@@ -433,30 +433,6 @@ func later(a, b time.Time) time.Time {
 		return a
 	}
 	return b
-}
-
-func (r *Runner) sleep(ctx context.Context, t time.Time) error {
-	if t.IsZero() {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-r.wake:
-			return nil
-		}
-	}
-	for {
-		d := t.Sub(r.clock.Now())
-		if d <= 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-r.wake:
-			return nil
-		case <-r.clock.After(min(d, clock.MaxWait)):
-		}
-	}
 }
 
 // Templates lists the templates' destinations, for logs.

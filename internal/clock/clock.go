@@ -28,25 +28,31 @@ func (Real) After(d time.Duration) <-chan time.Time { return time.After(d) }
 // cannot sleep through a renewal.
 const MaxWait = 30 * time.Second
 
-// SleepUntil blocks until c.Now() reaches t, ctx is done (returns ctx.Err()),
-// or wake receives (returns nil early). wake may be nil.
-func SleepUntil(ctx context.Context, c Clock, t time.Time, wake <-chan struct{}) error {
+// Wait blocks until c.Now() reaches t (forever when t is zero), wake
+// receives (woken is true), or ctx is done (err is ctx.Err()). wake may be
+// nil. This is the one sleep of every scheduling loop in rotor.
+func Wait(ctx context.Context, c Clock, t time.Time, wake <-chan struct{}) (woken bool, err error) {
 	for {
-		d := t.Sub(c.Now())
-		if d <= 0 {
-			return nil
+		var timer <-chan time.Time
+		if !t.IsZero() {
+			d := t.Sub(c.Now())
+			if d <= 0 {
+				return false, nil
+			}
+			timer = c.After(min(d, MaxWait))
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return false, ctx.Err()
 		case <-wake:
-			return nil
-		case <-c.After(min(d, MaxWait)):
+			return true, nil
+		case <-timer:
 		}
 	}
 }
 
 // Sleep blocks for d or until ctx is done.
 func Sleep(ctx context.Context, c Clock, d time.Duration) error {
-	return SleepUntil(ctx, c, c.Now().Add(d), nil)
+	_, err := Wait(ctx, c, c.Now().Add(d), nil)
+	return err
 }
