@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -143,4 +144,70 @@ path "secret/data/denied" { capabilities = ["read"] }`)
 		}
 		return nil
 	})
+}
+
+func TestReloadChangesSinksAndAuthMethod(t *testing.T) {
+	srv := vaulttest.Start(t)
+	root := srv.Client(t)
+	root.KVv2("secret").Put(t.Context(), "app", map[string]any{"v": "one"})
+	vaulttest.WritePolicy(t, root, "app", `path "secret/data/app" { capabilities = ["read"] }`)
+	roleA, secretA := vaulttest.SetupAppRole(t, root, "approle", "app", nil)
+	roleB, secretB := vaulttest.SetupAppRole(t, root, "approle", "other", map[string]any{"token_policies": []string{"default", "app"}})
+	dir := t.TempDir()
+	out, sink1, sink2 := filepath.Join(dir, "kv"), filepath.Join(dir, "sink1"), filepath.Join(dir, "sink2")
+	conf := func(role, secret, sink string) string {
+		return fmt.Sprintf(`
+auto_auth {
+  method "approle" {
+    config = {
+      role_id_file_path   = %q
+      secret_id_file_path = %q
+      remove_secret_id_file_after_reading = false
+    }
+  }
+  sink "file" { config = { path = %q } }
+}
+template {
+  contents    = "{{ with secret \"secret/app\" }}{{ .Data.data.v }}{{ end }}"
+  destination = %q
+}`, writeFile(t, dir, role+".role", role), writeFile(t, dir, role+".secret", secret), sink, out)
+	}
+	r := startAgent(t, srv, conf(roleA, secretA, sink1))
+	first := readSink(t, sink1)
+	waitContent(t, out, func(s string) bool { return s == "one" }, 20*time.Second)
+	st, _ := os.Stat(out)
+	// A new sink: the current token is written there, no new login.
+	if err := r.agent.Reload(loadConfig(t, srv, conf(roleA, secretA, sink2))); err != nil {
+		t.Fatal(err)
+	}
+	if got := readSink(t, sink2); got != first {
+		t.Fatal("the new sink does not hold the current token")
+	}
+	// A new auth method (another role): a new login, a new token.
+	if err := r.agent.Reload(loadConfig(t, srv, conf(roleB, secretB, sink2))); err != nil {
+		t.Fatal(err)
+	}
+	vaulttest.Eventually(t, 20*time.Second, func() error {
+		if readSink(t, sink2) == first {
+			return errors.New("no new token after the auth method changed")
+		}
+		return nil
+	})
+	s, err := lookup(t, root, readSink(t, sink2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md, _ := s.Data["meta"].(map[string]any); md["role_name"] != "other" {
+		t.Fatalf("new token belongs to %v", s.Data["meta"])
+	}
+	// The template's file was never rewritten.
+	if st2, _ := os.Stat(out); !st2.ModTime().Equal(st.ModTime()) {
+		t.Fatal("a reload rewrote an unchanged template")
+	}
+	// Changing the vault block is refused and says so.
+	cfg := loadConfig(t, srv, conf(roleB, secretB, sink2))
+	cfg.Vault.Namespace = "other"
+	if err := r.agent.Reload(cfg); err == nil || !strings.Contains(err.Error(), "vault block") {
+		t.Fatalf("vault block change: %v", err)
+	}
 }

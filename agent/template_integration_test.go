@@ -150,7 +150,11 @@ template {
   exec {
     command = ["sh", "-c", "echo run >> %s; echo failing on purpose; cat %s; exit 3"]
   }
-}`, bad, good, runs, good))
+}
+template {
+  contents    = "{{ with secret \"secret/forbidden\" \"password=hunter2-very-secret\" }}{{ .Data }}{{ end }}"
+  destination = %q
+}`, bad, good, runs, good, filepath.Join(dir, "vault-error")))
 	waitContent(t, good, func(s string) bool { return s == "hunter2-very-secret" }, 20*time.Second)
 	vaulttest.Eventually(t, 10*time.Second, func() error {
 		if countLines(t, runs) < 2 {
@@ -163,7 +167,7 @@ template {
 		t.Fatalf("failed command ran %d times in ~4s: a hot loop", n)
 	}
 	logs := r.logs.String()
-	for _, want := range []string{"template render failed", "parseInt", "reload command failed", "exit_code=3", "failing on purpose"} {
+	for _, want := range []string{"template render failed", "parseInt", "reload command failed", "exit_code=3", "failing on purpose", "secret/forbidden (password)", "permission denied"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("logs lack %q", want)
 		}
