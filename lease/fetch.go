@@ -85,7 +85,7 @@ func (s *Store) request(ctx context.Context, c *api.Client, r Ref) (*api.Secret,
 	if err != nil {
 		return nil, err
 	}
-	if sec == nil || (r.Kind == KindRead && deletedKVv2(sec)) {
+	if sec == nil || (r.Kind == KindRead && deletedKVv2(sec, s.o.Clock.Now())) {
 		return nil, ErrNoSecret
 	}
 	return sec, nil
@@ -173,14 +173,14 @@ func toDependency(s *api.Secret) *dependency.Secret {
 	return d
 }
 
-func deletedKVv2(s *api.Secret) bool {
+func deletedKVv2(s *api.Secret, now time.Time) bool {
 	md, ok := s.Data["metadata"].(map[string]any)
 	if !ok {
 		return false
 	}
 	dt, _ := md["deletion_time"].(string)
 	t, err := time.Parse(time.RFC3339, dt)
-	return err == nil && !t.IsZero() && time.Now().After(t)
+	return err == nil && !t.IsZero() && now.After(t)
 }
 
 // act performs e's due action; it reports whether e's value changed.

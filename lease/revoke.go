@@ -22,8 +22,9 @@ func (s *Store) Revoke(ctx context.Context, want func(key string) bool) (int, er
 	}
 	sort.Strings(keys)
 	leases := make([]string, len(keys))
+	refs := make([]Ref, len(keys))
 	for i, k := range keys {
-		leases[i] = s.entries[k].leaseID
+		leases[i], refs[i] = s.entries[k].leaseID, s.entries[k].ref
 	}
 	s.mu.Unlock()
 	if c == nil {
@@ -33,7 +34,7 @@ func (s *Store) Revoke(ctx context.Context, want func(key string) bool) (int, er
 	var errs []error
 	for i, id := range leases {
 		if err := c.Sys().RevokeWithContext(ctx, id); err != nil {
-			errs = append(errs, fmt.Errorf("revoke lease of %s: %w", s.entries[keys[i]].ref, err))
+			errs = append(errs, fmt.Errorf("revoke lease of %s: %w", refs[i], err))
 			continue
 		}
 		n++
