@@ -33,12 +33,24 @@ func Write(path string, data []byte, o Options) (changed bool, err error) {
 	if o.Mode == 0 {
 		o.Mode = 0o600
 	}
-	if cur, err := os.ReadFile(path); err == nil && bytes.Equal(cur, data) {
+	cur, rerr := os.ReadFile(path)
+	if rerr == nil && bytes.Equal(cur, data) {
 		if st, err := os.Stat(path); err == nil && st.Mode().Perm() == o.Mode.Perm() && ownerOK(st, o) {
 			return false, nil
 		}
 	}
 	dir := filepath.Dir(path)
+	if errors.Is(rerr, fs.ErrNotExist) && !o.Backup {
+		// A new file: write it unnamed and link it in whole, one
+		// directory operation instead of two (create + rename). With
+		// hundreds of files in one directory, its lock is the bottleneck.
+		if ok, err := createLinked(path, dir, data, o); ok || err != nil {
+			if err == nil {
+				o.Dirs.Sync(dir)
+			}
+			return err == nil, err
+		}
+	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if errors.Is(err, fs.ErrNotExist) && o.CreateDirs {
 		// Create the directories only when missing: one syscall less per
