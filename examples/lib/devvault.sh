@@ -18,9 +18,13 @@ else
 			awk '{ n++; printf "\r    compiled %d packages", n; fflush() } END { print "" }')
 	fi
 fi
-echo "==> building rotor"
-go build -o bin/rotor ./cmd/rotor
-ROTOR="$root/bin/rotor"
+[ -n "${ROTOR_BIN:-}" ] || echo "==> building rotor"
+if [ -n "${ROTOR_BIN:-}" ]; then
+	ROTOR=$ROTOR_BIN # already built (the examples' tests build it once)
+else
+	go build -o bin/rotor ./cmd/rotor
+	ROTOR="$root/bin/rotor"
+fi
 
 work=$(mktemp -d /tmp/rotor-demo.XXXXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 18200)
@@ -32,7 +36,8 @@ cleanup() {
 	[ -n "${vault_pid:-}" ] && kill "$vault_pid" 2>/dev/null && wait "$vault_pid" 2>/dev/null
 	rm -rf "$work"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM # cleanup runs on the way out, and the script stops
 
 echo "==> starting Vault dev server at $VAULT_ADDR (log: $work/vault.log)"
 "$VAULT" server -dev -dev-listen-address="127.0.0.1:$port" -dev-root-token-id="$root_token" >"$work/vault.log" 2>&1 &
