@@ -165,12 +165,13 @@ func (a *Agent) newLifecycle(cfg *config.Config, resume, prev *auth.Token) (*aut
 // (returns its error). With exit_after_auth it returns nil once the token
 // is in every sink.
 func (a *Agent) Run(ctx context.Context) error {
-	if a.cfg.PidFile != "" {
+	cfg := a.config()
+	if cfg.PidFile != "" {
 		pid := []byte(strconv.Itoa(os.Getpid()) + "\n")
-		if _, err := atomicfile.Write(a.cfg.PidFile, pid, atomicfile.Options{Mode: 0o644, UID: -1, GID: -1}); err != nil {
+		if _, err := atomicfile.Write(cfg.PidFile, pid, atomicfile.Options{Mode: 0o644, UID: -1, GID: -1}); err != nil {
 			return fmt.Errorf("pid_file: %w", err)
 		}
-		defer os.Remove(a.cfg.PidFile)
+		defer os.Remove(cfg.PidFile)
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	a.lifeSlot.set(a.life.Run)
@@ -189,7 +190,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	for _, srv := range a.servers {
 		g.Go(func() error { return srv.Run(ctx) })
 	}
-	if a.cfg.ExitAfterAuth {
+	if cfg.ExitAfterAuth {
 		g.Go(func() error {
 			select {
 			case <-a.done:
@@ -218,7 +219,7 @@ func (a *Agent) finalState() {
 	if a.state == nil {
 		return
 	}
-	if a.cfg.RevokeTokenOnShutdown && a.cfg.AutoAuth != nil {
+	if cfg := a.config(); cfg.RevokeTokenOnShutdown && cfg.AutoAuth != nil {
 		a.state.Remove()
 		return
 	}
@@ -323,6 +324,13 @@ func (a *Agent) secretsChanged(keys []string) {
 
 // Token returns the current token (nil before the first login).
 func (a *Agent) Token() *auth.Token { return a.lifecycle().Token() }
+
+// config returns the configuration in force (a reload may replace it).
+func (a *Agent) config() *config.Config {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.cfg
+}
 
 // lifecycle and templates return the current parts, which a reload may
 // replace.

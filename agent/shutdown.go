@@ -17,8 +17,9 @@ func (a *Agent) revokeOnShutdown() {
 	if r := a.templates(); r != nil {
 		overrides = r.RevokeOverrides()
 	}
-	revokeToken := a.cfg.RevokeTokenOnShutdown && a.cfg.AutoAuth != nil
-	if !a.cfg.RevokeOnShutdown && len(overrides) == 0 && !revokeToken {
+	cfg := a.config()
+	revokeToken := cfg.RevokeTokenOnShutdown && cfg.AutoAuth != nil
+	if !cfg.RevokeOnShutdown && len(overrides) == 0 && !revokeToken {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), revokeTimeout)
@@ -28,7 +29,7 @@ func (a *Agent) revokeOnShutdown() {
 		if v, ok := overrides[k]; ok {
 			return v
 		}
-		return a.cfg.RevokeOnShutdown
+		return cfg.RevokeOnShutdown
 	}
 	n, err := a.store.Revoke(ctx, want)
 	switch {
