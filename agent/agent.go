@@ -140,7 +140,7 @@ func (a *Agent) newLifecycle(cfg *config.Config, resume, prev *auth.Token) (*aut
 	}
 	var sinks []*sink.File
 	if aa := cfg.AutoAuth; aa != nil {
-		m, err := auth.NewMethod(aa.Method, cfg.Vault)
+		m, err := auth.NewMethod(aa.Method, cfg.Vault, a.log.With("component", "auth"))
 		if err != nil {
 			return nil, nil, fmt.Errorf("auto_auth method %q: %w", aa.Method.Type, err)
 		}

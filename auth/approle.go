@@ -2,7 +2,9 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 
 	"github.com/hashicorp/vault/api"
@@ -19,6 +21,7 @@ type appRole struct {
 	// cached keeps the secret_id once its file has been removed, so that
 	// a re-login still works (as Vault Agent does).
 	cached string
+	log    *slog.Logger
 }
 
 func (a *appRole) Login(ctx context.Context, c *api.Client) (*api.Secret, error) {
@@ -52,8 +55,11 @@ func (a *appRole) secretID(ctx context.Context, c *api.Client) (string, error) {
 		}
 	}
 	if a.cfg.RemoveSecretIDFileAfterReading {
-		if err := os.Remove(a.cfg.SecretIDFilePath); err != nil && !os.IsNotExist(err) {
-			return "", fmt.Errorf("%w: remove secret_id file %s: %v", ErrCredentials, a.cfg.SecretIDFilePath, err)
+		// A file that cannot be removed (a read-only /etc, say) is a
+		// warning, not a reason to fail every login.
+		if err := os.Remove(a.cfg.SecretIDFilePath); err != nil && !os.IsNotExist(err) && a.log != nil {
+			a.log.Warn("could not remove the secret_id file after reading it; set remove_secret_id_file_after_reading = false to keep it on purpose",
+				"path", a.cfg.SecretIDFilePath, "error", errors.Unwrap(err))
 		}
 	}
 	a.cached = secretID

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -27,11 +28,11 @@ type Method interface {
 // NewMethod builds the method m names. This switch is the registry of
 // auth methods. Nothing is read from disk here: credentials are read at
 // each login, so a rotated file is picked up.
-func NewMethod(m *config.Method, v config.Vault) (Method, error) {
+func NewMethod(m *config.Method, v config.Vault, log *slog.Logger) (Method, error) {
 	mount := strings.Trim(m.MountPath, "/")
 	switch m.Type {
 	case "approle":
-		return &appRole{mount: mount, cfg: *m.AppRole}, nil
+		return &appRole{mount: mount, cfg: *m.AppRole, log: log}, nil
 	case "kubernetes":
 		return &kubernetes{mount: mount, cfg: *m.Kubernetes}, nil
 	case "jwt":
