@@ -163,7 +163,8 @@ func (a *Agent) newLifecycle(cfg *config.Config, resume, prev *auth.Token) (*aut
 
 // Run runs the agent until ctx is done (returns nil) or a part fails
 // (returns its error). With exit_after_auth it returns nil once the token
-// is in every sink.
+// is in every sink and every template has rendered. On the way out it
+// revokes what revoke_on_shutdown asks for and saves the state file.
 func (a *Agent) Run(ctx context.Context) error {
 	cfg := a.config()
 	if cfg.PidFile != "" {
@@ -174,9 +175,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		defer os.Remove(cfg.PidFile)
 	}
 	g, ctx := errgroup.WithContext(ctx)
-	a.lifeSlot.set(a.life.Run)
-	if a.runner != nil {
-		a.runnerSlot.set(a.runner.Run)
+	a.lifeSlot.set(a.lifecycle().Run)
+	if r := a.templates(); r != nil {
+		a.runnerSlot.set(r.Run)
 	}
 	g.Go(func() error { return a.lifeSlot.run(ctx) })
 	g.Go(func() error { return a.store.Run(ctx) })
