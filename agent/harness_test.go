@@ -1,13 +1,11 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,28 +14,10 @@ import (
 	"github.com/rotorproject/rotor/internal/vaulttest"
 )
 
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // running is an agent started by startAgent.
 type running struct {
 	agent  *Agent
-	logs   *syncBuffer
+	logs   *vaulttest.Buffer
 	cancel context.CancelFunc
 	done   chan struct{} // closed when Run has returned
 	err    error         // Run's result, valid once done is closed
@@ -78,7 +58,7 @@ func loadConfig(t *testing.T, srv *vaulttest.Server, hcl string) *config.Config 
 func startAgent(t *testing.T, srv *vaulttest.Server, hcl string) *running {
 	t.Helper()
 	cfg := loadConfig(t, srv, hcl)
-	logs := &syncBuffer{}
+	logs := &vaulttest.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a, err := New(cfg, log)
 	if err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -93,28 +92,10 @@ func (d *dbSetup) config(t *testing.T, body string) string {
 
 func (d *dbSetup) users(t *testing.T) []string { return d.pg.Roles(t, "v-") }
 
-// syncBuffer is written by the process's output copier while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // started is a rotor process.
 type started struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *vaulttest.Buffer
 	done chan struct{}
 	err  error
 }
@@ -128,7 +109,7 @@ func startEnv(t *testing.T, env []string, args ...string) *started {
 	t.Helper()
 	cmd := exec.Command(binary(t), args...)
 	cmd.Env = append(os.Environ(), env...)
-	out := &syncBuffer{}
+	out := &vaulttest.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
