@@ -1,5 +1,6 @@
-// Package agent is rotor's supervisor: it builds every part from the
-// configuration, runs them together, and shuts them down.
+// Package agent is rotor's supervisor: it translates the configuration
+// into each part's options, builds the parts, runs them together, and
+// shuts them down.
 package agent
 
 import (
@@ -26,25 +27,35 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
+// Options configure an Agent beyond its configuration file.
+type Options struct {
+	Logger *slog.Logger
+	// OnReady, if set, is called once rotor is ready: authenticated, the
+	// token in every sink, and every template rendered (systemd's READY=1).
+	OnReady func()
+}
+
 // Agent is a configured rotor. Build it with New, start it with Run.
 type Agent struct {
-	cfg    *config.Config
 	log    *slog.Logger
 	client *api.Client
-	life   *auth.Lifecycle
-	sinks  []*sink.File
 	store  *lease.Store
-	runner *template.Runner // nil without templates
 	child  *supervise.Child // nil without exec
-	done   chan struct{}    // closed when exit_after_auth's work is finished
-	once   sync.Once
+	// done is closed once the token is in every sink and every template
+	// has rendered: the one "finished" signal of init mode (and READY=1).
+	done    chan struct{}
+	once    sync.Once
+	onReady func()
 
 	metrics *ops.Metrics
 	servers []*ops.Server
-	onReady func()
 
-	// mu guards the parts a reload replaces: cfg, life, runner, sinks.
+	// mu guards the parts a reload replaces: set, life, runner, sinks.
 	mu         sync.Mutex
+	set        *settings
+	life       *auth.Lifecycle
+	runner     *template.Runner // nil without templates
+	sinks      []*sink.File
 	lifeSlot   slot
 	runnerSlot slot
 
@@ -58,33 +69,37 @@ var errDone = errors.New("done")
 
 // New builds the agent's parts from cfg. It starts nothing and reads no
 // credential; it fails on settings that cannot work (TLS files, owners).
-func New(cfg *config.Config, log *slog.Logger) (*Agent, error) {
-	a := &Agent{cfg: cfg, log: log, done: make(chan struct{}), saveCh: make(chan struct{}, 1)}
+func New(cfg *config.Config, o Options) (*Agent, error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := translate(cfg)
+	a := &Agent{set: s, log: log, onReady: o.OnReady, done: make(chan struct{}), saveCh: make(chan struct{}, 1)}
 	a.metrics = ops.NewMetrics(a.Status)
-	client, err := vaultclient.New(cfg.Vault, vaultclient.Options{MaxConnsPerHost: cfg.TemplateConfig.MaxConnectionsPerHost, Observe: a.metrics.Request})
+	client, err := vaultclient.New(s.vault, vaultclient.Options{MaxConnsPerHost: s.maxConns, Observe: a.metrics.Request, Logger: log})
 	if err != nil {
 		return nil, err
 	}
 	a.client = client
-	tc := cfg.TemplateConfig
 	a.store = lease.NewStore(lease.Options{
 		Client:       client,
-		Policy:       lease.Policy{Threshold: tc.LeaseRenewalThreshold, StaticInterval: tc.StaticSecretRenderInterval},
-		MaxParallel:  tc.MaxConnectionsPerHost,
+		Policy:       s.policy,
+		MaxParallel:  s.maxConns,
 		Logger:       log.With("component", "lease"),
 		OnChange:     a.secretsChanged,
 		InvalidToken: func(t *auth.Token) { a.lifecycle().Invalidate(t) },
 		OnUpdate:     a.stateChanged,
 	})
-	if cfg.Exec != nil {
-		a.child = supervise.New(cfg.Exec, log.With("component", "exec"))
+	if s.exec != nil {
+		a.child = supervise.New(supervise.Options{Spec: *s.exec, Logger: log.With("component", "exec")})
 	}
-	if a.runner, err = a.newRunner(cfg); err != nil {
+	if a.runner, err = a.newRunner(s); err != nil {
 		return nil, err
 	}
 	var resume *auth.Token
-	if cfg.State != nil {
-		snap, err := a.openState(cfg)
+	if s.state != nil {
+		snap, err := a.openState(s.state)
 		if err != nil {
 			return nil, err
 		}
@@ -93,10 +108,10 @@ func New(cfg *config.Config, log *slog.Logger) (*Agent, error) {
 			a.resume = snap.Secrets
 		}
 	}
-	if a.life, a.sinks, err = a.newLifecycle(cfg, resume, nil); err != nil {
+	if a.life, a.sinks, err = a.newLifecycle(s, resume, nil); err != nil {
 		return nil, err
 	}
-	for _, l := range cfg.Listeners {
+	for _, l := range s.listeners {
 		srv, err := ops.NewServer(l, a, a.metrics, log.With("component", "api"))
 		if err != nil {
 			a.closeServers()
@@ -107,29 +122,31 @@ func New(cfg *config.Config, log *slog.Logger) (*Agent, error) {
 	return a, nil
 }
 
-// newRunner builds the template runner for cfg (nil without templates).
-func (a *Agent) newRunner(cfg *config.Config) (*template.Runner, error) {
-	if len(cfg.Templates) == 0 && len(cfg.EnvTemplates) == 0 {
+// newRunner builds the template runner for s (nil without templates).
+func (a *Agent) newRunner(s *settings) (*template.Runner, error) {
+	if len(s.templates) == 0 && len(s.envs) == 0 {
 		return nil, nil
 	}
-	r, err := template.New(cfg.Templates, cfg.EnvTemplates, template.Options{Store: a.store, Logger: a.log.With("component", "template"),
-		Config: cfg.TemplateConfig, MaxRetries: cfg.Vault.NumRetries, Once: cfg.ExitAfterAuth})
-	if err != nil {
-		return nil, err
+	o := template.Options{
+		Store:              a.store,
+		Logger:             a.log.With("component", "template"),
+		ExitOnRetryFailure: s.render.exitOnRetryFailure,
+		MaxRetries:         s.render.maxRetries,
+		Once:               s.render.once,
+		OnFirstRender:      a.firstRender,
+		OnRender:           a.metrics.Render,
+		OnCommand:          a.metrics.Command,
 	}
-	r.OnFirstRender = a.firstRender
-	r.OnRender = a.metrics.Render
-	r.OnCommand = a.metrics.Command
 	if a.child != nil {
-		r.OnEnv = a.child.SetEnv
+		o.OnEnv = a.child.SetEnv
 	}
-	return r, nil
+	return template.New(s.templates, s.envs, o)
 }
 
-// newLifecycle builds the token lifecycle and sinks for cfg. resume is a
+// newLifecycle builds the token lifecycle and sinks for s. resume is a
 // token saved by a previous run; prev is the token of the lifecycle this
 // one replaces on a reload (its generation and death carry over).
-func (a *Agent) newLifecycle(cfg *config.Config, resume, prev *auth.Token) (*auth.Lifecycle, []*sink.File, error) {
+func (a *Agent) newLifecycle(s *settings, resume, prev *auth.Token) (*auth.Lifecycle, []*sink.File, error) {
 	opts := auth.Options{
 		Client:   a.client,
 		Observe:  a.metrics.Auth,
@@ -138,25 +155,25 @@ func (a *Agent) newLifecycle(cfg *config.Config, resume, prev *auth.Token) (*aut
 		Resume:   resume,
 		Previous: prev,
 	}
+	if s.auth == nil {
+		opts.Static = auth.StaticToken(s.staticToken)
+		return auth.NewLifecycle(opts), nil, nil
+	}
+	m, err := auth.NewMethod(s.auth.method, s.vault, a.log.With("component", "auth"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("auto_auth method %q: %w", s.auth.method.Type, err)
+	}
+	opts.Method = m
+	opts.Namespace = s.auth.namespace
+	opts.MinBackoff, opts.MaxBackoff = s.auth.minBackoff, s.auth.maxBackoff
+	opts.ExitOnErr = s.auth.exitOnErr
 	var sinks []*sink.File
-	if aa := cfg.AutoAuth; aa != nil {
-		m, err := auth.NewMethod(aa.Method, cfg.Vault, a.log.With("component", "auth"))
+	for _, so := range s.sinks {
+		f, err := sink.NewFile(so)
 		if err != nil {
-			return nil, nil, fmt.Errorf("auto_auth method %q: %w", aa.Method.Type, err)
+			return nil, nil, err
 		}
-		opts.Method = m
-		opts.Namespace = aa.Method.Namespace
-		opts.MinBackoff, opts.MaxBackoff = aa.Method.MinBackoff, aa.Method.MaxBackoff
-		opts.ExitOnErr = aa.Method.ExitOnErr
-		for _, s := range aa.Sinks {
-			f, err := sink.NewFile(s)
-			if err != nil {
-				return nil, nil, err
-			}
-			sinks = append(sinks, f)
-		}
-	} else {
-		opts.Static = auth.StaticToken(string(cfg.Token))
+		sinks = append(sinks, f)
 	}
 	return auth.NewLifecycle(opts), sinks, nil
 }
@@ -166,13 +183,13 @@ func (a *Agent) newLifecycle(cfg *config.Config, resume, prev *auth.Token) (*aut
 // is in every sink and every template has rendered. On the way out it
 // revokes what revoke_on_shutdown asks for and saves the state file.
 func (a *Agent) Run(ctx context.Context) error {
-	cfg := a.config()
-	if cfg.PidFile != "" {
+	s := a.settings()
+	if s.pidFile != "" {
 		pid := []byte(strconv.Itoa(os.Getpid()) + "\n")
-		if _, err := atomicfile.Write(cfg.PidFile, pid, atomicfile.Options{Mode: 0o644, UID: -1, GID: -1}); err != nil {
+		if _, err := atomicfile.Write(s.pidFile, pid, atomicfile.Options{Mode: 0o644, UID: -1, GID: -1}); err != nil {
 			return fmt.Errorf("pid_file: %w", err)
 		}
-		defer os.Remove(cfg.PidFile)
+		defer os.Remove(s.pidFile)
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	a.lifeSlot.set(a.lifecycle().Run)
@@ -191,7 +208,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	for _, srv := range a.servers {
 		g.Go(func() error { return srv.Run(ctx) })
 	}
-	if cfg.ExitAfterAuth {
+	if s.exitAfterAuth {
 		g.Go(func() error {
 			select {
 			case <-a.done:
@@ -202,7 +219,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		})
 	}
 	err := g.Wait()
-	if errors.Is(err, errDone) || errors.Is(err, template.ErrOnceFinished) {
+	if errors.Is(err, errDone) {
 		// Init mode: the files are for the app that starts next; nothing
 		// is revoked.
 		a.log.Info("exit_after_auth: token written and templates rendered; exiting")
@@ -220,7 +237,7 @@ func (a *Agent) finalState() {
 	if a.state == nil {
 		return
 	}
-	if cfg := a.config(); cfg.RevokeTokenOnShutdown && cfg.AutoAuth != nil {
+	if s := a.settings(); s.revokeTokenOnShutdown && s.auth != nil {
 		a.state.Remove()
 		return
 	}
@@ -233,7 +250,7 @@ func (a *Agent) firstRender() {
 	if a.child != nil {
 		a.child.Ready()
 	}
-	a.finishOnce()
+	a.finish()
 	// Secrets no template uses any more (removed by a reload, or left in
 	// the state file) are no longer kept alive.
 	if r := a.templates(); r != nil {
@@ -297,17 +314,17 @@ func (a *Agent) writeSinks(ctx context.Context, tok *auth.Token) error {
 	for _, s := range sinks {
 		if err := s.Write(ctx, a.client, tok.Value()); err != nil {
 			errs = append(errs, err)
-			log.Error("sink write failed", "path", s.Path, "error", err)
+			log.Error("sink write failed", "path", s.Path(), "error", err)
 			continue
 		}
-		log.Info("token written", "path", s.Path, "wrapped", s.WrapTTL > 0)
+		log.Info("token written", "path", s.Path(), "wrapped", s.Wrapped())
 	}
 	return errors.Join(errs...)
 }
 
-// finishOnce marks exit_after_auth's work done: the sinks are written and
-// every template rendered.
-func (a *Agent) finishOnce() {
+// finish marks the first complete render: the sinks are written and every
+// template rendered. It ends init mode (done) and tells OnReady.
+func (a *Agent) finish() {
 	a.once.Do(func() {
 		close(a.done)
 		if a.onReady != nil {
@@ -326,11 +343,11 @@ func (a *Agent) secretsChanged(keys []string) {
 // Token returns the current token (nil before the first login).
 func (a *Agent) Token() *auth.Token { return a.lifecycle().Token() }
 
-// config returns the configuration in force (a reload may replace it).
-func (a *Agent) config() *config.Config {
+// settings returns the settings in force (a reload may replace them).
+func (a *Agent) settings() *settings {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.cfg
+	return a.set
 }
 
 // lifecycle and templates return the current parts, which a reload may

@@ -60,7 +60,7 @@ func startAgent(t *testing.T, srv *vaulttest.Server, hcl string) *running {
 	cfg := loadConfig(t, srv, hcl)
 	logs := &vaulttest.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := New(cfg, log)
+	a, err := New(cfg, Options{Logger: log})
 	if err != nil {
 		t.Fatalf("agent.New: %v", err)
 	}

@@ -17,9 +17,9 @@ func (a *Agent) revokeOnShutdown() {
 	if r := a.templates(); r != nil {
 		overrides = r.RevokeOverrides()
 	}
-	cfg := a.config()
-	revokeToken := cfg.RevokeTokenOnShutdown && cfg.AutoAuth != nil
-	if !cfg.RevokeOnShutdown && len(overrides) == 0 && !revokeToken {
+	s := a.settings()
+	revokeToken := s.revokeTokenOnShutdown && s.auth != nil
+	if !s.revokeOnShutdown && len(overrides) == 0 && !revokeToken {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), revokeTimeout)
@@ -29,7 +29,7 @@ func (a *Agent) revokeOnShutdown() {
 		if v, ok := overrides[k]; ok {
 			return v
 		}
-		return cfg.RevokeOnShutdown
+		return s.revokeOnShutdown
 	}
 	n, err := a.store.Revoke(ctx, want)
 	switch {

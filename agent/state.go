@@ -6,7 +6,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/rotorproject/rotor/agent/config"
 	"github.com/rotorproject/rotor/auth"
 	"github.com/rotorproject/rotor/internal/state"
 	"github.com/rotorproject/rotor/lease"
@@ -26,17 +25,12 @@ const saveDelay = 500 * time.Millisecond
 // missing, corrupt, foreign or expired file is reported and ignored:
 // rotor then starts fresh. It fails only when the state cannot be used
 // at all (no key, unwritable directory).
-func (a *Agent) openState(cfg *config.Config) (*snapshot, error) {
-	s := cfg.State
-	key, err := state.KeyMaterial(s.KeyFile, s.KeyEnv, s.KubernetesSAToken, os.LookupEnv)
+func (a *Agent) openState(s *stateSettings) (*snapshot, error) {
+	key, err := state.KeyMaterial(s.keyFile, s.keyEnv, s.kubernetesSAToken, os.LookupEnv)
 	if err != nil {
 		return nil, err
 	}
-	bind := cfg.Vault.Address + "|token"
-	if aa := cfg.AutoAuth; aa != nil {
-		bind = cfg.Vault.Address + "|" + aa.Method.MountPath
-	}
-	f, err := state.Open(s.Dir, key, bind)
+	f, err := state.Open(s.dir, key, s.bind)
 	if err != nil {
 		return nil, err
 	}

@@ -41,6 +41,5 @@ func (a *Agent) ListenAddrs() []string {
 	return out
 }
 
-// OnReady registers f to run once rotor is ready: authenticated and every
-// template rendered (systemd's READY=1). Call before Run.
-func (a *Agent) OnReady(f func()) { a.onReady = f }
+// Status is what rotor holds, without any secret (the local API's status).
+type Status = ops.Status

@@ -8,7 +8,6 @@ import (
 	"os"
 
 	"github.com/hashicorp/vault/api"
-	"github.com/rotorproject/rotor/agent/config"
 )
 
 // appRole logs in with a role_id and secret_id read from files. The
@@ -17,7 +16,7 @@ import (
 // checking it was made at the expected path.
 type appRole struct {
 	mount string
-	cfg   config.AppRole
+	cfg   AppRoleOptions
 	// cached keeps the secret_id once its file has been removed, so that
 	// a re-login still works (as Vault Agent does).
 	cached string

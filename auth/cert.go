@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/hashicorp/vault/api"
-	"github.com/rotorproject/rotor/agent/config"
+	"github.com/rotorproject/rotor/internal/vaultclient"
 )
 
 // cert logs in with a TLS client certificate: the credential is the TLS
@@ -12,12 +12,12 @@ import (
 // reload, the certificate files are read again at each login.
 type cert struct {
 	mount  string
-	cfg    config.Cert
-	vault  config.Vault
+	cfg    CertOptions
+	vault  vaultclient.Config
 	client *api.Client // nil when reloading
 }
 
-func newCert(mount string, c config.Cert, v config.Vault) (Method, error) {
+func newCert(mount string, c CertOptions, v vaultclient.Config) (Method, error) {
 	m := &cert{mount: mount, cfg: c, vault: v}
 	if c.CACert != "" {
 		m.vault.CACert, m.vault.CAPath = c.CACert, ""

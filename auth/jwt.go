@@ -6,7 +6,6 @@ import (
 	"os"
 
 	"github.com/hashicorp/vault/api"
-	"github.com/rotorproject/rotor/agent/config"
 )
 
 // jwt logs in with a JWT read from a file (a CI system's OIDC token, a
@@ -14,7 +13,7 @@ import (
 // read, and the last value is kept for re-logins until a new file appears.
 type jwt struct {
 	mount  string
-	cfg    config.JWT
+	cfg    JWTOptions
 	cached string
 }
 

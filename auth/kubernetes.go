@@ -4,14 +4,13 @@ import (
 	"context"
 
 	"github.com/hashicorp/vault/api"
-	"github.com/rotorproject/rotor/agent/config"
 )
 
 // kubernetes logs in with the pod's service-account token, re-read at each
 // login because Kubernetes rotates projected tokens.
 type kubernetes struct {
 	mount string
-	cfg   config.Kubernetes
+	cfg   KubernetesOptions
 }
 
 func (k *kubernetes) Login(ctx context.Context, c *api.Client) (*api.Secret, error) {

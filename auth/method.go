@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/hashicorp/vault/api"
-	"github.com/rotorproject/rotor/agent/config"
 	"github.com/rotorproject/rotor/internal/vaultclient"
 )
 
@@ -28,21 +27,21 @@ type Method interface {
 // NewMethod builds the method m names. This switch is the registry of
 // auth methods. Nothing is read from disk here: credentials are read at
 // each login, so a rotated file is picked up.
-func NewMethod(m *config.Method, v config.Vault, log *slog.Logger) (Method, error) {
+func NewMethod(m MethodOptions, v vaultclient.Config, log *slog.Logger) (Method, error) {
 	mount := strings.Trim(m.MountPath, "/")
-	switch m.Type {
-	case "approle":
+	switch {
+	case m.Type == "approle" && m.AppRole != nil:
 		return &appRole{mount: mount, cfg: *m.AppRole, log: log}, nil
-	case "kubernetes":
+	case m.Type == "kubernetes" && m.Kubernetes != nil:
 		return &kubernetes{mount: mount, cfg: *m.Kubernetes}, nil
-	case "jwt":
+	case m.Type == "jwt" && m.JWT != nil:
 		return &jwt{mount: mount, cfg: *m.JWT}, nil
-	case "cert":
+	case m.Type == "cert" && m.Cert != nil:
 		return newCert(mount, *m.Cert, v)
-	case "token_file":
+	case m.Type == "token_file" && m.TokenFile != nil:
 		return &tokenFile{path: m.TokenFile.Path}, nil
 	}
-	return nil, fmt.Errorf("unknown auth method %q", m.Type)
+	return nil, fmt.Errorf("auth method %q: unknown, or its settings are missing", m.Type)
 }
 
 // ErrCredentials marks a login that failed because of the local
@@ -82,6 +81,6 @@ func loginWrite(ctx context.Context, c *api.Client, path string, data map[string
 
 // clientWithCert is how the cert method gets a client presenting its own
 // TLS certificate.
-func clientWithCert(v config.Vault, certFile, keyFile string) (*api.Client, error) {
+func clientWithCert(v vaultclient.Config, certFile, keyFile string) (*api.Client, error) {
 	return vaultclient.New(v, vaultclient.Options{ClientCert: certFile, ClientKey: keyFile})
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
-	"github.com/rotorproject/rotor/agent/config"
 	"github.com/rotorproject/rotor/auth"
 	"github.com/rotorproject/rotor/internal/clock"
 	"github.com/rotorproject/rotor/internal/vaultclient"
@@ -61,7 +60,7 @@ func TestStoreRenewsThenRefetchesOnAFakeClock(t *testing.T) {
 	fv := &fakeVault{renewTo: 60}
 	srv := httptest.NewServer(fv)
 	defer srv.Close()
-	c, err := vaultclient.New(config.Vault{Address: srv.URL, NumRetries: 0}, vaultclient.Options{})
+	c, err := vaultclient.New(vaultclient.Config{Address: srv.URL, NumRetries: 0}, vaultclient.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

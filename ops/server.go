@@ -11,13 +11,23 @@ import (
 	"os"
 	"strings"
 	"time"
-
-	"github.com/rotorproject/rotor/agent/config"
 )
+
+// ListenerOptions describe one listener of the local API. They are
+// comparable, so a reload can tell whether a listener changed.
+type ListenerOptions struct {
+	Type        string // "tcp" or "unix"
+	Address     string
+	Mode        os.FileMode // unix socket mode
+	TLSCertFile string
+	TLSKeyFile  string
+	// EnableRotate allows POST /v1/rotate.
+	EnableRotate bool
+}
 
 // Server serves the local API on one listener.
 type Server struct {
-	cfg *config.Listener
+	cfg ListenerOptions
 	src Source
 	log *slog.Logger
 	srv *http.Server
@@ -26,7 +36,7 @@ type Server struct {
 
 // NewServer binds the listener now (so a taken port or bad socket path
 // fails at start) and serves nothing until Run.
-func NewServer(cfg *config.Listener, src Source, m *Metrics, log *slog.Logger) (*Server, error) {
+func NewServer(cfg ListenerOptions, src Source, m *Metrics, log *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, src: src, log: log}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })

@@ -15,8 +15,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/rotorproject/rotor/agent/config"
 	"github.com/rotorproject/rotor/internal/clock"
+	"github.com/rotorproject/rotor/internal/command"
 )
 
 // ExitError is returned by Run when the child exited on its own: rotor
@@ -25,9 +25,39 @@ type ExitError struct{ Code int }
 
 func (e *ExitError) Error() string { return fmt.Sprintf("command exited with status %d", e.Code) }
 
-// Child supervises one command. Start nothing until Run.
+// Spec is what the child runs and how it reacts to secret changes. The
+// agent builds it from the exec block.
+type Spec struct {
+	Command command.Command
+	// RestartOnSecretChanges is "always" (restart, or send ReloadSignal)
+	// or "never".
+	RestartOnSecretChanges string
+	StopSignal             string        // sent to stop the child, e.g. "SIGTERM"
+	KillTimeout            time.Duration // then SIGKILL
+	// ReloadSignal, if set, is sent instead of a restart when a secret
+	// changes (for apps that re-read their configuration).
+	ReloadSignal string
+	// Debounce gathers a burst of secret changes into one restart.
+	Debounce time.Duration
+}
+
+// Equal reports whether s and o describe the same child.
+func (s Spec) Equal(o Spec) bool {
+	return s.Command.Equal(o.Command) && s.RestartOnSecretChanges == o.RestartOnSecretChanges &&
+		s.StopSignal == o.StopSignal && s.KillTimeout == o.KillTimeout &&
+		s.ReloadSignal == o.ReloadSignal && s.Debounce == o.Debounce
+}
+
+// Options configure a Child.
+type Options struct {
+	Spec
+	Logger *slog.Logger
+	Clock  clock.Clock // default clock.Real
+}
+
+// Child supervises one command. It starts nothing until Run.
 type Child struct {
-	cfg   *config.Exec
+	cfg   Spec
 	log   *slog.Logger
 	clock clock.Clock
 
@@ -40,9 +70,15 @@ type Child struct {
 	signals chan os.Signal
 }
 
-// New returns a supervisor for cfg.
-func New(cfg *config.Exec, log *slog.Logger) *Child {
-	return &Child{cfg: cfg, log: log, clock: clock.Real{}, wake: make(chan struct{}, 1), signals: make(chan os.Signal, 4)}
+// New returns a supervisor; it starts nothing.
+func New(o Options) *Child {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	return &Child{cfg: o.Spec, log: o.Logger, clock: o.Clock, wake: make(chan struct{}, 1), signals: make(chan os.Signal, 4)}
 }
 
 // SetEnv gives the child's secret environment. Before the child runs it
@@ -118,10 +154,7 @@ type proc struct {
 }
 
 func (c *Child) start() (*proc, error) {
-	argv := c.cfg.Command.Argv
-	if c.cfg.Command.Shell != "" {
-		argv = []string{"/bin/sh", "-c", c.cfg.Command.Shell}
-	}
+	argv := c.cfg.Command.Resolve()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	c.mu.Lock()
@@ -194,14 +227,14 @@ func (c *Child) pendingChange() bool {
 
 // stop sends the stop signal, waits up to the kill timeout, then SIGKILL.
 func (c *Child) stop(p *proc) {
-	sig := signalByName(c.cfg.RestartStopSignal)
+	sig := signalByName(c.cfg.StopSignal)
 	p.cmd.Process.Signal(sig)
 	select {
 	case <-p.done:
 		return
-	case <-time.After(c.cfg.RestartKillTimeout):
+	case <-c.clock.After(c.cfg.KillTimeout):
 	}
-	c.log.Warn("child did not stop in time; killing it", "pid", p.cmd.Process.Pid, "timeout", c.cfg.RestartKillTimeout)
+	c.log.Warn("child did not stop in time; killing it", "pid", p.cmd.Process.Pid, "timeout", c.cfg.KillTimeout)
 	p.cmd.Process.Kill()
 	<-p.done
 }

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotorproject/rotor/agent/config"
+	"github.com/rotorproject/rotor/internal/command"
 )
 
 func waitFor(t *testing.T, d time.Duration, f func() bool) {
@@ -33,8 +33,8 @@ func lines(p string) []string {
 	return strings.Split(s, "\n")
 }
 
-func run(t *testing.T, cfg *config.Exec) (*Child, chan error, context.CancelFunc) {
-	c := New(cfg, slog.New(slog.DiscardHandler))
+func run(t *testing.T, cfg Spec) (*Child, chan error, context.CancelFunc) {
+	c := New(Options{Spec: cfg, Logger: slog.New(slog.DiscardHandler)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
@@ -44,9 +44,9 @@ func run(t *testing.T, cfg *config.Exec) (*Child, chan error, context.CancelFunc
 
 func TestBurstOfChangesGivesOneRestart(t *testing.T) {
 	log := filepath.Join(t.TempDir(), "log")
-	c, _, _ := run(t, &config.Exec{
-		Command:                config.Command{Argv: []string{"sh", "-c", fmt.Sprintf(`echo "start $SECRET" >> %s; trap 'exit 0' TERM; while :; do sleep 0.05; done`, log)}},
-		RestartOnSecretChanges: "always", RestartStopSignal: "SIGTERM", RestartKillTimeout: 5 * time.Second, Debounce: 300 * time.Millisecond,
+	c, _, _ := run(t, Spec{
+		Command:                command.Command{Argv: []string{"sh", "-c", fmt.Sprintf(`echo "start $SECRET" >> %s; trap 'exit 0' TERM; while :; do sleep 0.05; done`, log)}},
+		RestartOnSecretChanges: "always", StopSignal: "SIGTERM", KillTimeout: 5 * time.Second, Debounce: 300 * time.Millisecond,
 	})
 	c.SetEnv(map[string]string{"SECRET": "one"})
 	time.Sleep(100 * time.Millisecond)
@@ -69,9 +69,9 @@ func TestBurstOfChangesGivesOneRestart(t *testing.T) {
 
 func TestReloadSignalInsteadOfRestart(t *testing.T) {
 	log := filepath.Join(t.TempDir(), "log")
-	c, _, _ := run(t, &config.Exec{
-		Command:                config.Command{Argv: []string{"sh", "-c", fmt.Sprintf(`echo start >> %[1]s; trap 'echo hup >> %[1]s' HUP; trap 'exit 0' TERM; while :; do sleep 0.05; done`, log)}},
-		RestartOnSecretChanges: "always", RestartStopSignal: "SIGTERM", RestartKillTimeout: 5 * time.Second, Debounce: 50 * time.Millisecond,
+	c, _, _ := run(t, Spec{
+		Command:                command.Command{Argv: []string{"sh", "-c", fmt.Sprintf(`echo start >> %[1]s; trap 'echo hup >> %[1]s' HUP; trap 'exit 0' TERM; while :; do sleep 0.05; done`, log)}},
+		RestartOnSecretChanges: "always", StopSignal: "SIGTERM", KillTimeout: 5 * time.Second, Debounce: 50 * time.Millisecond,
 		ReloadSignal: "SIGHUP",
 	})
 	c.SetEnv(map[string]string{"A": "1"})
@@ -86,7 +86,7 @@ func TestReloadSignalInsteadOfRestart(t *testing.T) {
 
 func TestExitCodeAndKillAfterTimeout(t *testing.T) {
 	_, done, _ := func() (*Child, chan error, context.CancelFunc) {
-		c, d, cancel := run(t, &config.Exec{Command: config.Command{Shell: "exit 42"}, RestartStopSignal: "SIGTERM", RestartKillTimeout: time.Second, Debounce: time.Second})
+		c, d, cancel := run(t, Spec{Command: command.Command{Shell: "exit 42"}, StopSignal: "SIGTERM", KillTimeout: time.Second, Debounce: time.Second})
 		c.Ready()
 		return c, d, cancel
 	}()
@@ -100,8 +100,8 @@ func TestExitCodeAndKillAfterTimeout(t *testing.T) {
 		t.Fatal("no exit")
 	}
 	// A child that ignores the stop signal is killed after the timeout.
-	c, done2, cancel := run(t, &config.Exec{Command: config.Command{Argv: []string{"sh", "-c", "trap '' TERM; while :; do sleep 0.05; done"}},
-		RestartStopSignal: "SIGTERM", RestartKillTimeout: 300 * time.Millisecond, Debounce: time.Second})
+	c, done2, cancel := run(t, Spec{Command: command.Command{Argv: []string{"sh", "-c", "trap '' TERM; while :; do sleep 0.05; done"}},
+		StopSignal: "SIGTERM", KillTimeout: 300 * time.Millisecond, Debounce: time.Second})
 	c.Ready()
 	waitFor(t, 5*time.Second, c.Started)
 	time.Sleep(100 * time.Millisecond)

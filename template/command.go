@@ -8,7 +8,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/rotorproject/rotor/agent/config"
+	"github.com/rotorproject/rotor/internal/command"
 )
 
 // maxOutput bounds how much of a command's output is logged.
@@ -23,16 +23,13 @@ type cmdResult struct {
 
 // runCommand runs c (argv without a shell, or a string through /bin/sh
 // -c) with a timeout; on timeout its whole process group is killed.
-func runCommand(ctx context.Context, c config.Command, timeout time.Duration) cmdResult {
+func runCommand(ctx context.Context, c command.Command, timeout time.Duration) cmdResult {
 	if timeout <= 0 {
-		timeout = config.DefaultCommandTimeout
+		timeout = DefaultCommandTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	argv := c.Argv
-	if c.Shell != "" {
-		argv = []string{"/bin/sh", "-c", c.Shell}
-	}
+	argv := c.Resolve()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

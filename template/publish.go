@@ -3,12 +3,11 @@ package template
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
-	"github.com/rotorproject/rotor/agent/config"
 	"github.com/rotorproject/rotor/internal/atomicfile"
 	"github.com/rotorproject/rotor/internal/backoff"
+	"github.com/rotorproject/rotor/internal/command"
 	"github.com/rotorproject/rotor/lease"
 )
 
@@ -18,19 +17,12 @@ import (
 type group struct {
 	members []*tmpl
 	env     bool // env_template values, published in memory to OnEnv
-	command config.Command
+	command command.Command
 	timeout time.Duration
 
 	cmdPending bool
 	cmdRetryAt time.Time
 	cmdB       *backoff.Backoff
-}
-
-func commandKey(c config.Command) string {
-	if c.Shell != "" {
-		return "sh:" + c.Shell
-	}
-	return "argv:" + strings.Join(c.Argv, "\x00")
 }
 
 func groupByCommand(ts []*tmpl) []*group {
@@ -41,7 +33,7 @@ func groupByCommand(ts []*tmpl) []*group {
 			out = append(out, &group{members: []*tmpl{t}})
 			continue
 		}
-		k := commandKey(t.cfg.Command)
+		k := t.cfg.Command.Key()
 		g, ok := byKey[k]
 		if !ok {
 			g = &group{command: t.cfg.Command, cmdB: backoff.New(time.Second, 5*time.Minute)}
@@ -162,7 +154,7 @@ func (g *group) publishEnv(r *Runner, outs map[*tmpl][]byte) {
 		t.lastRender = r.clock.Now()
 		r.recordRender(t)
 	}
-	if !changed || r.OnEnv == nil {
+	if !changed || r.o.OnEnv == nil {
 		return
 	}
 	env := map[string]string{}
@@ -172,5 +164,5 @@ func (g *group) publishEnv(r *Runner, outs map[*tmpl][]byte) {
 		}
 	}
 	r.log.Info("environment rendered", "variables", len(env))
-	r.OnEnv(env)
+	r.o.OnEnv(env)
 }

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rotorproject/rotor/agent/config"
 	"github.com/rotorproject/rotor/internal/atomicfile"
 	"github.com/rotorproject/rotor/internal/clock"
 	"github.com/rotorproject/rotor/lease"
@@ -23,24 +22,16 @@ const maxRounds = 8
 // Runner renders every template, and renders again the ones whose secrets
 // changed. Build it with New; Run does the work.
 type Runner struct {
-	store              *lease.Store
-	log                *slog.Logger
-	clock              clock.Clock
-	tmpls              []*tmpl
-	groups             []*group
-	exitOnRetryFailure bool
-	maxRetries         int
-	once               bool
+	o      Options
+	store  *lease.Store
+	log    *slog.Logger
+	clock  clock.Clock
+	tmpls  []*tmpl
+	groups []*group
 
-	wake     chan struct{}
-	writeSem chan struct{} // bounds concurrent file writes (see writers)
-	dirs     atomicfile.DirSyncer
-	// OnFirstRender, if set, is called once every template has been
-	// written at least once.
-	OnFirstRender func()
-	// OnEnv, if set, receives the rendered env_template values (NAME ->
-	// value) each time one of them changes. Called from Run's goroutine.
-	OnEnv     func(map[string]string)
+	wake      chan struct{}
+	writeSem  chan struct{} // bounds concurrent file writes (see writers)
+	dirs      atomicfile.DirSyncer
 	firstDone bool
 
 	mu      sync.Mutex
@@ -48,43 +39,55 @@ type Runner struct {
 
 	smu    sync.Mutex // guards status
 	status map[*tmpl]*Status
-	// OnRender and OnCommand, if set, observe renders (err nil on
-	// success) and reload command exit codes (-1: did not run or timed
-	// out), for metrics. They must not block.
-	OnRender  func(template string, err error)
-	OnCommand func(exitCode int)
 }
 
-// Options configure a Runner.
+// Options configure a Runner. Callbacks are called from Run's goroutine
+// and must not block.
 type Options struct {
 	Store  *lease.Store
 	Logger *slog.Logger
 	Clock  clock.Clock
-	Config config.TemplateConfig
+	// ExitOnRetryFailure makes Run fail once a template has failed
+	// MaxRetries times in a row (template_config.exit_on_retry_failure).
+	ExitOnRetryFailure bool
 	// MaxRetries is how many failed renders in a row of one template
-	// exit_on_retry_failure tolerates: vault.retry.num_retries, as in
+	// ExitOnRetryFailure and Once tolerate: vault.retry.num_retries, as in
 	// Vault Agent (default 12).
 	MaxRetries int
-	// Once renders every template once and then Run returns: nil when all
-	// rendered, or an error listing each template that failed MaxRetries
-	// times. Retries back off up to 5s instead of 1m.
+	// Once renders every template once: Run calls OnFirstRender and
+	// returns nil when all rendered, or returns an error listing each
+	// template that failed MaxRetries times. Retries back off up to 5s
+	// instead of 1m.
 	Once bool
+
+	// OnFirstRender is called once every template has been written at
+	// least once.
+	OnFirstRender func()
+	// OnEnv receives the rendered env_template values (NAME -> value)
+	// each time one of them changes.
+	OnEnv func(map[string]string)
+	// OnRender observes each render (err nil on success), for metrics.
+	OnRender func(template string, err error)
+	// OnCommand observes reload command exit codes (-1: did not run or
+	// timed out), for metrics.
+	OnCommand func(exitCode int)
 }
 
 // New parses every template (reading source files and checking syntax)
 // and forms the command groups. It starts nothing.
-func New(templates []*config.Template, envs []*config.EnvTemplate, o Options) (*Runner, error) {
+func New(templates []Spec, envs []EnvSpec, o Options) (*Runner, error) {
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	r := &Runner{store: o.Store, log: o.Logger, clock: o.Clock, exitOnRetryFailure: o.Config.ExitOnRetryFailure, maxRetries: max(o.MaxRetries, 1), once: o.Once,
+	o.MaxRetries = max(o.MaxRetries, 1)
+	r := &Runner{o: o, store: o.Store, log: o.Logger, clock: o.Clock,
 		wake: make(chan struct{}, 1), writeSem: make(chan struct{}, writers), changed: map[string]bool{}, status: map[*tmpl]*Status{}}
 	var errs []error
-	for _, c := range templates {
-		t, err := newTmpl(c, c.Destination)
+	for i := range templates {
+		t, err := newTmpl(&templates[i], templates[i].Destination)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -93,8 +96,7 @@ func New(templates []*config.Template, envs []*config.EnvTemplate, o Options) (*
 	}
 	var envTmpls []*tmpl
 	for _, e := range envs {
-		c := &config.Template{Source: e.Source, Contents: e.Contents, ErrorOnMissingKey: e.ErrorOnMissingKey, Range: e.Range}
-		t, err := newTmpl(c, "env "+e.Name)
+		t, err := newTmpl(e.spec(), "env "+e.Name)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -140,7 +142,7 @@ func (r *Runner) Notify(keys []string) {
 // Run renders all templates once the store has a token, then re-renders
 // on changes and retries failures with each template's own backoff, until
 // ctx is done. It returns an error only with exit_on_retry_failure, once a
-// template has failed maxRetries times in a row.
+// template has failed MaxRetries times in a row.
 func (r *Runner) Run(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
@@ -153,7 +155,9 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	for {
 		r.markChanged()
-		if err := r.pass(ctx); err != nil {
+		if err := r.pass(ctx); errors.Is(err, errOnceRendered) {
+			return nil
+		} else if err != nil {
 			return err
 		}
 		if ctx.Err() != nil {
@@ -218,18 +222,21 @@ func (r *Runner) pass(ctx context.Context) error {
 	if !r.firstDone && r.allRendered() {
 		r.firstDone = true
 		r.log.Info("all templates rendered", "count", len(r.tmpls))
-		if r.OnFirstRender != nil {
-			r.OnFirstRender()
+		if r.o.OnFirstRender != nil {
+			r.o.OnFirstRender()
 		}
 	}
-	if r.once {
-		if err := r.onceDone(); err != nil || r.allRendered() {
-			return errOnceDone(err)
+	if r.o.Once {
+		if err := r.onceFailed(); err != nil {
+			return err
+		}
+		if r.allRendered() {
+			return errOnceRendered
 		}
 	}
-	if r.exitOnRetryFailure {
+	if r.o.ExitOnRetryFailure {
 		for _, t := range r.tmpls {
-			if t.failures >= r.maxRetries {
+			if t.failures >= r.o.MaxRetries {
 				return fmt.Errorf("template %s failed %d times (exit_on_retry_failure): %w", t.name, t.failures, t.lastErr)
 			}
 		}
@@ -290,24 +297,18 @@ func (r *Runner) renderGroups(ctx context.Context, due []*tmpl) {
 	wg.Wait()
 }
 
-// ErrOnceFinished ends Run in Once mode when every template rendered.
-var ErrOnceFinished = errors.New("every template rendered once")
+// errOnceRendered stops the loop in Once mode once every template has
+// rendered; Run turns it into nil (OnFirstRender has told the caller).
+var errOnceRendered = errors.New("every template rendered once")
 
-func errOnceDone(err error) error {
-	if err == nil {
-		return ErrOnceFinished
-	}
-	return err
-}
-
-// onceDone reports, in Once mode, the templates that failed for good once
-// every template has either rendered or used up its retries.
-func (r *Runner) onceDone() error {
+// onceFailed reports, in Once mode, the templates that failed for good
+// once every template has either rendered or used up its retries.
+func (r *Runner) onceFailed() error {
 	var failed []string
 	for _, t := range r.tmpls {
 		switch {
 		case t.rendered:
-		case t.failures >= r.maxRetries:
+		case t.failures >= r.o.MaxRetries:
 			failed = append(failed, fmt.Sprintf("%s: %v", t.name, t.lastErr))
 		default:
 			return nil // still trying

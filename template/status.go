@@ -60,8 +60,8 @@ func (r *Runner) recordRender(t *tmpl) {
 		s.Rendered, s.LastRender, s.LastError, s.Failures, s.Secrets = true, at, "", 0, keys
 		s.Renders++
 	})
-	if r.OnRender != nil {
-		r.OnRender(t.name, nil)
+	if r.o.OnRender != nil {
+		r.o.OnRender(t.name, nil)
 	}
 }
 
@@ -71,8 +71,8 @@ func (r *Runner) recordFailure(t *tmpl, err error) {
 		s.LastError, s.Failures = err.Error(), n
 		s.Errors++
 	})
-	if r.OnRender != nil {
-		r.OnRender(t.name, err)
+	if r.o.OnRender != nil {
+		r.o.OnRender(t.name, err)
 	}
 }
 
@@ -88,7 +88,7 @@ func (r *Runner) recordCommand(g *group, res cmdResult, at time.Time) {
 	for _, t := range g.members {
 		r.record(t, func(s *Status) { s.CommandExit, s.CommandAt, s.CommandErr = &code, at, errText })
 	}
-	if r.OnCommand != nil {
-		r.OnCommand(code)
+	if r.o.OnCommand != nil {
+		r.o.OnCommand(code)
 	}
 }

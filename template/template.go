@@ -14,8 +14,6 @@ import (
 	"time"
 
 	ctemplate "github.com/hashicorp/consul-template/template"
-	"github.com/rotorproject/rotor/agent/config"
-	"github.com/rotorproject/rotor/internal/atomicfile"
 	"github.com/rotorproject/rotor/internal/backoff"
 	"github.com/rotorproject/rotor/lease"
 )
@@ -23,7 +21,7 @@ import (
 // tmpl is one template block and its rendering state. Only the runner's
 // goroutine touches it.
 type tmpl struct {
-	cfg      *config.Template
+	cfg      *Spec
 	name     string // destination, or "env NAME": how logs and status name it
 	envName  string // set for env_template: the variable it renders
 	ct       *ctemplate.Template
@@ -48,9 +46,9 @@ var brain = ctemplate.NewBrain()
 
 // newTmpl parses a template block. It reads the source file and checks the
 // syntax, so a broken template is reported at start with its name.
-func newTmpl(c *config.Template, name string) (*tmpl, error) {
+func newTmpl(c *Spec, name string) (*tmpl, error) {
 	t := &tmpl{cfg: c, name: name, b: backoff.New(250*time.Millisecond, time.Minute)}
-	uid, gid, err := atomicfile.ResolveOwner(c.Owner.User, c.Owner.Group, c.Owner.UID, c.Owner.GID)
+	uid, gid, err := c.Owner.Resolve()
 	if err != nil {
 		return nil, fmt.Errorf("template %s: %w", name, err)
 	}
@@ -83,17 +81,7 @@ func newTmpl(c *config.Template, name string) (*tmpl, error) {
 	return t, nil
 }
 
-// checkSyntax executes t with no secrets: a parse error shows now.
-// Execution errors are expected (nothing is fetched) and ignored.
-func (t *tmpl) checkSyntax() error {
-	t.rec.reset()
-	if _, err := t.ct.Execute(&ctemplate.ExecuteInput{Brain: brain}); err != nil && strings.HasPrefix(err.Error(), "parse") {
-		return fmt.Errorf("template %s: %s: %w", t.name, sourceName(t.cfg), err)
-	}
-	return nil
-}
-
-func sourceName(c *config.Template) string {
+func sourceName(c *Spec) string {
 	if c.Source != "" {
 		return c.Source
 	}
@@ -165,12 +153,17 @@ func collect(v any, out *[]string) {
 	}
 }
 
-// Check parses a template block as New would (source file, syntax), for
-// `rotor validate`. A missing source file is reported as such.
-func Check(c *config.Template) error {
-	t, err := newTmpl(c, c.Destination)
-	if err != nil {
-		return err
-	}
-	return t.checkSyntax()
+// Check parses a template as New would (source file, syntax, function
+// names), for `rotor validate`. It never executes the template: a
+// template's functions can run commands (plugin) and write files
+// (writeToFile), and validating a config must have no side effects.
+func Check(s Spec) error {
+	_, err := newTmpl(&s, s.Destination)
+	return err
+}
+
+// CheckEnv is Check for an env_template.
+func CheckEnv(e EnvSpec) error {
+	_, err := newTmpl(e.spec(), "env "+e.Name)
+	return err
 }

@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotorproject/rotor/agent/config"
 	"github.com/rotorproject/rotor/internal/clock"
 	"github.com/rotorproject/rotor/lease"
 )
@@ -13,7 +12,7 @@ import (
 // burst, but never later than max after the first.
 func TestWaitMinMax(t *testing.T) {
 	fc := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	cfgs := []*config.Template{
+	cfgs := []Spec{
 		{Contents: `{{ with secret "kv/a" }}{{ .Data.x }}{{ end }}`, Destination: "/tmp/rotor-wait-a", WaitMin: 2 * time.Second, WaitMax: 5 * time.Second},
 		{Contents: `{{ with secret "kv/b" }}{{ .Data.x }}{{ end }}`, Destination: "/tmp/rotor-wait-b"},
 	}

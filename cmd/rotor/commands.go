@@ -18,8 +18,6 @@ import (
 	"github.com/rotorproject/rotor/agent/config"
 	"github.com/rotorproject/rotor/internal/logfile"
 	"github.com/rotorproject/rotor/internal/sdnotify"
-	"github.com/rotorproject/rotor/supervise"
-	"github.com/rotorproject/rotor/template"
 )
 
 // configFlags is a repeatable -config flag.
@@ -140,12 +138,12 @@ func runAgent(cfg *config.Config, lg *logging, reload func() (*config.Config, er
 	}
 	lg.apply(cfg)
 	log := lg.log
-	a, err := agent.New(cfg, log)
+	notify := sdnotify.New()
+	a, err := agent.New(cfg, agent.Options{Logger: log, OnReady: func() { notify.Ready() }})
 	if err != nil {
 		log.Error("cannot start", "error", err)
 		return exitFailed
 	}
-	notify := sdnotify.New()
 	ctx, stop := handleSignals(context.Background(), a, lg, notify, reload)
 	defer stop()
 	go func() {
@@ -155,11 +153,10 @@ func runAgent(cfg *config.Config, lg *logging, reload func() (*config.Config, er
 			log.Error("systemd watchdog stopped", "error", err)
 		}
 	}()
-	a.OnReady(func() { notify.Ready() })
 	defer notify.Stopping()
 	log.Info("rotor starting", "version", version, "vault", cfg.Vault.Address, "config", strings.Join(cfg.Files, ","))
 	err = a.Run(ctx)
-	if code, ok := supervise.IsExit(err); ok {
+	if code, ok := agent.ExitCode(err); ok {
 		return code
 	}
 	if err != nil {
@@ -230,19 +227,10 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	for _, w := range config.Warnings(cfg) {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
 	}
-	bad := 0
-	for _, t := range cfg.Templates {
-		if t.Source != "" {
-			if _, err := os.Stat(t.Source); err != nil {
-				continue // already warned: it may exist only where rotor runs
-			}
+	if problems := agent.Validate(cfg); len(problems) > 0 {
+		for _, p := range problems {
+			fmt.Fprintf(stderr, "rotor: %s\n", p)
 		}
-		if err := template.Check(t); err != nil {
-			fmt.Fprintf(stderr, "rotor: %v\n", err)
-			bad++
-		}
-	}
-	if bad > 0 {
 		return exitFailed
 	}
 	fmt.Fprintf(stdout, "configuration is valid (%s)\n", strings.Join(cfg.Files, ", "))

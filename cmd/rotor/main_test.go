@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -25,6 +28,42 @@ func TestValidate(t *testing.T) {
 		all := out.String() + errb.String()
 		if code != c.code || !strings.Contains(all, c.want) {
 			t.Errorf("%v: code %d, output:\n%s\nwant code %d and %q", c.args, code, all, c.code, c.want)
+		}
+	}
+}
+
+// rotor validate is run on untrusted configurations (a CI job checking a
+// pull request): it must parse templates only, never execute them. A
+// template calling plugin and writeToFile validates and leaves no trace.
+func TestValidateNeverExecutesTemplates(t *testing.T) {
+	dir := t.TempDir()
+	ran, written := filepath.Join(dir, "plugin-ran"), filepath.Join(dir, "written")
+	tpl := fmt.Sprintf(`{{ plugin "/bin/sh" "-c" "touch %s" }}{{ writeToFile %q "pwned" "" "0644" }}`, ran, written)
+	cfg := filepath.Join(dir, "rotor.hcl")
+	hcl := fmt.Sprintf(`
+auto_auth {
+  method "token_file" {
+    config = { token_file_path = "/nonexistent/token" }
+  }
+}
+template {
+  contents    = %q
+  destination = %q
+}
+template {
+  source      = %q
+  destination = %q
+}
+`, tpl, filepath.Join(dir, "out1"), filepath.Join(dir, "t.tpl"), filepath.Join(dir, "out2"))
+	os.WriteFile(cfg, []byte(hcl), 0o600)
+	os.WriteFile(filepath.Join(dir, "t.tpl"), []byte(tpl), 0o600)
+	var out, errb bytes.Buffer
+	if code := run([]string{"validate", "-config", cfg}, &out, &errb); code != exitOK {
+		t.Fatalf("validate exit %d:\n%s%s", code, out.String(), errb.String())
+	}
+	for _, p := range []string{ran, written, filepath.Join(dir, "out1"), filepath.Join(dir, "out2")} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("validate left %s behind: it executed a template", p)
 		}
 	}
 }

@@ -13,8 +13,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/rotorproject/rotor/agent"
 	"github.com/rotorproject/rotor/agent/config"
-	"github.com/rotorproject/rotor/ops"
 )
 
 // cmdStatus prints a running agent's /v1/status as tables (or JSON).
@@ -47,7 +47,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 		stdout.Write(body)
 		return exitOK
 	}
-	var st ops.Status
+	var st agent.Status
 	if err := json.Unmarshal(body, &st); err != nil {
 		fmt.Fprintf(stderr, "rotor status: unexpected answer: %v\n", err)
 		return exitFailed
@@ -92,7 +92,7 @@ func statusClient(addr string, configs []string) (*http.Client, string, error) {
 	return &http.Client{Transport: tr}, strings.TrimSuffix(addr, "/"), nil
 }
 
-func printStatus(w io.Writer, st ops.Status, now time.Time) {
+func printStatus(w io.Writer, st agent.Status, now time.Time) {
 	in := func(t time.Time) string {
 		if t.IsZero() {
 			return "-"

@@ -135,37 +135,38 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// ResolveOwner turns user/group names or numbers, or explicit ids, into
-// numeric ids; -1 means "leave as the writer's".
-func ResolveOwner(userName, group string, uid, gid *int) (int, int, error) {
-	u, g := -1, -1
-	if uid != nil {
-		u = *uid
-	}
-	if gid != nil {
-		g = *gid
-	}
-	if userName != "" {
-		if n, err := strconv.Atoi(userName); err == nil {
-			u = n
+// Owner names who should own a written file: a user and a group, each by
+// name or by number. Empty keeps the writer's. It is comparable.
+type Owner struct {
+	User  string
+	Group string
+}
+
+// Resolve turns the names or numbers into numeric ids; -1 means "leave as
+// the writer's". An unknown name is an error that names it.
+func (o Owner) Resolve() (uid, gid int, err error) {
+	uid, gid = -1, -1
+	if o.User != "" {
+		if n, err := strconv.Atoi(o.User); err == nil {
+			uid = n
 		} else {
-			usr, err := user.Lookup(userName)
+			usr, err := user.Lookup(o.User)
 			if err != nil {
-				return 0, 0, fmt.Errorf("unknown user %q", userName)
+				return 0, 0, fmt.Errorf("unknown user %q", o.User)
 			}
-			u, _ = strconv.Atoi(usr.Uid)
+			uid, _ = strconv.Atoi(usr.Uid)
 		}
 	}
-	if group != "" {
-		if n, err := strconv.Atoi(group); err == nil {
-			g = n
+	if o.Group != "" {
+		if n, err := strconv.Atoi(o.Group); err == nil {
+			gid = n
 		} else {
-			grp, err := user.LookupGroup(group)
+			grp, err := user.LookupGroup(o.Group)
 			if err != nil {
-				return 0, 0, fmt.Errorf("unknown group %q", group)
+				return 0, 0, fmt.Errorf("unknown group %q", o.Group)
 			}
-			g, _ = strconv.Atoi(grp.Gid)
+			gid, _ = strconv.Atoi(grp.Gid)
 		}
 	}
-	return u, g, nil
+	return uid, gid, nil
 }

@@ -49,16 +49,15 @@ func TestWriteFailsCleanlyWithoutDir(t *testing.T) {
 	}
 }
 
-func TestResolveOwner(t *testing.T) {
-	u, g, err := ResolveOwner("0", "0", nil, nil)
+func TestOwnerResolve(t *testing.T) {
+	u, g, err := Owner{User: "0", Group: "0"}.Resolve()
 	if err != nil || u != 0 || g != 0 {
 		t.Fatalf("got %d %d %v", u, g, err)
 	}
-	if _, _, err := ResolveOwner("no-such-user-rotor", "", nil, nil); err == nil {
+	if _, _, err := (Owner{User: "no-such-user-rotor"}).Resolve(); err == nil {
 		t.Fatal("expected unknown user error")
 	}
-	one := 1
-	if u, g, _ := ResolveOwner("", "", &one, nil); u != 1 || g != -1 {
+	if u, g, _ := (Owner{User: "1"}).Resolve(); u != 1 || g != -1 {
 		t.Fatalf("got %d %d", u, g)
 	}
 }

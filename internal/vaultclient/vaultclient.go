@@ -1,35 +1,70 @@
 // Package vaultclient builds the Vault API client every part of rotor
-// shares, from the vault block (environment overrides already applied).
+// shares, from its own typed settings (the agent translates the vault
+// block into them, environment overrides already applied).
 package vaultclient
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/hashicorp/vault/api"
-	"github.com/rotorproject/rotor/agent/config"
 )
 
-// Options tune the client beyond the vault block.
+// Config is how to reach Vault: the vault block after environment
+// overrides. It is comparable, so a reload can tell whether it changed.
+type Config struct {
+	Address       string
+	CACert        string
+	CAPath        string
+	ClientCert    string
+	ClientKey     string
+	TLSSkipVerify bool
+	TLSServerName string
+	Namespace     string
+	// NumRetries is how often the client retries a request on 412, 5xx or
+	// a connection error; 0 turns its retries off.
+	NumRetries int
+}
+
+// Options tune the client beyond Config.
 type Options struct {
 	// MaxConnsPerHost bounds concurrent connections to Vault (0: unbounded).
 	MaxConnsPerHost int
-	// ClientCert/ClientKey override the vault block's TLS client
-	// certificate (the cert auth method).
+	// ClientCert/ClientKey override Config's TLS client certificate (the
+	// cert auth method).
 	ClientCert, ClientKey string
 	// Observe, if set, sees every HTTP request sent to Vault: its path,
 	// status (0 when no answer came) and duration. It must not block.
 	Observe func(path string, status int, d time.Duration)
+	// Logger receives a warning when an environment variable that would
+	// redirect rotor's requests is ignored. Nil: no warning.
+	Logger *slog.Logger
 }
+
+// ignoredEnv are variables the Vault API client would honour by itself but
+// rotor must not: VAULT_AGENT_ADDR silently replaces the configured address
+// (so a stray variable would send the AppRole secret_id to another server
+// while the log shows the configured one), and an SRV lookup lets DNS pick
+// the server. Vault Agent clears VAULT_AGENT_ADDR for the same reason.
+var ignoredEnv = []string{"VAULT_AGENT_ADDR", "BAO_AGENT_ADDR", "VAULT_SRV_LOOKUP"}
 
 // New returns a client with no token set: api.NewClient would pick up
 // VAULT_TOKEN by itself, and rotor decides what token each request uses.
-func New(v config.Vault, o Options) (*api.Client, error) {
+func New(v Config, o Options) (*api.Client, error) {
 	c := api.DefaultConfig()
 	if c.Error != nil {
 		return nil, fmt.Errorf("vault client: %w", c.Error)
 	}
+	for _, name := range ignoredEnv {
+		if os.Getenv(name) != "" && o.Logger != nil {
+			o.Logger.Warn("environment variable ignored: rotor talks only to the configured Vault address",
+				"variable", name, "address", v.Address)
+		}
+	}
+	c.AgentAddress, c.SRVLookup = "", false
 	c.Address = v.Address
 	c.MaxRetries = v.NumRetries
 	tls := &api.TLSConfig{

@@ -1,0 +1,197 @@
+package agent
+
+import (
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/rotorproject/rotor/agent/config"
+	"github.com/rotorproject/rotor/auth"
+	"github.com/rotorproject/rotor/internal/atomicfile"
+	"github.com/rotorproject/rotor/internal/command"
+	"github.com/rotorproject/rotor/internal/vaultclient"
+	"github.com/rotorproject/rotor/lease"
+	"github.com/rotorproject/rotor/ops"
+	"github.com/rotorproject/rotor/sink"
+	"github.com/rotorproject/rotor/supervise"
+	"github.com/rotorproject/rotor/template"
+)
+
+// settings is a configuration translated into each part's own typed
+// options. This file is the one place where the configuration schema
+// meets the runtime packages: they never import agent/config, and a
+// reload compares settings, not configuration files.
+type settings struct {
+	vault    vaultclient.Config
+	maxConns int // max_connections_per_host
+	// auth is nil without auto_auth: rotor then uses staticToken.
+	auth        *authSettings
+	staticToken string
+	sinks       []sink.FileOptions
+
+	templates []template.Spec
+	envs      []template.EnvSpec
+	render    renderSettings
+	policy    lease.Policy
+
+	exec      *supervise.Spec
+	listeners []ops.ListenerOptions
+	state     *stateSettings
+
+	pidFile               string
+	exitAfterAuth         bool
+	revokeOnShutdown      bool
+	revokeTokenOnShutdown bool
+	logLevel              string
+}
+
+// authSettings are the auto_auth method and its retry behaviour.
+type authSettings struct {
+	method                 auth.MethodOptions
+	namespace              string
+	minBackoff, maxBackoff time.Duration
+	exitOnErr              bool
+}
+
+func (a *authSettings) equal(b *authSettings) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.method.Equal(b.method) && a.namespace == b.namespace && a.minBackoff == b.minBackoff &&
+		a.maxBackoff == b.maxBackoff && a.exitOnErr == b.exitOnErr
+}
+
+// renderSettings are the template runner's knobs that are not per template.
+type renderSettings struct {
+	exitOnRetryFailure bool
+	maxRetries         int
+	once               bool
+}
+
+// stateSettings say where the state file lives and where its key comes from.
+type stateSettings struct {
+	dir               string
+	keyFile           string
+	keyEnv            string
+	kubernetesSAToken bool
+	bind              string // what the state belongs to: Vault address and auth mount
+}
+
+// translate turns a loaded configuration into settings.
+func translate(cfg *config.Config) *settings {
+	v := cfg.Vault
+	s := &settings{
+		vault: vaultclient.Config{Address: v.Address, CACert: v.CACert, CAPath: v.CAPath, ClientCert: v.ClientCert,
+			ClientKey: v.ClientKey, TLSSkipVerify: v.TLSSkipVerify, TLSServerName: v.TLSServerName,
+			Namespace: v.Namespace, NumRetries: v.NumRetries},
+		maxConns:    cfg.TemplateConfig.MaxConnectionsPerHost,
+		staticToken: string(cfg.Token),
+		render: renderSettings{exitOnRetryFailure: cfg.TemplateConfig.ExitOnRetryFailure,
+			maxRetries: v.NumRetries, once: cfg.ExitAfterAuth},
+		policy: lease.Policy{Threshold: cfg.TemplateConfig.LeaseRenewalThreshold,
+			StaticInterval: cfg.TemplateConfig.StaticSecretRenderInterval},
+		pidFile:               cfg.PidFile,
+		exitAfterAuth:         cfg.ExitAfterAuth,
+		revokeOnShutdown:      cfg.RevokeOnShutdown,
+		revokeTokenOnShutdown: cfg.RevokeTokenOnShutdown,
+		logLevel:              cfg.LogLevel,
+	}
+	if aa := cfg.AutoAuth; aa != nil && aa.Method != nil {
+		s.auth = translateAuth(aa.Method)
+		for _, sk := range aa.Sinks {
+			s.sinks = append(s.sinks, sink.FileOptions{Path: sk.Path, Mode: sk.Mode, Owner: owner(sk.Owner), WrapTTL: sk.WrapTTL})
+		}
+	}
+	for _, t := range cfg.Templates {
+		s.templates = append(s.templates, template.Spec{
+			Source: t.Source, Contents: t.Contents, Destination: t.Destination, Perms: t.Perms, Owner: owner(t.Owner),
+			CreateDestDirs: t.CreateDestDirs, Backup: t.Backup, Command: cmd(t.Command), CommandTimeout: t.CommandTimeout,
+			ErrorOnMissingKey: t.ErrorOnMissingKey, LeftDelim: t.LeftDelim, RightDelim: t.RightDelim,
+			SandboxPath: t.SandboxPath, WaitMin: t.WaitMin, WaitMax: t.WaitMax, RevokeOnShutdown: t.RevokeOnShutdown,
+		})
+	}
+	for _, e := range cfg.EnvTemplates {
+		s.envs = append(s.envs, template.EnvSpec{Name: e.Name, Source: e.Source, Contents: e.Contents, ErrorOnMissingKey: e.ErrorOnMissingKey})
+	}
+	if e := cfg.Exec; e != nil {
+		s.exec = &supervise.Spec{Command: cmd(e.Command), RestartOnSecretChanges: e.RestartOnSecretChanges,
+			StopSignal: e.RestartStopSignal, KillTimeout: e.RestartKillTimeout, ReloadSignal: e.ReloadSignal, Debounce: e.Debounce}
+	}
+	for _, l := range cfg.Listeners {
+		s.listeners = append(s.listeners, ops.ListenerOptions{Type: l.Type, Address: l.Address, Mode: l.Mode,
+			TLSCertFile: l.TLSCertFile, TLSKeyFile: l.TLSKeyFile, EnableRotate: l.EnableRotate})
+	}
+	if st := cfg.State; st != nil {
+		bind := v.Address + "|token"
+		if s.auth != nil {
+			bind = v.Address + "|" + s.auth.method.MountPath
+		}
+		s.state = &stateSettings{dir: st.Dir, keyFile: st.KeyFile, keyEnv: st.KeyEnv, kubernetesSAToken: st.KubernetesSAToken, bind: bind}
+	}
+	return s
+}
+
+func translateAuth(m *config.Method) *authSettings {
+	o := auth.MethodOptions{Type: m.Type, MountPath: m.MountPath}
+	switch {
+	case m.AppRole != nil:
+		a := m.AppRole
+		o.AppRole = &auth.AppRoleOptions{RoleIDFilePath: a.RoleIDFilePath, SecretIDFilePath: a.SecretIDFilePath,
+			RemoveSecretIDFileAfterReading: a.RemoveSecretIDFileAfterReading, SecretIDResponseWrappingPath: a.SecretIDResponseWrappingPath}
+	case m.Kubernetes != nil:
+		o.Kubernetes = &auth.KubernetesOptions{Role: m.Kubernetes.Role, TokenPath: m.Kubernetes.TokenPath}
+	case m.JWT != nil:
+		o.JWT = &auth.JWTOptions{Path: m.JWT.Path, Role: m.JWT.Role, RemoveJWTAfterReading: m.JWT.RemoveJWTAfterReading}
+	case m.Cert != nil:
+		c := m.Cert
+		o.Cert = &auth.CertOptions{Name: c.Name, CACert: c.CACert, ClientCert: c.ClientCert, ClientKey: c.ClientKey, Reload: c.Reload}
+	case m.TokenFile != nil:
+		o.TokenFile = &auth.TokenFileOptions{Path: m.TokenFile.Path}
+	}
+	return &authSettings{method: o, namespace: m.Namespace, minBackoff: m.MinBackoff, maxBackoff: m.MaxBackoff, exitOnErr: m.ExitOnErr}
+}
+
+// owner turns the configuration's owner (names or numbers, in two forms)
+// into the writer's one form.
+func owner(o config.Owner) atomicfile.Owner {
+	out := atomicfile.Owner{User: o.User, Group: o.Group}
+	if o.UID != nil {
+		out.User = strconv.Itoa(*o.UID)
+	}
+	if o.GID != nil {
+		out.Group = strconv.Itoa(*o.GID)
+	}
+	return out
+}
+
+func cmd(c config.Command) command.Command {
+	return command.Command{Argv: slices.Clone(c.Argv), Shell: c.Shell}
+}
+
+// restartNeeded lists the differences between two settings that a reload
+// cannot apply: the parts built once at start.
+func restartNeeded(old, cur *settings) []string {
+	var why []string
+	check := func(name string, same bool) {
+		if !same {
+			why = append(why, name)
+		}
+	}
+	check("vault block", old.vault == cur.vault)
+	check("state block", eqPtr(old.state, cur.state))
+	check("exec block", (old.exec == nil) == (cur.exec == nil) && (old.exec == nil || old.exec.Equal(*cur.exec)))
+	check("listener blocks", slices.Equal(old.listeners, cur.listeners))
+	check("pid_file", old.pidFile == cur.pidFile)
+	check("template_config.max_connections_per_host", old.maxConns == cur.maxConns)
+	if (old.auth == nil) != (cur.auth == nil) {
+		why = append(why, "adding or removing auto_auth")
+	}
+	return why
+}
+
+func eqPtr[T comparable](a, b *T) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}

@@ -1,0 +1,51 @@
+// Package command is the one description of a command rotor runs: a
+// template's reload command and the supervised child share it. A command is
+// either an argv list, run without a shell, or a string, run through the
+// platform's shell as Vault Agent does.
+package command
+
+import (
+	"slices"
+	"strings"
+)
+
+// Command is a command to run. Exactly one of Argv and Shell is set; the
+// zero value is "no command".
+type Command struct {
+	Argv  []string // run directly, no shell
+	Shell string   // run through the shell (see Resolve)
+}
+
+// IsZero reports whether no command is set.
+func (c Command) IsZero() bool { return len(c.Argv) == 0 && c.Shell == "" }
+
+// Equal reports whether c and o run the same thing.
+func (c Command) Equal(o Command) bool {
+	return c.Shell == o.Shell && slices.Equal(c.Argv, o.Argv)
+}
+
+// Key is a string identity for grouping: templates whose commands have the
+// same key share one reload.
+func (c Command) Key() string {
+	if c.Shell != "" {
+		return "sh:" + c.Shell
+	}
+	return "argv:" + strings.Join(c.Argv, "\x00")
+}
+
+// String shows the command as configured (for logs and status).
+func (c Command) String() string {
+	if c.Shell != "" {
+		return c.Shell
+	}
+	return strings.Join(c.Argv, " ")
+}
+
+// Resolve returns the argv to execute: Argv as is, or Shell wrapped in the
+// platform's shell invocation (/bin/sh -c on Unix).
+func (c Command) Resolve() []string {
+	if c.Shell != "" {
+		return append(slices.Clone(shellPrefix), c.Shell)
+	}
+	return c.Argv
+}

@@ -1,0 +1,49 @@
+package template
+
+import (
+	"os"
+	"time"
+
+	"github.com/rotorproject/rotor/internal/atomicfile"
+	"github.com/rotorproject/rotor/internal/command"
+)
+
+// Spec is one file template: where its text comes from, where it is
+// written, and how it is written and reloaded. The agent builds it from a
+// template block, defaults already applied.
+type Spec struct {
+	Source            string // template file (read at New), or
+	Contents          string // the template inline
+	Destination       string
+	Perms             os.FileMode
+	Owner             atomicfile.Owner
+	CreateDestDirs    bool
+	Backup            bool
+	Command           command.Command // reload command, run once per group change
+	CommandTimeout    time.Duration   // 0: DefaultCommandTimeout
+	ErrorOnMissingKey bool
+	LeftDelim         string
+	RightDelim        string
+	SandboxPath       string        // the file function reads only below it
+	WaitMin, WaitMax  time.Duration // wait { min, max }
+	// RevokeOnShutdown, if set, overrides the agent's revoke_on_shutdown
+	// for the secrets this template uses.
+	RevokeOnShutdown *bool
+}
+
+// EnvSpec is one env_template: a variable of the supervised child's
+// environment. Its value never touches disk.
+type EnvSpec struct {
+	Name              string
+	Source            string
+	Contents          string
+	ErrorOnMissingKey bool
+}
+
+// DefaultCommandTimeout bounds a reload command with no timeout set.
+const DefaultCommandTimeout = 30 * time.Second
+
+// spec turns an env template into the Spec the runner executes.
+func (e EnvSpec) spec() *Spec {
+	return &Spec{Source: e.Source, Contents: e.Contents, ErrorOnMissingKey: e.ErrorOnMissingKey}
+}
