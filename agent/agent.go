@@ -17,6 +17,7 @@ import (
 	"github.com/rotorproject/rotor/agent/config"
 	"github.com/rotorproject/rotor/auth"
 	"github.com/rotorproject/rotor/internal/atomicfile"
+	"github.com/rotorproject/rotor/internal/redact"
 	"github.com/rotorproject/rotor/internal/state"
 	"github.com/rotorproject/rotor/internal/vaultclient"
 	"github.com/rotorproject/rotor/lease"
@@ -92,7 +93,7 @@ func New(cfg *config.Config, o Options) (*Agent, error) {
 		OnUpdate:     a.stateChanged,
 	})
 	if s.exec != nil {
-		a.child = supervise.New(supervise.Options{Spec: *s.exec, Logger: log.With("component", "exec")})
+		a.child = supervise.New(supervise.Options{Spec: *s.exec, Env: s.childEnv(), Logger: log.With("component", "exec")})
 	}
 	if a.runner, err = a.newRunner(s); err != nil {
 		return nil, err
@@ -136,6 +137,8 @@ func (a *Agent) newRunner(s *settings) (*template.Runner, error) {
 		OnFirstRender:      a.firstRender,
 		OnRender:           a.metrics.Render,
 		OnCommand:          a.metrics.Command,
+		Env:                s.childEnv(),
+		Secrets:            a.secrets,
 	}
 	if a.child != nil {
 		o.OnEnv = a.child.SetEnv
@@ -338,6 +341,22 @@ func (a *Agent) secretsChanged(keys []string) {
 	if r := a.templates(); r != nil {
 		r.Notify(keys)
 	}
+}
+
+// secrets indexes every secret value rotor holds, and its token, so that
+// no error or command output shows one.
+func (a *Agent) secrets() *redact.Set {
+	tok := a.lifecycle().Token()
+	return redact.New(func(yield func(string) bool) {
+		for v := range a.store.Values() {
+			if !yield(v) {
+				return
+			}
+		}
+		if tok != nil {
+			yield(tok.Value())
+		}
+	})
 }
 
 // Token returns the current token (nil before the first login).

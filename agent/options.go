@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"os"
 	"slices"
 	"strconv"
 	"time"
@@ -43,6 +44,22 @@ type settings struct {
 	revokeOnShutdown      bool
 	revokeTokenOnShutdown bool
 	logLevel              string
+}
+
+// credentialEnv are the environment variables rotor may read a credential
+// from, besides the state key's (stateSettings.keyEnv).
+var credentialEnv = []string{"VAULT_TOKEN", "BAO_TOKEN"}
+
+// childEnv is the environment of reload commands and the supervised
+// child: rotor's own minus every variable it read a credential from. A
+// child that needs one gets it explicitly, from an env_template (e.g.
+// {{ env "VAULT_TOKEN" }}).
+func (s *settings) childEnv() []string {
+	drop := credentialEnv
+	if s.state != nil && s.state.keyEnv != "" {
+		drop = append(slices.Clone(drop), s.state.keyEnv)
+	}
+	return command.Environ(os.Environ(), drop...)
 }
 
 // authSettings are the auto_auth method and its retry behaviour.

@@ -48,6 +48,12 @@ func (a *Agent) revokeOnShutdown() {
 	if tok == nil {
 		return
 	}
+	if tok.Borrowed {
+		// token_file or VAULT_TOKEN: the token, its children and their
+		// leases belong to whoever created it.
+		a.log.Info("token not revoked: rotor did not create it", "component", "auth", "accessor", tok.Accessor)
+		return
+	}
 	c, err := a.client.CloneWithHeaders()
 	if err != nil {
 		return

@@ -9,31 +9,33 @@ import (
 )
 
 // Validate checks what the configuration loader cannot: that every
-// template and env_template parses and names known functions. It never
-// executes a template, runs a command, writes a file or contacts Vault, so
-// validating an untrusted configuration is safe. A template whose source
-// file does not exist on this machine is skipped (config.Warnings names
-// it: the file may exist only where rotor runs). It returns one problem
-// per template that does not parse.
-func Validate(cfg *config.Config) []string {
+// template and env_template parses, names known functions and gives them
+// a possible number of arguments. It never executes a template, runs a
+// command, writes a file or contacts Vault, so validating an untrusted
+// configuration is safe. A template whose source file does not exist on
+// this machine is skipped (config.Warnings names it: the file may exist
+// only where rotor runs). It returns one problem per template that does
+// not parse, and warnings (e.g. a template calling plugin).
+func Validate(cfg *config.Config) (problems, warnings []string) {
 	s := translate(cfg)
-	var problems []string
+	add := func(w []string, err error) {
+		warnings = append(warnings, w...)
+		if err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
 	for _, t := range s.templates {
 		if t.Source != "" {
 			if _, err := os.Stat(t.Source); err != nil {
 				continue
 			}
 		}
-		if err := template.Check(t); err != nil {
-			problems = append(problems, err.Error())
-		}
+		add(template.Check(t))
 	}
 	for _, e := range s.envs {
-		if err := template.CheckEnv(e); err != nil {
-			problems = append(problems, err.Error())
-		}
+		add(template.CheckEnv(e))
 	}
-	return problems
+	return problems, warnings
 }
 
 // ExitCode reports whether err is the supervised child's own exit (rotor

@@ -166,7 +166,7 @@ func (l *Lifecycle) login(ctx context.Context) (*Token, error) {
 		l.o.Resume = nil // one try
 		tok, err := l.lookup(ctx, r)
 		if err == nil && tok.Accessor == r.Accessor {
-			tok.Resumed = true
+			tok.Resumed, tok.Borrowed = true, r.Borrowed
 			return tok, nil
 		}
 		l.o.Logger.Info("the saved token is no longer valid; logging in", "accessor", r.Accessor)
@@ -189,8 +189,14 @@ func (l *Lifecycle) login(ctx context.Context) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewToken(s, l.o.Clock.Now()), nil
+	tok := NewToken(s, l.o.Clock.Now())
+	_, tok.Borrowed = l.o.Method.(borrower)
+	return tok, nil
 }
+
+// borrower is implemented by methods that use an existing token instead
+// of logging in (token_file): rotor never revokes such a token.
+type borrower interface{ borrowsToken() }
 
 // lookupStatic learns the TTL of the environment's token.
 func (l *Lifecycle) lookupStatic(ctx context.Context) (*Token, error) {
@@ -198,6 +204,7 @@ func (l *Lifecycle) lookupStatic(ctx context.Context) (*Token, error) {
 	if err != nil {
 		return nil, fmt.Errorf("look up the token from VAULT_TOKEN: %w", err)
 	}
+	tok.Borrowed = true
 	return tok, nil
 }
 

@@ -30,6 +30,10 @@ type Token struct {
 	// PrevDeath is when the token this one replaced dies (it and its
 	// leases); zero when it is already dead (revoked) or there was none.
 	PrevDeath time.Time
+	// Borrowed means rotor did not create the token (token_file,
+	// VAULT_TOKEN): it uses it but never revokes it, since revoking it
+	// would also revoke every child token and lease of its real owner.
+	Borrowed bool
 }
 
 // NewToken builds a Token from a login answer received at now.
@@ -77,14 +81,15 @@ type Saved struct {
 	Value       string
 	Accessor    string
 	CreationTTL time.Duration
+	Borrowed    bool `json:",omitempty"`
 }
 
 // Save returns what the state file keeps of t.
 func (t *Token) Save() Saved {
-	return Saved{Value: t.value, Accessor: t.Accessor, CreationTTL: t.CreationTTL}
+	return Saved{Value: t.value, Accessor: t.Accessor, CreationTTL: t.CreationTTL, Borrowed: t.Borrowed}
 }
 
 // FromSaved rebuilds a token from the state file; its TTL is looked up.
 func FromSaved(s Saved) *Token {
-	return &Token{value: s.Value, Accessor: s.Accessor, CreationTTL: s.CreationTTL}
+	return &Token{value: s.Value, Accessor: s.Accessor, CreationTTL: s.CreationTTL, Borrowed: s.Borrowed}
 }

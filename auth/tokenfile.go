@@ -14,6 +14,9 @@ type tokenFile struct {
 	path string
 }
 
+// borrowsToken marks the token as someone else's: never revoked by rotor.
+func (*tokenFile) borrowsToken() {}
+
 func (t *tokenFile) Login(ctx context.Context, c *api.Client) (*api.Secret, error) {
 	tok, err := readCredential(t.path, "token")
 	if err != nil {

@@ -53,11 +53,16 @@ type Options struct {
 	Spec
 	Logger *slog.Logger
 	Clock  clock.Clock // default clock.Real
+	// Env is the child's environment before its env_template values are
+	// added (which win). The agent passes rotor's own environment minus
+	// the variables it read credentials from.
+	Env []string
 }
 
 // Child supervises one command. It starts nothing until Run.
 type Child struct {
 	cfg   Spec
+	env0  []string // base environment
 	log   *slog.Logger
 	clock clock.Clock
 
@@ -78,7 +83,7 @@ func New(o Options) *Child {
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
 	}
-	return &Child{cfg: o.Spec, log: o.Logger, clock: o.Clock, wake: make(chan struct{}, 1), signals: make(chan os.Signal, 4)}
+	return &Child{cfg: o.Spec, env0: o.Env, log: o.Logger, clock: o.Clock, wake: make(chan struct{}, 1), signals: make(chan os.Signal, 4)}
 }
 
 // SetEnv gives the child's secret environment. Before the child runs it
@@ -158,7 +163,7 @@ func (c *Child) start() (*proc, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	c.mu.Lock()
-	cmd.Env = mergeEnv(os.Environ(), c.env)
+	cmd.Env = mergeEnv(c.env0, c.env)
 	c.changed = false
 	c.started = true
 	n := len(c.env)

@@ -1,29 +1,42 @@
 package template
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os/exec"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/rotorproject/rotor/internal/command"
+	"github.com/rotorproject/rotor/internal/redact"
 )
 
-// maxOutput bounds how much of a command's output is logged.
-const maxOutput = 4096
+// A command's output is captured in a bounded head and tail: enough to
+// see what it said, never unbounded memory for a command that prints
+// forever.
+const (
+	outputHead = 16 << 10
+	outputTail = 16 << 10
+	// logLines is how much of a failed command's output reaches the log:
+	// its last lines, after redaction.
+	logLines     = 20
+	logLineBytes = 4 << 10
+)
 
 type cmdResult struct {
 	exitCode int
-	output   string
+	output   string // redacted, head and tail
 	duration time.Duration
 	err      error
 }
 
-// runCommand runs c (argv without a shell, or a string through /bin/sh
-// -c) with a timeout; on timeout its whole process group is killed.
-func runCommand(ctx context.Context, c command.Command, timeout time.Duration) cmdResult {
+// runCommand runs c with env as its whole environment and a timeout; on
+// timeout its whole process group is killed. The output is redacted with
+// secrets before anything else is done with it, so that trimming or
+// cutting it can never leave part of a secret in the clear.
+func runCommand(ctx context.Context, c command.Command, timeout time.Duration, env []string, secrets *redact.Set) cmdResult {
 	if timeout <= 0 {
 		timeout = DefaultCommandTimeout
 	}
@@ -31,8 +44,9 @@ func runCommand(ctx context.Context, c command.Command, timeout time.Duration) c
 	defer cancel()
 	argv := c.Resolve()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Env = env
+	out := &headTail{}
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = time.Second
@@ -45,10 +59,58 @@ func runCommand(ctx context.Context, c command.Command, timeout time.Duration) c
 	if cmd.ProcessState != nil {
 		res.exitCode = cmd.ProcessState.ExitCode()
 	}
-	o := out.Bytes()
-	if len(o) > maxOutput {
-		o = append(o[:maxOutput:maxOutput], "...(truncated)"...)
-	}
-	res.output = string(bytes.TrimSpace(o))
+	res.output = out.redacted(secrets)
 	return res
+}
+
+// headTail keeps the first outputHead and the last outputTail bytes
+// written to it, and counts what it dropped in between.
+type headTail struct {
+	head, tail []byte
+	dropped    int64
+}
+
+func (h *headTail) Write(p []byte) (int, error) {
+	n := len(p)
+	if room := outputHead - len(h.head); room > 0 {
+		k := min(room, len(p))
+		h.head = append(h.head, p[:k]...)
+		p = p[k:]
+	}
+	if len(p) == 0 {
+		return n, nil
+	}
+	h.tail = append(h.tail, p...)
+	if over := len(h.tail) - outputTail; over > 0 {
+		h.dropped += int64(over)
+		h.tail = append(h.tail[:0], h.tail[over:]...)
+	}
+	return n, nil
+}
+
+// redacted returns the captured output with secrets hidden in each part
+// before the parts are joined.
+func (h *headTail) redacted(secrets *redact.Set) string {
+	s := secrets.Redact(string(h.head))
+	if len(h.tail) > 0 {
+		if h.dropped > 0 {
+			s += "\n...(" + strconv.FormatInt(h.dropped, 10) + " bytes not kept)...\n"
+		}
+		s += secrets.Redact(string(h.tail))
+	}
+	return s
+}
+
+// lastLines returns the end of already redacted output, for a log line.
+func lastLines(s string) string {
+	s = strings.TrimRight(s, "\n")
+	lines := strings.Split(s, "\n")
+	if len(lines) > logLines {
+		lines = lines[len(lines)-logLines:]
+	}
+	s = strings.Join(lines, "\n")
+	if len(s) > logLineBytes {
+		s = "..." + s[len(s)-logLineBytes:]
+	}
+	return s
 }

@@ -2,8 +2,6 @@ package template
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/hashicorp/consul-template/dependency"
@@ -62,8 +60,8 @@ func (t *tmpl) funcMap() map[string]any {
 // secretFunc is `secret "path"` (read) or `secret "path" "k=v" ...` (write).
 // A secret not fetched yet yields nil, as in consul-template: `with`
 // skips it, and the runner fetches it and renders again.
-func (t *tmpl) secretFunc(args ...string) (any, error) {
-	ref, err := lease.ParseSecretArgs(args)
+func (t *tmpl) secretFunc(path string, args ...string) (any, error) {
+	ref, err := lease.ParseSecretArgs(append([]string{path}, args...))
 	if err != nil {
 		return nil, err
 	}
@@ -90,8 +88,8 @@ func (t *tmpl) secretsFunc(p string) ([]string, error) {
 // pkiCertFunc is `pkiCert "pki/issue/role" "common_name=..."`: the
 // certificate, key and CA as PEM, from the same shared issue call that a
 // `secret` with the same arguments would use.
-func (t *tmpl) pkiCertFunc(args ...string) (any, error) {
-	ref, err := lease.ParseSecretArgs(args)
+func (t *tmpl) pkiCertFunc(path string, args ...string) (any, error) {
+	ref, err := lease.ParseSecretArgs(append([]string{path}, args...))
 	if err != nil {
 		return nil, err
 	}
@@ -117,25 +115,15 @@ func (t *tmpl) pkiCertFunc(args ...string) (any, error) {
 	return pem, nil
 }
 
-// fileFunc is `file "path"`: the file's content, read at each render,
-// confined to sandbox_path when set.
+// fileFunc is `file "path"`: the file's content, read at each render (a
+// regular file only, at most MaxBytes), confined to sandbox_path when set.
 func (t *tmpl) fileFunc(p string) (string, error) {
 	if p == "" {
 		return "", nil
 	}
-	if sb := t.cfg.SandboxPath; sb != "" {
-		abs, err := filepath.Abs(p)
-		if err != nil {
-			return "", err
-		}
-		rel, err := filepath.Rel(sb, filepath.Clean(abs))
-		if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
-			return "", fmt.Errorf("file %q is outside sandbox_path %s", p, sb)
-		}
-	}
-	b, err := os.ReadFile(p)
+	s, err := readLocal(p, t.cfg.SandboxPath, t.cfg.MaxBytes)
 	if err != nil {
 		return "", fmt.Errorf("file: %w", err)
 	}
-	return string(b), nil
+	return s, nil
 }

@@ -6,25 +6,18 @@ import (
 	"github.com/rotorproject/rotor/lease"
 )
 
-// staticRefs parses a template (without checking function names) and
-// returns the secrets it certainly asks for: calls of secret, secrets and
-// pkiCert with constant arguments, outside any conditional body. The
-// runner fetches them before the first execution, so most templates render
-// in one execution instead of two. Calls inside if/range/with bodies are
-// left out: fetching a secret a template might not use could create a
-// database user for nothing. A syntax error is returned as such.
-func staticRefs(name, text, left, right string) ([]lease.Ref, error) {
-	tr := parse.New(name)
-	tr.Mode = parse.SkipFuncCheck
-	trees := map[string]*parse.Tree{}
-	if _, err := tr.Parse(text, left, right, trees); err != nil {
-		return nil, err
-	}
+// staticRefs returns the secrets a parsed template certainly asks for:
+// calls of secret, secrets and pkiCert with constant arguments, outside
+// any conditional body. The runner fetches them before the first
+// execution, so most templates render in one execution instead of two.
+// Calls inside if/range/with bodies are left out: fetching a secret a
+// template might not use could create a database user for nothing.
+func staticRefs(tree *parse.Tree) []lease.Ref {
 	var refs []lease.Ref
-	if t := trees[name]; t != nil && t.Root != nil {
-		walkList(t.Root, &refs)
+	if tree != nil && tree.Root != nil {
+		walkList(tree.Root, &refs)
 	}
-	return refs, nil
+	return refs
 }
 
 // walkList visits the nodes that always run: actions, and the pipelines

@@ -20,10 +20,11 @@ func TestStaticRefs(t *testing.T) {
 		{"nested with", `{{ with secret "a" }}{{ with secret "b" }}{{ end }}{{ end }}`, []string{"read:a"}},
 	}
 	for _, c := range cases {
-		refs, err := staticRefs("t", c.text, "", "")
+		tree, err := parseTemplate("t", c.text, "", "")
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
+		refs := staticRefs(tree)
 		var got []string
 		for _, r := range refs {
 			got = append(got, r.Key())
@@ -32,7 +33,39 @@ func TestStaticRefs(t *testing.T) {
 			t.Errorf("%s: got %q want %q", c.name, got, c.want)
 		}
 	}
-	if _, err := staticRefs("t", `{{ with secret "x" }}{{ .Data }`, "", ""); err == nil {
+	if _, err := parseTemplate("t", `{{ with secret "x" }}{{ .Data }`, "", ""); err == nil {
 		t.Fatal("syntax error not reported")
+	}
+}
+
+// Templates are parsed with every function name rotor and consul-template
+// know: a typo'd function is reported with its line at start, and so is
+// a call of one of rotor's functions with an impossible argument count.
+func TestCheckNamesAndArity(t *testing.T) {
+	cases := []struct {
+		text, wantErr string
+	}{
+		{`{{ toJSON (secret "kv/a").Data }}{{ sprig_upper "x" }}{{ "a" | sprig_repeat 2 }}`, ""},
+		{"line1\n{{ secert \"kv/a\" }}", `function "secert" not defined`},
+		{"{{ with secret }}{{ end }}", "secret takes at least 1 argument(s), 0 given"},
+		{"\n\n{{ file \"a\" \"b\" }}", "line 3: file takes 1 argument(s), 2 given"},
+		{`{{ sprig_repeat 2 }}`, "sprig_repeat takes 2 argument(s), 1 given"},
+	}
+	for _, c := range cases {
+		_, err := Check(Spec{Contents: c.text, Destination: "/x"})
+		switch {
+		case c.wantErr == "" && err != nil:
+			t.Errorf("%q: unexpected error %v", c.text, err)
+		case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
+			t.Errorf("%q: error %v, want %q", c.text, err, c.wantErr)
+		}
+	}
+	w, err := Check(Spec{Contents: `{{ plugin "/bin/true" }}{{ writeToFile "/tmp/x" "y" "" "0644" }}`, Destination: "/x"})
+	if err != nil || len(w) != 2 || !strings.Contains(w[0], "plugin runs a command") {
+		t.Errorf("side-effect warnings: %q %v", w, err)
+	}
+	w, _ = Check(Spec{Contents: `{{ plugin "/bin/true" }}`, Destination: "/x", FunctionDenylist: []string{"plug*"}})
+	if len(w) != 0 {
+		t.Errorf("a denylisted function is still warned about: %q", w)
 	}
 }

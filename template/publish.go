@@ -8,7 +8,6 @@ import (
 	"github.com/rotorproject/rotor/internal/atomicfile"
 	"github.com/rotorproject/rotor/internal/backoff"
 	"github.com/rotorproject/rotor/internal/command"
-	"github.com/rotorproject/rotor/lease"
 )
 
 // group is the templates that share one reload command (or a single
@@ -113,21 +112,18 @@ func (g *group) retryCommand(ctx context.Context, r *Runner) {
 		return
 	}
 	log := r.log.With("command", g.command.String(), "templates", len(g.members))
-	res := runCommand(ctx, g.command, g.timeout)
 	// A command may print what it read (a cat of the new file): its
-	// output is logged with the group's secret values redacted.
-	used := map[string]lease.Ref{}
-	for _, t := range g.members {
-		for k, ref := range t.used {
-			used[k] = ref
-		}
-	}
-	res.output = redactText(r.store, used, res.output)
+	// output is redacted with every secret rotor holds before it is
+	// logged, and logged whole only at debug level.
+	res := runCommand(ctx, g.command, g.timeout, r.o.Env, r.secrets())
 	r.recordCommand(g, res, r.clock.Now())
 	if res.err == nil {
 		g.cmdPending = false
 		g.cmdB.Reset()
-		log.Info("reload command succeeded", "exit_code", 0, "duration", res.duration.Round(time.Millisecond), "output", res.output)
+		log.Info("reload command succeeded", "exit_code", 0, "duration", res.duration.Round(time.Millisecond))
+		if res.output != "" {
+			log.Debug("reload command output", "output", res.output)
+		}
 		return
 	}
 	if ctx.Err() != nil {
@@ -135,7 +131,7 @@ func (g *group) retryCommand(ctx context.Context, r *Runner) {
 	}
 	d := g.cmdB.Next()
 	g.cmdRetryAt = r.clock.Now().Add(d)
-	log.Error("reload command failed", "exit_code", res.exitCode, "error", res.err, "output", res.output, "retry_in", d.Round(time.Millisecond))
+	log.Error("reload command failed", "exit_code", res.exitCode, "error", res.err, "output", lastLines(res.output), "retry_in", d.Round(time.Millisecond))
 }
 
 // publishEnv keeps env_template values in memory (they never touch disk)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rotorproject/rotor/internal/atomicfile"
 	"github.com/rotorproject/rotor/internal/clock"
+	"github.com/rotorproject/rotor/internal/redact"
 	"github.com/rotorproject/rotor/lease"
 )
 
@@ -71,6 +72,14 @@ type Options struct {
 	// OnCommand observes reload command exit codes (-1: did not run or
 	// timed out), for metrics.
 	OnCommand func(exitCode int)
+
+	// Env is the whole environment of reload commands (nil: none). The
+	// agent passes rotor's own minus the variables it read credentials
+	// from.
+	Env []string
+	// Secrets returns every secret value rotor holds, indexed for
+	// redaction of errors and command output. Nil: the store's values.
+	Secrets func() *redact.Set
 }
 
 // New parses every template (reading source files and checking syntax)
@@ -362,6 +371,9 @@ func (r *Runner) renderOne(ctx context.Context, t *tmpl) ([]byte, bool) {
 	for round := 0; ctx.Err() == nil; round++ {
 		res := t.execute(r.store)
 		if len(res.missing) == 0 {
+			if res.err == nil && int64(len(res.out)) > t.cfg.MaxBytes {
+				res.err = fmt.Errorf("rendered output is %w (%d bytes)", errFileTooBig, t.cfg.MaxBytes)
+			}
 			if res.err != nil {
 				r.fail(t, res.err)
 				return nil, false
@@ -398,8 +410,20 @@ func firstError(missing map[string]lease.Ref, errs map[string]error) error {
 	return errs[keys[0]]
 }
 
-// fail records a failed render and schedules its retry.
+// secrets indexes every secret value for redaction.
+func (r *Runner) secrets() *redact.Set {
+	if r.o.Secrets != nil {
+		return r.o.Secrets()
+	}
+	return redact.New(r.store.Values())
+}
+
+// fail records a failed render and schedules its retry. Every failure
+// goes through here, so this is where its text loses any secret: a
+// template error may quote a secret (parseInt does), and so may a Vault
+// error or a file's content read by the file function.
 func (r *Runner) fail(t *tmpl, err error) {
+	err = errors.New(r.secrets().Redact(err.Error()))
 	t.lastErr = err
 	t.failures++
 	d := t.b.Next()

@@ -29,7 +29,17 @@ type Spec struct {
 	// RevokeOnShutdown, if set, overrides the agent's revoke_on_shutdown
 	// for the secrets this template uses.
 	RevokeOnShutdown *bool
+	// FunctionDenylist names functions (globs such as "sprig_*") the
+	// template may not call: they fail with "function is disabled".
+	FunctionDenylist []string
+	// MaxBytes caps the rendered output and each file the file function
+	// reads (0: DefaultMaxBytes).
+	MaxBytes int64
 }
+
+// DefaultMaxBytes caps a rendered template: a template that loops over a
+// huge secret must not exhaust memory or fill the disk.
+const DefaultMaxBytes = 16 << 20
 
 // EnvSpec is one env_template: a variable of the supervised child's
 // environment. Its value never touches disk.
@@ -38,6 +48,7 @@ type EnvSpec struct {
 	Source            string
 	Contents          string
 	ErrorOnMissingKey bool
+	FunctionDenylist  []string
 }
 
 // DefaultCommandTimeout bounds a reload command with no timeout set.
@@ -45,5 +56,5 @@ const DefaultCommandTimeout = 30 * time.Second
 
 // spec turns an env template into the Spec the runner executes.
 func (e EnvSpec) spec() *Spec {
-	return &Spec{Source: e.Source, Contents: e.Contents, ErrorOnMissingKey: e.ErrorOnMissingKey}
+	return &Spec{Source: e.Source, Contents: e.Contents, ErrorOnMissingKey: e.ErrorOnMissingKey, FunctionDenylist: e.FunctionDenylist}
 }

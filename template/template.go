@@ -6,14 +6,11 @@
 package template
 
 import (
-	"errors"
 	"fmt"
-	"os"
-	"sort"
-	"strings"
 	"time"
 
 	ctemplate "github.com/hashicorp/consul-template/template"
+	"github.com/ryanuber/go-glob"
 	"github.com/rotorproject/rotor/internal/backoff"
 	"github.com/rotorproject/rotor/lease"
 )
@@ -28,6 +25,7 @@ type tmpl struct {
 	rec      recorder
 	uid, gid int
 
+	funcs      []funcUse            // every function call, from the parse
 	static     []lease.Ref          // secrets it certainly asks for (prefetched)
 	used       map[string]lease.Ref // secrets the last render used
 	output     []byte               // last rendered content (nil before the first)
@@ -44,8 +42,10 @@ type tmpl struct {
 
 var brain = ctemplate.NewBrain()
 
-// newTmpl parses a template block. It reads the source file and checks the
-// syntax, so a broken template is reported at start with its name.
+// newTmpl parses a template block. It reads the source file, checks the
+// syntax, the function names and the argument counts it can know, so a
+// broken template is reported at start with its name. Nothing is
+// executed.
 func newTmpl(c *Spec, name string) (*tmpl, error) {
 	t := &tmpl{cfg: c, name: name, b: backoff.New(250*time.Millisecond, time.Minute)}
 	uid, gid, err := c.Owner.Resolve()
@@ -53,32 +53,72 @@ func newTmpl(c *Spec, name string) (*tmpl, error) {
 		return nil, fmt.Errorf("template %s: %w", name, err)
 	}
 	t.uid, t.gid = uid, gid
-	in := &ctemplate.NewTemplateInput{
-		Contents:      c.Contents,
-		Destination:   c.Destination,
-		ErrMissingKey: c.ErrorOnMissingKey,
-		LeftDelim:     c.LeftDelim,
-		RightDelim:    c.RightDelim,
-		SandboxPath:   c.SandboxPath,
-		ExtFuncMap:    t.funcMap(),
+	if c.MaxBytes <= 0 {
+		c.MaxBytes = DefaultMaxBytes
 	}
+	text := c.Contents
 	if c.Source != "" {
-		b, err := os.ReadFile(c.Source)
-		if err != nil {
+		if text, err = readLocal(c.Source, "", c.MaxBytes); err != nil {
 			return nil, fmt.Errorf("template %s: read source: %w", name, err)
 		}
-		in.Contents = string(b)
 	}
-	if in.Contents == "" {
-		in.Contents = " " // consul-template refuses empty contents; render an empty-ish file
+	if text == "" {
+		text = " " // consul-template refuses empty contents; render an empty-ish file
+	}
+	tree, err := parseTemplate(name, text, c.LeftDelim, c.RightDelim)
+	if err != nil {
+		return nil, fmt.Errorf("template %s: %s: %w", name, sourceName(c), err)
+	}
+	for _, u := range calls(tree) {
+		if err := checkArity(u); err != nil {
+			return nil, fmt.Errorf("template %s: %s: %w", name, sourceName(c), err)
+		}
+		t.funcs = append(t.funcs, u)
+	}
+	t.static = staticRefs(tree)
+	in := &ctemplate.NewTemplateInput{
+		Contents:         text,
+		Destination:      c.Destination,
+		ErrMissingKey:    c.ErrorOnMissingKey,
+		LeftDelim:        c.LeftDelim,
+		RightDelim:       c.RightDelim,
+		SandboxPath:      c.SandboxPath,
+		FunctionDenylist: c.FunctionDenylist,
+		ExtFuncMap:       t.funcMap(),
 	}
 	if t.ct, err = ctemplate.NewTemplate(in); err != nil {
 		return nil, fmt.Errorf("template %s: %w", name, err)
 	}
-	if t.static, err = staticRefs(name, in.Contents, c.LeftDelim, c.RightDelim); err != nil {
-		return nil, fmt.Errorf("template %s: %s: %w", name, sourceName(c), err)
-	}
 	return t, nil
+}
+
+// warnings lists what validate should point out about a template that is
+// not an error: calls of functions that act outside the rendered file,
+// unless the template's denylist disables them.
+func (t *tmpl) warnings() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, u := range t.funcs {
+		what, ok := sideEffectFuncs[u.name]
+		if !ok || seen[u.name] || denied(u.name, t.cfg.FunctionDenylist) {
+			continue
+		}
+		seen[u.name] = true
+		out = append(out, fmt.Sprintf("template %s: %s: line %d: %s %s when the template renders; add it to function_denylist unless you mean it",
+			t.name, sourceName(t.cfg), u.line, u.name, what))
+	}
+	return out
+}
+
+// denied reports whether name matches a denylist glob, as consul-template
+// matches them.
+func denied(name string, denylist []string) bool {
+	for _, g := range denylist {
+		if glob.Glob(g, name) {
+			return true
+		}
+	}
+	return false
 }
 
 func sourceName(c *Spec) string {
@@ -95,75 +135,37 @@ type result struct {
 	err     error
 }
 
-// execute renders t against what the store holds now.
+// execute renders t against what the store holds now. An error is
+// returned as is: Runner.fail redacts it before anyone sees it.
 func (t *tmpl) execute(store *lease.Store) result {
 	t.rec.store = store
 	t.rec.reset()
 	res, err := t.ct.Execute(&ctemplate.ExecuteInput{Brain: brain})
 	t.used = t.rec.used
 	if err != nil {
-		return result{missing: t.rec.missing, err: t.redact(store, err)}
+		return result{missing: t.rec.missing, err: err}
 	}
 	return result{out: res.Output, missing: t.rec.missing}
 }
 
-// redact removes every value of every secret the template used from err:
-// a template error must never print a secret (consul-template does this
-// only for its own brain, which rotor bypasses).
-func (t *tmpl) redact(store *lease.Store, err error) error {
-	return errors.New(redactText(store, t.rec.used, err.Error()))
-}
-
-// redactText replaces every value of the given secrets in text.
-func redactText(store *lease.Store, keys map[string]lease.Ref, text string) string {
-	var vals []string
-	for k := range keys {
-		v, ok := store.Lookup(k)
-		if !ok || v.Secret == nil {
-			continue
-		}
-		collect(v.Secret.Data, &vals)
-	}
-	// Longest first, so a value containing another is replaced whole.
-	sort.Slice(vals, func(i, j int) bool { return len(vals[i]) > len(vals[j]) })
-	for _, v := range vals {
-		if len(v) >= 4 {
-			text = strings.ReplaceAll(text, v, "[redacted]")
-		}
-	}
-	return text
-}
-
-func collect(v any, out *[]string) {
-	switch x := v.(type) {
-	case string:
-		*out = append(*out, x)
-	case map[string]any:
-		for _, e := range x {
-			collect(e, out)
-		}
-	case []any:
-		for _, e := range x {
-			collect(e, out)
-		}
-	default:
-		if x != nil {
-			*out = append(*out, fmt.Sprint(x))
-		}
-	}
-}
-
 // Check parses a template as New would (source file, syntax, function
-// names), for `rotor validate`. It never executes the template: a
-// template's functions can run commands (plugin) and write files
-// (writeToFile), and validating a config must have no side effects.
-func Check(s Spec) error {
-	_, err := newTmpl(&s, s.Destination)
-	return err
+// names, argument counts), for `rotor validate`, and returns warnings
+// about it. It never executes the template: a template's functions can
+// run commands (plugin) and write files (writeToFile), and validating a
+// configuration must have no side effects.
+func Check(s Spec) (warnings []string, err error) {
+	t, err := newTmpl(&s, s.Destination)
+	if err != nil {
+		return nil, err
+	}
+	return t.warnings(), nil
 }
 
 // CheckEnv is Check for an env_template.
-func CheckEnv(e EnvSpec) error {
-	_, err := newTmpl(e.spec(), "env "+e.Name)
-	return err
+func CheckEnv(e EnvSpec) (warnings []string, err error) {
+	t, err := newTmpl(e.spec(), "env "+e.Name)
+	if err != nil {
+		return nil, err
+	}
+	return t.warnings(), nil
 }

@@ -227,7 +227,11 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	for _, w := range config.Warnings(cfg) {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
 	}
-	if problems := agent.Validate(cfg); len(problems) > 0 {
+	problems, warnings := agent.Validate(cfg)
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	if len(problems) > 0 {
 		for _, p := range problems {
 			fmt.Fprintf(stderr, "rotor: %s\n", p)
 		}

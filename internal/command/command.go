@@ -49,3 +49,18 @@ func (c Command) Resolve() []string {
 	}
 	return c.Argv
 }
+
+// Environ returns base without the variables named in drop: the
+// environment rotor hands to the commands it runs, minus the variables it
+// read credentials from (VAULT_TOKEN, the state key), which a child must
+// not inherit by accident.
+func Environ(base []string, drop ...string) []string {
+	out := make([]string, 0, len(base))
+	for _, kv := range base {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(drop, name) {
+			out = append(out, kv)
+		}
+	}
+	return out
+}

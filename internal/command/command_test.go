@@ -30,3 +30,10 @@ func TestResolveAndKey(t *testing.T) {
 		t.Fatal("IsZero is wrong")
 	}
 }
+
+func TestEnvironDropsCredentials(t *testing.T) {
+	got := Environ([]string{"PATH=/bin", "VAULT_TOKEN=hvs.x", "KEY=1", "VAULT_TOKEN_X=ok"}, "VAULT_TOKEN", "KEY")
+	if !slices.Equal(got, []string{"PATH=/bin", "VAULT_TOKEN_X=ok"}) {
+		t.Fatalf("got %q", got)
+	}
+}
