@@ -10,9 +10,9 @@ import (
 	"time"
 
 	ctemplate "github.com/hashicorp/consul-template/template"
-	"github.com/ryanuber/go-glob"
 	"github.com/rotorproject/rotor/internal/backoff"
 	"github.com/rotorproject/rotor/lease"
+	"github.com/ryanuber/go-glob"
 )
 
 // tmpl is one template block and its rendering state. Only the runner's
