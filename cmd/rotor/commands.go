@@ -16,8 +16,7 @@ import (
 
 	"github.com/rotorproject/rotor/agent"
 	"github.com/rotorproject/rotor/agent/config"
-	"github.com/rotorproject/rotor/internal/logfile"
-	"github.com/rotorproject/rotor/internal/sdnotify"
+	"gopkg.in/natefinch/lumberjack.v2"
 )
 
 // configFlags is a repeatable -config flag.
@@ -138,8 +137,12 @@ func runAgent(cfg *config.Config, lg *logging, reload func() (*config.Config, er
 	}
 	lg.apply(cfg)
 	log := lg.log
-	notify := sdnotify.New()
-	a, err := agent.New(cfg, agent.Options{Logger: log, OnReady: func() { notify.Ready() }})
+	var notify systemd
+	a, err := agent.New(cfg, agent.Options{Logger: log, OnReady: func() {
+		if err := notify.ready(); err != nil {
+			log.Warn("systemd notify failed", "error", err)
+		}
+	}})
 	if err != nil {
 		log.Error("cannot start", "error", err)
 		return exitFailed
@@ -149,11 +152,11 @@ func runAgent(cfg *config.Config, lg *logging, reload func() (*config.Config, er
 	go func() {
 		// A failed ping stops the watchdog loop, and systemd would then
 		// restart rotor: say why.
-		if err := notify.RunWatchdog(ctx); err != nil {
+		if err := notify.runWatchdog(ctx); err != nil {
 			log.Error("systemd watchdog stopped", "error", err)
 		}
 	}()
-	defer notify.Stopping()
+	defer notify.stopping()
 	log.Info("rotor starting", "version", version, "vault", cfg.Vault.Address, "config", strings.Join(cfg.Files, ","))
 	err = a.Run(ctx)
 	if code, ok := agent.ExitCode(err); ok {
@@ -278,8 +281,10 @@ func newLogging(w io.Writer, level, format, file string) (*logging, error) {
 		return nil, fmt.Errorf("-log-level %q: use debug, info, warn or error", level)
 	}
 	if file != "" {
-		f, err := logfile.Open(file, logFileMaxBytes, logFileKeep)
-		if err != nil {
+		// Open it now, so an unwritable path is a start-up error, not a
+		// silent loss of every log line.
+		f := &lumberjack.Logger{Filename: file, MaxSize: logFileMaxMB, MaxBackups: logFileKeep}
+		if _, err := f.Write(nil); err != nil {
 			return nil, fmt.Errorf("-log-file: %w", err)
 		}
 		w, lg.closer = f, f
@@ -298,8 +303,8 @@ func newLogging(w io.Writer, level, format, file string) (*logging, error) {
 
 // Log files rotate at 10 MiB, keeping 5 old ones.
 const (
-	logFileMaxBytes = 10 << 20
-	logFileKeep     = 5
+	logFileMaxMB = 10
+	logFileKeep  = 5
 )
 
 // apply sets the config's log_level unless -log-level was given.

@@ -67,3 +67,34 @@ template {
 		}
 	}
 }
+
+// -log-file sends every log line to the file (rotated by lumberjack), and
+// nothing to stderr.
+func TestLogFile(t *testing.T) {
+	dir := t.TempDir()
+	cfg, logf := filepath.Join(dir, "rotor.hcl"), filepath.Join(dir, "logs", "rotor.log")
+	os.Mkdir(filepath.Join(dir, "logs"), 0o700)
+	os.WriteFile(cfg, []byte(`
+vault { address = "http://127.0.0.1:1" }
+auto_auth {
+  method "approle" {
+    exit_on_err = true
+    config = { role_id_file_path = "/nonexistent/role_id" }
+  }
+}
+`), 0o600)
+	var out, errb bytes.Buffer
+	if code := run([]string{"agent", "-log-file", logf, "-config", cfg}, &out, &errb); code != exitFailed {
+		t.Fatalf("exit %d, want %d", code, exitFailed)
+	}
+	b, err := os.ReadFile(logf)
+	if err != nil || !strings.Contains(string(b), "/nonexistent/role_id") || !strings.Contains(string(b), "rotor stopped") {
+		t.Fatalf("log file: %v\n%s", err, b)
+	}
+	if errb.Len() != 0 {
+		t.Fatalf("stderr got log lines:\n%s", errb.String())
+	}
+	if code := run([]string{"agent", "-log-file", filepath.Join(cfg, "x.log"), "-config", cfg}, &out, &errb); code != exitUsage {
+		t.Fatalf("an unwritable log file: exit %d, want %d", code, exitUsage)
+	}
+}

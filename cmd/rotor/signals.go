@@ -9,7 +9,6 @@ import (
 
 	"github.com/rotorproject/rotor/agent"
 	"github.com/rotorproject/rotor/agent/config"
-	"github.com/rotorproject/rotor/internal/sdnotify"
 )
 
 // Signals rotor handles:
@@ -22,7 +21,7 @@ var handled = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, sysca
 
 // handleSignals runs until ctx is done, turning signals into agent calls.
 // It returns a context cancelled when rotor should stop.
-func handleSignals(ctx context.Context, a *agent.Agent, lg *logging, notify *sdnotify.Notifier, reload func() (*config.Config, error)) (context.Context, func()) {
+func handleSignals(ctx context.Context, a *agent.Agent, lg *logging, notify systemd, reload func() (*config.Config, error)) (context.Context, func()) {
 	log := lg.log
 	ctx, cancel := context.WithCancel(ctx)
 	ch := make(chan os.Signal, 8)
@@ -74,10 +73,10 @@ func handleSignals(ctx context.Context, a *agent.Agent, lg *logging, notify *sdn
 
 // reloadConfig reads the configuration again and applies it; a broken one
 // is logged with every problem and the running one continues.
-func reloadConfig(a *agent.Agent, lg *logging, notify *sdnotify.Notifier, reload func() (*config.Config, error)) {
+func reloadConfig(a *agent.Agent, lg *logging, notify systemd, reload func() (*config.Config, error)) {
 	log := lg.log
-	notify.Reloading()
-	defer notify.Ready()
+	notify.reloading()
+	defer notify.ready()
 	log.Info("SIGHUP: reloading the configuration")
 	cfg, err := reload()
 	if err != nil {
