@@ -115,3 +115,47 @@ template {
 		t.Errorf("%s was removed", other)
 	}
 }
+
+// A named pipe at the pid file or a sink stops rotor at once with an
+// error naming the path and what is there; it used to hang forever.
+func TestFIFOAtPidFileOrSinkIsRefused(t *testing.T) {
+	fifo := func(t *testing.T) string {
+		p := filepath.Join(t.TempDir(), "fifo")
+		if err := syscall.Mkfifo(p, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { // release a reader stuck on it, if any
+			if w, err := os.OpenFile(p, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+				w.Close()
+			}
+		})
+		return p
+	}
+	check := func(t *testing.T, r *running, p string) {
+		t.Helper()
+		err := r.wait(t, 20*time.Second)
+		if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "named pipe") {
+			t.Fatalf("got %v, want an error naming %s as a named pipe", err, p)
+		}
+	}
+	t.Run("pid_file", func(t *testing.T) {
+		p := fifo(t)
+		a, err := New(&config.Config{Vault: config.Vault{Address: "http://127.0.0.1:1"}, PidFile: p}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &running{agent: a, logs: &vaulttest.Buffer{}, done: make(chan struct{})}
+		go func() { r.err = a.Run(t.Context()); close(r.done) }()
+		check(t, r, p)
+	})
+	t.Run("sink", func(t *testing.T) {
+		srv := vaulttest.Start(t)
+		p := fifo(t)
+		auth := strings.TrimSuffix(appRoleAuth(t, srv.Client(t), `path "secret/*" { capabilities = ["read"] }`, nil), "}")
+		check(t, startAgent(t, srv, auth+fmt.Sprintf(`
+  sink "file" {
+    config = { path = %q }
+  }
+}`, p)), p)
+	})
+}
