@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io/fs"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 
 	"github.com/rotorproject/rotor/internal/atomicfile"
 	"golang.org/x/crypto/scrypt"
@@ -110,7 +112,11 @@ func KeyMaterial(file, envName string, kubernetes bool, lookup func(string) (str
 	}
 	b, err := atomicfile.ReadRegular(file, maxKeyFileBytes)
 	if err != nil {
-		return Key{}, fmt.Errorf("state: read the key from %s: %w", source, errors.Unwrap(err))
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the source names the path
+		}
+		return Key{}, fmt.Errorf("state: read the key from %s: %w", source, err)
 	}
 	b = []byte(strings.TrimSpace(string(b)))
 	if len(b) == 0 {
@@ -145,6 +151,7 @@ func (p kdfParams) equal(q kdfParams) bool {
 // derive turns k into the AES-256 key with p, which must be k.params(salt)
 // (never parameters read from a file: those could ask for any cost).
 func (k Key) derive(p kdfParams) ([]byte, error) {
+	derivations.Add(1)
 	if p.Name == kdfHKDF {
 		return hkdf.Key(sha256.New, k.material, p.Salt, hkdfInfo, 32)
 	}
@@ -155,6 +162,10 @@ func (k Key) derive(p kdfParams) ([]byte, error) {
 	debug.FreeOSMemory()
 	return key, err
 }
+
+// derivations counts key derivations, so a test can check there is one
+// per Open and none per Save or Load.
+var derivations atomic.Int64
 
 // DefaultKubernetesTokenPath is where the service-account token is read
 // when it keys the state.
