@@ -75,7 +75,10 @@ func New(cfg *config.Config, o Options) (*Agent, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// The umask is read before any goroutine starts (see its doc).
+	atomicfile.Umask()
 	s := translate(cfg)
+	warnInsecureVault(log, s.vault)
 	a := &Agent{set: s, log: log, onReady: o.OnReady, done: make(chan struct{}), saveCh: make(chan struct{}, 1)}
 	a.metrics = ops.NewMetrics(a.Status)
 	client, err := vaultclient.New(s.vault, vaultclient.Options{MaxConnsPerHost: s.maxConns, Observe: a.metrics.Request, Logger: log})
@@ -187,9 +190,10 @@ func (a *Agent) newLifecycle(s *settings, resume, prev *auth.Token) (*auth.Lifec
 // revokes what revoke_on_shutdown asks for and saves the state file.
 func (a *Agent) Run(ctx context.Context) error {
 	s := a.settings()
+	a.cleanupLeftovers(s)
 	if s.pidFile != "" {
 		pid := []byte(strconv.Itoa(os.Getpid()) + "\n")
-		if _, err := atomicfile.Write(s.pidFile, pid, atomicfile.Options{Mode: 0o644, UID: -1, GID: -1}); err != nil {
+		if _, err := atomicfile.Write(s.pidFile, pid, atomicfile.Options{Mode: pidFileMode(), UID: -1, GID: -1}); err != nil {
 			return fmt.Errorf("pid_file: %w", err)
 		}
 		defer os.Remove(s.pidFile)

@@ -121,7 +121,7 @@ func translate(cfg *config.Config) *settings {
 	}
 	for _, t := range cfg.Templates {
 		s.templates = append(s.templates, template.Spec{
-			Source: t.Source, Contents: t.Contents, Destination: t.Destination, Perms: t.Perms, Owner: owner(t.Owner),
+			Source: t.Source, Contents: t.Contents, Destination: t.Destination, Perms: templatePerms(t.Perms), Owner: owner(t.Owner),
 			CreateDestDirs: t.CreateDestDirs, Backup: t.Backup, Command: cmd(t.Command), CommandTimeout: t.CommandTimeout,
 			ErrorOnMissingKey: t.ErrorOnMissingKey, LeftDelim: t.LeftDelim, RightDelim: t.RightDelim,
 			SandboxPath: t.SandboxPath, WaitMin: t.WaitMin, WaitMax: t.WaitMax, RevokeOnShutdown: t.RevokeOnShutdown,

@@ -41,6 +41,9 @@ func (a *Agent) openState(s *stateSettings) (*snapshot, error) {
 	case errors.Is(err, state.ErrNone):
 		log.Info("no state file yet; starting fresh", "path", f.Path())
 		return nil, nil
+	case errors.Is(err, state.ErrOldFormat):
+		log.Warn("state file format v1 is no longer read; starting fresh", "path", f.Path())
+		return nil, nil
 	case err != nil:
 		log.Warn("state file ignored; starting fresh", "path", f.Path(), "reason", err)
 		return nil, nil
@@ -48,7 +51,7 @@ func (a *Agent) openState(s *stateSettings) (*snapshot, error) {
 		log.Warn("state file ignored: it holds no token", "path", f.Path())
 		return nil, nil
 	}
-	log.Info("state file loaded", "path", f.Path(), "saved", snap.SavedAt, "secrets", len(snap.Secrets), "accessor", snap.Token.Accessor)
+	log.Info("state file loaded", "path", f.Path(), "key", key.String(), "saved", snap.SavedAt, "secrets", len(snap.Secrets), "accessor", snap.Token.Accessor)
 	return &snap, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/vault/api"
+	"github.com/rotorproject/rotor/internal/atomicfile"
 	"github.com/rotorproject/rotor/internal/vaultclient"
 )
 
@@ -49,10 +50,18 @@ func NewMethod(m MethodOptions, v vaultclient.Config, log *slog.Logger) (Method,
 // Vault being unreachable.
 var ErrCredentials = errors.New("credentials")
 
+// maxCredentialBytes bounds a credential file read at each login. A
+// role_id, secret_id or token is under 100 bytes, a JWT or service-account
+// token a few KiB.
+const maxCredentialBytes = 64 << 10
+
 // readCredential reads a one-line secret from a file. Errors name the file
-// and the key it came from, never the content.
+// and the key it came from, never the content. It never blocks: a named
+// pipe, a device or a directory there is refused at once, as is a file
+// larger than maxCredentialBytes (a login must not read /dev/zero, or hang
+// on a FIFO someone put in place of the token).
 func readCredential(path, what string) (string, error) {
-	b, err := os.ReadFile(path)
+	b, err := atomicfile.ReadRegular(path, maxCredentialBytes)
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {

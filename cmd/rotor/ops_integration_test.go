@@ -31,7 +31,7 @@ template {
   destination = %q
   command     = "echo reload >> %s"
 }`, stateDir, dbUserTpl+":"+dbPassTpl, out, reloads))
-	env := []string{"ROTOR_STATE_KEY=test-state-key"}
+	env := []string{"ROTOR_STATE_KEY=test-state-key-of-16+-bytes"}
 	run := func() *started {
 		p := startEnv(t, env, "agent", "-config", cfg)
 		vaulttest.Eventually(t, 30*time.Second, func() error {
@@ -84,7 +84,7 @@ template {
 		t.Fatal("nothing rendered after a corrupt state file")
 	}
 	// A state file written with another key is foreign: ignored too.
-	q := startEnv(t, []string{"ROTOR_STATE_KEY=another-key"}, "agent", "-config", cfg)
+	q := startEnv(t, []string{"ROTOR_STATE_KEY=another-key-of-16+-bytes"}, "agent", "-config", cfg)
 	vaulttest.Eventually(t, 30*time.Second, func() error {
 		if !strings.Contains(q.out.String(), "written with another key") {
 			return errors.New("foreign state not reported")

@@ -3,7 +3,6 @@
 package atomicfile
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,6 +14,8 @@ import (
 
 // Options say how a file is written. UID and GID of -1 keep the writer's.
 type Options struct {
+	// Mode is the file's exact mode; the umask does not apply (a caller
+	// that wants it applies Masked). 0 means 0600.
 	Mode       os.FileMode
 	UID, GID   int
 	CreateDirs bool // create missing parent directories (0755)
@@ -29,18 +30,24 @@ type Options struct {
 // directory is written, synced, given its mode and owner, and renamed over
 // path; then the directory is synced. It returns changed=false and touches
 // nothing when path already holds exactly data with the wanted mode.
+//
+// Write never writes through a symbolic link at path (the rename replaces
+// the link) and never reads one; a directory, named pipe, socket or device
+// at path is refused with an error wrapping ErrNotRegular. The directories
+// above path are trusted (README, "Writing").
 func Write(path string, data []byte, o Options) (changed bool, err error) {
 	if o.Mode == 0 {
 		o.Mode = 0o600
 	}
-	cur, rerr := os.ReadFile(path)
-	if rerr == nil && bytes.Equal(cur, data) {
-		if st, err := os.Stat(path); err == nil && st.Mode().Perm() == o.Mode.Perm() && ownerOK(st, o) {
-			return false, nil
-		}
+	cur, err := inspect(path, data)
+	if err != nil {
+		return false, err
+	}
+	if cur.same && cur.info.Mode().Perm() == o.Mode.Perm() && ownerOK(cur.info, o) {
+		return false, nil
 	}
 	dir := filepath.Dir(path)
-	if errors.Is(rerr, fs.ErrNotExist) && !o.Backup {
+	if !cur.exists && !o.Backup {
 		// A new file: write it unnamed and link it in whole, one
 		// directory operation instead of two (create + rename). With
 		// hundreds of files in one directory, its lock is the bottleneck.
@@ -51,14 +58,14 @@ func Write(path string, data []byte, o Options) (changed bool, err error) {
 			return err == nil, err
 		}
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	tmp, err := os.CreateTemp(dir, tempPattern(path))
 	if errors.Is(err, fs.ErrNotExist) && o.CreateDirs {
 		// Create the directories only when missing: one syscall less per
 		// file in the common case, which counts with hundreds of files.
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return false, fmt.Errorf("create directory %s: %w", dir, unwrapPath(err))
 		}
-		tmp, err = os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+		tmp, err = os.CreateTemp(dir, tempPattern(path))
 	}
 	if err != nil {
 		return false, fmt.Errorf("write %s: %w", path, unwrapPath(err))
@@ -104,19 +111,13 @@ func Write(path string, data []byte, o Options) (changed bool, err error) {
 	return true, nil
 }
 
-// backup copies the current file to path.bak (atomically too).
-func backup(path string, o Options) error {
-	cur, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("backup %s: %w", path, unwrapPath(err))
-	}
-	o.Backup, o.CreateDirs = false, false
-	_, err = Write(path+".bak", cur, o)
-	return err
-}
+// tempPattern is the os.CreateTemp pattern of path's temporary files:
+// .<name>.tmp-<digits>. Cleanup removes exactly these names.
+func tempPattern(path string) string { return "." + filepath.Base(path) + tempInfix + "*" }
+
+// tempInfix separates a destination's name from the random digits in the
+// names of its temporary files.
+const tempInfix = ".tmp-"
 
 func ownerOK(st os.FileInfo, o Options) bool {
 	uid, gid, ok := fileOwner(st)

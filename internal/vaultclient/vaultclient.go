@@ -42,6 +42,9 @@ type Options struct {
 	// Logger receives a warning when an environment variable that would
 	// redirect rotor's requests is ignored. Nil: no warning.
 	Logger *slog.Logger
+	// MaxResponseBytes bounds every response body; a larger one fails its
+	// request with ErrResponseTooLarge. 0: DefaultMaxResponseBytes.
+	MaxResponseBytes int64
 }
 
 // ignoredEnv are variables the Vault API client would honour by itself but
@@ -87,6 +90,11 @@ func New(v Config, o Options) (*api.Client, error) {
 			t.MaxIdleConnsPerHost = o.MaxConnsPerHost
 		}
 	}
+	limit := o.MaxResponseBytes
+	if limit <= 0 {
+		limit = DefaultMaxResponseBytes
+	}
+	c.HttpClient.Transport = &limited{next: c.HttpClient.Transport, max: limit}
 	if o.Observe != nil {
 		c.HttpClient.Transport = &observed{next: c.HttpClient.Transport, observe: o.Observe}
 	}
