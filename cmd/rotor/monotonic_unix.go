@@ -11,5 +11,5 @@ func monotonicUsec() (int64, bool) {
 	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
 		return 0, false
 	}
-	return ts.Sec*1e6 + int64(ts.Nsec)/1e3, true
+	return int64(ts.Sec)*1e6 + int64(ts.Nsec)/1e3, true
 }
