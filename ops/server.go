@@ -2,73 +2,164 @@ package ops
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // ListenerOptions describe one listener of the local API. They are
-// comparable, so a reload can tell whether a listener changed.
+// comparable (no slices or maps), so a reload can tell whether a listener
+// changed with ==.
 type ListenerOptions struct {
-	Type        string // "tcp" or "unix"
-	Address     string
-	Mode        os.FileMode // unix socket mode
+	Type    string // "tcp" or "unix"
+	Address string
+	// Mode is the unix socket's mode (rotor's mode, Vault's socket_mode);
+	// 0 means DefaultSocketMode.
+	Mode os.FileMode
+	// SocketUser and SocketGroup own the unix socket (Vault's socket_user
+	// and socket_group): a name or a numeric ID; empty leaves rotor's.
+	SocketUser  string
+	SocketGroup string
 	TLSCertFile string
 	TLSKeyFile  string
+	// TLSMinVersion is tls10, tls11, tls12 or tls13 (Vault's
+	// tls_min_version); empty means tls12.
+	TLSMinVersion string
 	// EnableRotate allows POST /v1/rotate.
 	EnableRotate bool
+	// RequireRequestHeader (Vault's require_request_header) requires
+	// "X-Vault-Request: true" on every request, not only on mutations.
+	RequireRequestHeader bool
+	// Role is RoleDefault (or empty) or RoleMetricsOnly (Vault's role).
+	Role string
+	// AllowedHosts is a comma-separated list of Host names accepted
+	// besides localhost, *.localhost, IP literals and the address's own
+	// host name (kept a string so the options stay comparable).
+	AllowedHosts string
 }
+
+// Listener roles (Vault Agent's listener "role").
+const (
+	RoleDefault = "default"
+	// RoleMetricsOnly serves GET /metrics and nothing else, as Vault Agent
+	// serves only its metrics path on such a listener.
+	RoleMetricsOnly = "metrics_only"
+)
+
+// Rotation rate limit, per listener: a bucket of RotationBurst requests,
+// refilled at RotationsPerMinute. Each rotation re-issues credentials and
+// revokes the ones in use, so a flood would churn every client of them.
+const (
+	RotationsPerMinute = 5
+	RotationBurst      = 5
+)
+
+// HTTP server limits. A client that is slow to send its request, or to
+// read the answer, is dropped instead of holding a connection forever.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 15 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 16 << 10
+)
+
+var tlsVersions = map[string]uint16{"tls10": tls.VersionTLS10, "tls11": tls.VersionTLS11, "tls12": tls.VersionTLS12, "tls13": tls.VersionTLS13}
 
 // Server serves the local API on one listener.
 type Server struct {
-	cfg ListenerOptions
-	src Source
-	log *slog.Logger
-	srv *http.Server
-	ln  net.Listener
+	cfg       ListenerOptions
+	src       Source
+	log       *slog.Logger
+	srv       *http.Server
+	ln        net.Listener
+	sock      *socketFile // the unix socket this server created
+	rotations *rate.Limiter
+	now       func() time.Time // the rate limiter's clock (tests replace it)
+	closeOnce sync.Once
 }
 
-// NewServer binds the listener now (so a taken port or bad socket path
-// fails at start) and serves nothing until Run.
+// NewServer checks cfg and binds the listener now (so a taken port or a
+// bad socket path fails at start); it serves nothing until Run.
 func NewServer(cfg ListenerOptions, src Source, m *Metrics, log *slog.Logger) (*Server, error) {
-	s := &Server{cfg: cfg, src: src, log: log}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
-	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.HandleFunc("GET /readyz/{template...}", s.readyzTemplate)
-	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, src.Status()) })
-	mux.HandleFunc("POST /v1/rotate", s.rotate)
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		m.Write(w)
-	})
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	s := &Server{cfg: cfg, src: src, log: log, now: time.Now,
+		rotations: rate.NewLimiter(rate.Every(time.Minute/RotationsPerMinute), RotationBurst)}
+	fail := func(err error) (*Server, error) {
+		return nil, fmt.Errorf("listener %s %s: %w", cfg.Type, cfg.Address, err)
+	}
+	if cfg.Role != "" && cfg.Role != RoleDefault && cfg.Role != RoleMetricsOnly {
+		return fail(fmt.Errorf("role %q: use %q or %q", cfg.Role, RoleDefault, RoleMetricsOnly))
+	}
+	minTLS := uint16(tls.VersionTLS12)
+	if cfg.TLSMinVersion != "" {
+		v, ok := tlsVersions[cfg.TLSMinVersion]
+		if !ok {
+			return fail(fmt.Errorf("tls_min_version %q: use tls10, tls11, tls12 or tls13", cfg.TLSMinVersion))
+		}
+		minTLS = v
+	}
+	hosts := parseHosts(cfg.AllowedHosts)
+	if h, _, err := net.SplitHostPort(cfg.Address); err == nil && h != "" {
+		hosts[strings.ToLower(h)] = true // the name the operator chose to listen on
+	}
+	routes := []route{
+		{pattern: "GET /healthz", handler: func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) }},
+		{pattern: "GET /readyz", handler: s.readyz},
+		{pattern: "GET /readyz/{template...}", handler: s.readyzTemplate},
+		{pattern: "GET /v1/status", handler: func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, src.Status().View()) }},
+		{pattern: "POST /v1/rotate", handler: s.rotate, mutation: true},
+		{pattern: "GET /metrics", metrics: true, handler: func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+			m.Write(w)
+		}},
+	}
+	s.srv = &http.Server{
+		Handler:           newGuard(routes, cfg.Role == RoleMetricsOnly, cfg.Type == "unix", cfg.RequireRequestHeader, hosts),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		TLSConfig:         &tls.Config{MinVersion: minTLS},
+		// net/http's own complaints (TLS handshakes, bad requests) go to
+		// rotor's log, not to stderr.
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
 	var err error
 	switch cfg.Type {
 	case "unix":
-		os.Remove(cfg.Address) // a stale socket from a previous run
-		if s.ln, err = net.Listen("unix", cfg.Address); err == nil {
-			err = os.Chmod(cfg.Address, cfg.Mode)
-		}
+		s.ln, s.sock, err = listenUnix(cfg)
 	default:
 		s.ln, err = net.Listen("tcp", cfg.Address)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("listener %s %s: %w", cfg.Type, cfg.Address, err)
+		return fail(err)
 	}
 	return s, nil
 }
 
 // Addr is the bound address (useful with port 0).
-func (s *Server) Addr() string { return s.ln.Addr().String() }
+func (s *Server) Addr() string {
+	if s.sock != nil {
+		return s.sock.path // the listener knows only its temporary path
+	}
+	return s.ln.Addr().String()
+}
 
-// Run serves until ctx is done, then shuts down gracefully.
+// Run serves until ctx is done, then shuts down gracefully and removes
+// the unix socket it created.
 func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() {
@@ -78,9 +169,10 @@ func (s *Server) Run(ctx context.Context) error {
 			errc <- s.srv.Serve(s.ln)
 		}
 	}()
-	s.log.Info("local API listening", "type", s.cfg.Type, "address", s.Addr(), "tls", s.cfg.TLSCertFile != "")
+	s.log.Info("local API listening", "type", s.cfg.Type, "address", s.Addr(), "tls", s.cfg.TLSCertFile != "", "role", s.cfg.Role)
 	select {
 	case err := <-errc:
+		s.Close()
 		if errors.Is(err, http.ErrServerClosed) {
 			return nil
 		}
@@ -89,16 +181,27 @@ func (s *Server) Run(ctx context.Context) error {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		s.srv.Shutdown(sctx)
-		if s.cfg.Type == "unix" {
-			os.Remove(s.cfg.Address)
-		}
+		s.Close()
 		return nil
 	}
 }
 
+// Close releases the listener and removes the unix socket this server
+// created (used when start-up fails, and by Run).
+func (s *Server) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		err = s.ln.Close()
+		if errors.Is(err, net.ErrClosed) {
+			err = nil // Shutdown closed it already
+		}
+		s.sock.remove()
+	})
+	return err
+}
+
 func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
-	st := s.src.Status()
-	if why := st.NotReady(); len(why) > 0 {
+	if why := s.src.Status().NotReady(); len(why) > 0 {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "not_ready": why})
 		return
 	}
@@ -114,20 +217,28 @@ func (s *Server) readyzTemplate(w http.ResponseWriter, r *http.Request) {
 				writeJSON(w, 200, map[string]any{"ready": true, "template": t.Name})
 				return
 			}
-			why := "not rendered yet"
-			if t.LastError != "" {
-				why = t.LastError
+			why := templateReason(t)
+			if !st.Authenticated {
+				why = ErrorInfo{Class: ClassNotAuthenticated}
 			}
 			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "template": t.Name, "reason": why})
 			return
 		}
 	}
-	writeJSON(w, http.StatusNotFound, map[string]any{"error": fmt.Sprintf("no template %q", name)})
+	writeJSON(w, http.StatusNotFound, errorBody("no such template"))
 }
 
 func (s *Server) rotate(w http.ResponseWriter, r *http.Request) {
 	if !s.cfg.EnableRotate {
-		writeJSON(w, http.StatusForbidden, map[string]string{"error": "rotation over the API is off; set enable_rotate = true in the listener block"})
+		writeJSON(w, http.StatusForbidden, errorBody("rotation over the API is off; set enable_rotate = true in the listener block"))
+		return
+	}
+	now := s.now()
+	if res := s.rotations.ReserveN(now, 1); res.DelayFrom(now) > 0 {
+		wait := res.DelayFrom(now)
+		res.CancelAt(now) // a refused request takes no token
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		writeJSON(w, http.StatusTooManyRequests, errorBody(fmt.Sprintf("too many rotations: at most %d per minute on this listener", RotationsPerMinute)))
 		return
 	}
 	match := r.URL.Query().Get("secret")
@@ -143,6 +254,3 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	enc.SetIndent("", "  ")
 	enc.Encode(v)
 }
-
-// Close releases the listener without serving (when start-up fails).
-func (s *Server) Close() error { return s.ln.Close() }

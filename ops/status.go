@@ -9,7 +9,9 @@ import (
 	"github.com/rotorproject/rotor/template"
 )
 
-// Status is everything rotor holds, without any secret: GET /v1/status.
+// Status is everything rotor holds, without any secret value. It is what
+// the agent reports (Source) and what metrics read; the API serves its
+// View, which replaces error text with error classes.
 type Status struct {
 	Authenticated bool              `json:"authenticated"`
 	Token         *TokenStatus      `json:"token,omitempty"`
@@ -35,21 +37,88 @@ type Source interface {
 	Rotate(match string) int
 }
 
-// NotReady explains why each template is not ready (empty when all are).
-func (s Status) NotReady() map[string]string {
-	out := map[string]string{}
+// NotReady says, by error class, why each template is not ready ("auth"
+// when rotor is not authenticated); it is empty when all are ready.
+func (s Status) NotReady() map[string]ErrorInfo {
+	out := map[string]ErrorInfo{}
 	if !s.Authenticated {
-		out["auth"] = "not authenticated yet"
+		out["auth"] = ErrorInfo{Class: ClassNotAuthenticated}
 	}
 	for _, t := range s.Templates {
-		if t.Rendered {
-			continue
+		if !t.Rendered {
+			out[t.Name] = templateReason(t)
 		}
-		why := "not rendered yet"
-		if t.LastError != "" {
-			why = t.LastError
-		}
-		out[t.Name] = why
 	}
 	return out
+}
+
+// templateReason is why t is not rendered: its last error's class, or
+// not_rendered when it has not failed.
+func templateReason(t template.Status) ErrorInfo {
+	if e := classifyError(t.LastError); e != nil {
+		return *e
+	}
+	return ErrorInfo{Class: ClassNotRendered}
+}
+
+// StatusView is GET /v1/status: Status with every error replaced by an
+// ErrorInfo. Fields are copied one by one, so a field added to
+// lease.Status or template.Status is not served until it is added here.
+type StatusView struct {
+	Authenticated bool           `json:"authenticated"`
+	Token         *TokenStatus   `json:"token,omitempty"`
+	Ready         bool           `json:"ready"`
+	Leases        []LeaseView    `json:"leases"`
+	Templates     []TemplateView `json:"templates"`
+}
+
+// LeaseView is one secret in StatusView.
+type LeaseView struct {
+	Path       string     `json:"path"`
+	Engine     string     `json:"engine"`
+	Class      string     `json:"class"` // lease, static, ... (not an error class)
+	LeaseID    string     `json:"lease_id,omitempty"`
+	Renewable  bool       `json:"renewable"`
+	Expires    time.Time  `json:"expires,omitzero"`
+	NextAction string     `json:"next_action"`
+	NextAt     time.Time  `json:"next_at"`
+	Error      *ErrorInfo `json:"error,omitempty"`
+}
+
+// TemplateView is one template in StatusView.
+type TemplateView struct {
+	Name         string     `json:"name"`
+	Rendered     bool       `json:"rendered"`
+	LastRender   time.Time  `json:"last_render,omitzero"`
+	Error        *ErrorInfo `json:"error,omitempty"`
+	Failures     int        `json:"failures"`
+	Command      string     `json:"command,omitempty"`
+	CommandExit  *int       `json:"command_exit,omitempty"`
+	CommandAt    time.Time  `json:"command_at,omitzero"`
+	CommandError *ErrorInfo `json:"command_error,omitempty"`
+	Renders      int        `json:"renders"`
+	Errors       int        `json:"errors"`
+}
+
+// View is s as the API serves it.
+func (s Status) View() StatusView {
+	v := StatusView{Authenticated: s.Authenticated, Token: s.Token, Ready: s.Ready,
+		Leases: make([]LeaseView, 0, len(s.Leases)), Templates: make([]TemplateView, 0, len(s.Templates))}
+	for _, l := range s.Leases {
+		v.Leases = append(v.Leases, LeaseView{Path: l.Path, Engine: l.Engine, Class: l.Class, LeaseID: l.LeaseID,
+			Renewable: l.Renewable, Expires: l.Expires, NextAction: l.NextAction, NextAt: l.NextAt,
+			Error: classifyError(l.LastError)})
+	}
+	for _, t := range s.Templates {
+		tv := TemplateView{Name: t.Name, Rendered: t.Rendered, LastRender: t.LastRender, Error: classifyError(t.LastError),
+			Failures: t.Failures, Command: t.Command, CommandExit: t.CommandExit, CommandAt: t.CommandAt,
+			Renders: t.Renders, Errors: t.Errors}
+		if t.CommandErr != "" || (t.CommandExit != nil && *t.CommandExit != 0) {
+			// A command's error is its exit status or a timeout: the
+			// status is already in CommandExit, the text stays in the log.
+			tv.CommandError = &ErrorInfo{Class: ClassCommandFailed}
+		}
+		v.Templates = append(v.Templates, tv)
+	}
+	return v
 }

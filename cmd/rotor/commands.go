@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/rotorproject/rotor/agent"
 	"github.com/rotorproject/rotor/agent/config"
@@ -205,8 +206,8 @@ func cmdRotate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rotor rotate: pid_file %s does not hold a process id\n", cfg.PidFile)
 		return exitFailed
 	}
-	if err := syscall.Kill(pid, syscall.SIGUSR1); err != nil {
-		fmt.Fprintf(stderr, "rotor rotate: signal rotor (pid %d): %v\n", pid, err)
+	if err := signalRotor(pid, syscall.SIGUSR1); err != nil {
+		fmt.Fprintf(stderr, "rotor rotate: pid_file %s: %v\n", cfg.PidFile, err)
 		return exitFailed
 	}
 	fmt.Fprintf(stdout, "asked rotor (pid %d) to fetch every secret again\n", pid)
@@ -323,13 +324,19 @@ func rotateOverAPI(configs []string, match string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "rotor rotate: rotating one secret needs the local API: %v\n", err)
 		return exitFailed
 	}
-	resp, err := client.Post(base+"/v1/rotate?secret="+url.QueryEscape(match), "application/json", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := apiCall(ctx, client, "POST", base+"/v1/rotate?secret="+url.QueryEscape(match))
 	if err != nil {
 		fmt.Fprintf(stderr, "rotor rotate: %v\n", err)
 		return exitFailed
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode == http.StatusTooManyRequests {
+		fmt.Fprintf(stderr, "rotor rotate: too many rotations on this listener; retry in %ss\n", resp.Header.Get("Retry-After"))
+		return exitFailed
+	}
 	if resp.StatusCode != http.StatusOK {
 		fmt.Fprintf(stderr, "rotor rotate: %s: %s\n", resp.Status, strings.TrimSpace(string(body)))
 		return exitFailed

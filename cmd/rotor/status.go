@@ -13,8 +13,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/rotorproject/rotor/agent"
 	"github.com/rotorproject/rotor/agent/config"
+	"github.com/rotorproject/rotor/ops"
 )
 
 // cmdStatus prints a running agent's /v1/status as tables (or JSON).
@@ -35,8 +35,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/v1/status", nil)
-	resp, err := client.Do(req)
+	resp, err := apiCall(ctx, client, "GET", base+"/v1/status")
 	if err != nil {
 		fmt.Fprintf(stderr, "rotor status: is rotor running? %v\n", err)
 		return exitFailed
@@ -47,7 +46,11 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 		stdout.Write(body)
 		return exitOK
 	}
-	var st agent.Status
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(stderr, "rotor status: %s: %s\n", resp.Status, strings.TrimSpace(string(body)))
+		return exitFailed
+	}
+	var st ops.StatusView
 	if err := json.Unmarshal(body, &st); err != nil {
 		fmt.Fprintf(stderr, "rotor status: unexpected answer: %v\n", err)
 		return exitFailed
@@ -92,7 +95,19 @@ func statusClient(addr string, configs []string) (*http.Client, string, error) {
 	return &http.Client{Transport: tr}, strings.TrimSuffix(addr, "/"), nil
 }
 
-func printStatus(w io.Writer, st agent.Status, now time.Time) {
+// apiCall sends one request to the local API. Every request carries
+// "X-Vault-Request: true": mutations need it, and so does every request to
+// a listener with require_request_header.
+func apiCall(ctx context.Context, client *http.Client, method, url string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set(ops.RequestHeader, "true")
+	return client.Do(req)
+}
+
+func printStatus(w io.Writer, st ops.StatusView, now time.Time) {
 	in := func(t time.Time) string {
 		if t.IsZero() {
 			return "-"
@@ -107,7 +122,7 @@ func printStatus(w io.Writer, st agent.Status, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nSECRET\tCLASS\tEXPIRES IN\tNEXT\tIN\tERROR")
 	for _, l := range st.Leases {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", l.Path, l.Class, in(l.Expires), l.NextAction, in(l.NextAt), l.LastError)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", l.Path, l.Class, in(l.Expires), l.NextAction, in(l.NextAt), errText(l.Error))
 	}
 	fmt.Fprintln(tw, "\nTEMPLATE\tRENDERED\tLAST RENDER\tRELOAD EXIT\tFAILURES\tERROR")
 	for _, t := range st.Templates {
@@ -118,15 +133,44 @@ func printStatus(w io.Writer, st agent.Status, now time.Time) {
 		if t.CommandExit != nil {
 			exit = fmt.Sprint(*t.CommandExit)
 		}
-		fmt.Fprintf(tw, "%s\t%v\t%s\t%s\t%d\t%s\n", t.Name, t.Rendered, last, exit, t.Failures, firstLine(t.LastError))
+		fmt.Fprintf(tw, "%s\t%v\t%s\t%s\t%d\t%s\n", t.Name, t.Rendered, last, exit, t.Failures, templateErrText(t))
 	}
 	tw.Flush()
+	if hasErrors(st) {
+		fmt.Fprintln(w, "\nErrors are shown by class; their full text is in rotor's log.")
+	}
 }
 
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	if len(s) > 120 {
-		s = s[:117] + "..."
+func hasErrors(st ops.StatusView) bool {
+	for _, l := range st.Leases {
+		if l.Error != nil {
+			return true
+		}
+	}
+	for _, t := range st.Templates {
+		if t.Error != nil || t.CommandError != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// errText is an error class as the table shows it: the API gives no
+// error text (the full error is in rotor's log).
+func errText(e *ops.ErrorInfo) string {
+	if e == nil {
+		return ""
+	}
+	return e.String()
+}
+
+func templateErrText(t ops.TemplateView) string {
+	s := errText(t.Error)
+	if c := errText(t.CommandError); c != "" {
+		if s != "" {
+			s += "; "
+		}
+		s += "reload " + c
 	}
 	return s
 }
@@ -152,8 +196,9 @@ func cmdHealth(args []string, stdout, stderr io.Writer) int {
 	if *ready {
 		path = "/readyz"
 	}
-	client.Timeout = 5 * time.Second
-	resp, err := client.Get(base + path)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := apiCall(ctx, client, "GET", base+path)
 	if err != nil {
 		fmt.Fprintf(stderr, "rotor health: %v\n", err)
 		return exitFailed
