@@ -7,7 +7,7 @@ import (
 // methodKeys lists each method's config keys: the registry of auth methods
 // as far as configuration goes.
 var methodKeys = map[string]spec{
-	"approle": {known: []string{"role_id_file_path", "secret_id_file_path", "remove_secret_id_file_after_reading", "secret_id_response_wrapping_path"}},
+	"approle":    {known: []string{"role_id_file_path", "secret_id_file_path", "remove_secret_id_file_after_reading", "secret_id_response_wrapping_path"}},
 	"kubernetes": {known: []string{"role", "token_path"}},
 	"jwt": {known: []string{"path", "role", "remove_jwt_after_reading"}, ignored: map[string]string{
 		"remove_jwt_follows_symlinks": "Vault Agent removes the file a symlinked JWT path points to",
@@ -17,7 +17,7 @@ var methodKeys = map[string]spec{
 		"reload_period": "Vault Agent reloads the certificate files on this period; rotor reads them at each login when reload = true",
 	}},
 	"token_file": {known: []string{"token_file_path"}},
-	"aws": {known: []string{"type", "role", "access_key", "secret_key", "session_token", "header_value", "nonce", "region", "credential_poll_interval"}},
+	"aws":        {known: []string{"type", "role", "access_key", "secret_key", "session_token", "header_value", "nonce", "region", "credential_poll_interval"}},
 }
 
 // mcfg reads one method's config map with Vault Agent's constructor rules.

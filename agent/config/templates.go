@@ -17,11 +17,11 @@ var templateSpec = spec{known: []string{"source", "contents", "destination", "pe
 	"revoke_on_shutdown"}}
 
 var templateExecSpec = spec{known: []string{"command", "timeout"}, ignored: map[string]string{
-	"enabled":      "consul-template's exec option, which Vault Agent's template command does not use",
-	"env":          "consul-template's exec option, which Vault Agent's template command does not use",
-	"kill_signal":  "consul-template's exec option, which Vault Agent's template command does not use",
-	"kill_timeout": "consul-template's exec option, which Vault Agent's template command does not use",
-	"splay":        "consul-template's exec option, which Vault Agent's template command does not use",
+	"enabled":       "consul-template's exec option, which Vault Agent's template command does not use",
+	"env":           "consul-template's exec option, which Vault Agent's template command does not use",
+	"kill_signal":   "consul-template's exec option, which Vault Agent's template command does not use",
+	"kill_timeout":  "consul-template's exec option, which Vault Agent's template command does not use",
+	"splay":         "consul-template's exec option, which Vault Agent's template command does not use",
 	"reload_signal": "consul-template's exec option, which Vault Agent's template command does not use",
 }}
 
