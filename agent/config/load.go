@@ -44,15 +44,19 @@ func Load(paths []string, env Env, opts ...Option) (*Config, error) {
 		}
 		parts = append(parts, decodeSafely(name, list, &ds))
 	}
-	if ds.hasErrors() {
+	// Files that did not parse leave nothing to check across files; files
+	// that parsed with problems are still checked as a whole, minus the
+	// rules a missing block would set off.
+	if len(parts) < len(files) {
 		return nil, &Error{Diags: ds.sorted(SeverityError)}
 	}
+	partial := ds.hasErrors()
 	cfg := merge(parts, &ds)
 	cfg.Files = files
 	o.apply(cfg, &ds)
 	applyEnv(cfg, env, &ds)
 	applyDefaults(cfg)
-	validate(cfg, o.argv != nil, &ds)
+	validate(cfg, o.argv != nil, partial, &ds)
 	if ds.hasErrors() {
 		return nil, &Error{Diags: ds.sorted(SeverityError)}
 	}

@@ -206,6 +206,26 @@ func (b *block) bodies(name, where string, sp spec) *block {
 	return b.d.newBlock(merged, at, where, sp)
 }
 
+// peekType guesses a typed block's type for messages, before its body is
+// decoded: a literal type attribute, else the one label.
+func peekType(it *item) string {
+	if list, ok := objectList(it.val); ok {
+		for _, oi := range list.Items {
+			if len(oi.Keys) == 1 && strings.EqualFold(keyName(oi.Keys[0]), "type") {
+				if l, ok := oi.Val.(*ast.LiteralType); ok {
+					if s, ok := tokValue(l.Token).(string); ok && s != "" {
+						return s
+					}
+				}
+			}
+		}
+	}
+	if len(it.labels) == 1 {
+		return strings.ToLower(keyName(it.labels[0]))
+	}
+	return ""
+}
+
 // tokPos is the item's position for a synthesized item (see body).
 func (it *item) tokPos() token.Pos { return token.Pos{Line: it.pos.Line, Column: it.pos.Column} }
 
@@ -246,6 +266,9 @@ func (b *block) typeOf(it *item, inner *block, what string) (string, bool) {
 // typedBody opens a typed block (method, sink, listener, persist): the
 // labels, if any, name the type and are not nested keys.
 func (b *block) typedBody(it *item, where string, sp spec) *block {
+	if t := peekType(it); t != "" {
+		where = fmt.Sprintf("%s %q", where, t)
+	}
 	list, ok := objectList(it.val)
 	if !ok {
 		b.d.ds.errorf(it.vpos, "Incorrect attribute value type", "%s must be a block.", where)

@@ -91,13 +91,15 @@ func applyDefaults(cfg *Config) {
 // validate checks what no single block can check alone: Vault Agent's
 // ValidateConfig and start-up checks first, then rotor's own. rotorExec is
 // set for `rotor exec`, whose command line stands for exec and
-// env_template blocks.
-func validate(cfg *Config, rotorExec bool, ds *diags) {
+// env_template blocks. partial is set when decoding found problems: then
+// the rules about what the configuration as a whole lacks are skipped, as
+// a block that failed to decode would set them off.
+func validate(cfg *Config, rotorExec, partial bool, ds *diags) {
 	start := Pos{Filename: "command line"}
 	if len(cfg.Files) > 0 {
 		start = Pos{Filename: cfg.Files[0], Line: 1, Column: 1}
 	}
-	validateVaultRules(cfg, rotorExec, start, ds)
+	validateVaultRules(cfg, rotorExec || partial, start, ds)
 	validateEnvTemplates(cfg, rotorExec, start, ds)
 	validateSinks(cfg, ds)
 
@@ -132,7 +134,7 @@ func validate(cfg *Config, rotorExec bool, ds *diags) {
 			}
 		}
 	}
-	if cfg.AutoAuth == nil && cfg.Token == "" && (len(cfg.Templates) > 0 || cfg.Exec != nil) {
+	if !partial && cfg.AutoAuth == nil && cfg.Token == "" && (len(cfg.Templates) > 0 || cfg.Exec != nil) {
 		ds.errorf(start, "Missing auto_auth", "there is no auto_auth block and no VAULT_TOKEN (or BAO_TOKEN) in the environment: rotor has no way to log in.")
 	}
 	dests := map[string]*Template{}
@@ -152,8 +154,10 @@ func validate(cfg *Config, rotorExec bool, ds *diags) {
 }
 
 // validateVaultRules are Vault Agent 1.21's ValidateConfig and the
-// api_proxy/cache checks its start-up makes.
-func validateVaultRules(cfg *Config, rotorExec bool, start Pos, ds *diags) {
+// api_proxy/cache checks its start-up makes. skipWhole skips the rules
+// about what the whole configuration lacks (rotor exec, or a partial
+// decode).
+func validateVaultRules(cfg *Config, skipWhole bool, start Pos, ds *diags) {
 	c, p, a := cfg.Cache, cfg.APIProxy, cfg.AutoAuth
 	wrapped := a != nil && a.Method != nil && a.Method.WrapTTL > 0
 	if c != nil && p != nil && c.UseAutoAuthTokenSet {
@@ -185,10 +189,10 @@ func validateVaultRules(cfg *Config, rotorExec bool, start Pos, ds *diags) {
 			ds.errorf(p.Range, "Conflicting options", "api_proxy: use_auto_auth_token is true and the auto_auth method uses wrapping (wrap_ttl).")
 		}
 	}
-	if a != nil && !rotorExec && len(a.Sinks) == 0 && (p == nil || !p.UseAutoAuthToken) && len(cfg.Templates) == 0 && len(cfg.EnvTemplates) == 0 {
+	if a != nil && !skipWhole && len(a.Sinks) == 0 && (p == nil || !p.UseAutoAuthToken) && len(cfg.Templates) == 0 && len(cfg.EnvTemplates) == 0 {
 		ds.errorf(a.Range, "Nothing uses the token", "auto_auth needs at least one sink, one template or env_template, or api_proxy { use_auto_auth_token = true }: otherwise the token it gets is used by nothing.")
 	}
-	if a == nil && c == nil && len(cfg.Listeners) == 0 && !rotorExec {
+	if a == nil && c == nil && len(cfg.Listeners) == 0 && !skipWhole {
 		ds.errorf(start, "Nothing to do", "there is no auto_auth, cache or listener block: Vault Agent refuses such a configuration, and so does rotor.")
 	}
 	// enforce_consistency / when_inconsistent, as Vault Agent checks them

@@ -140,6 +140,7 @@ func runAgent(cfg *config.Config, lg *logging, reload func() (*config.Config, er
 	}
 	lg.apply(cfg)
 	log := lg.log
+	logConfigWarnings(log, cfg)
 	a, err := agent.New(cfg, log)
 	if err != nil {
 		log.Error("cannot start", "error", err)
@@ -168,6 +169,14 @@ func runAgent(cfg *config.Config, lg *logging, reload func() (*config.Config, er
 	}
 	log.Info("rotor stopped")
 	return exitOK
+}
+
+// logConfigWarnings logs what the configuration loader accepted with a
+// warning (keys rotor ignores, values it changed).
+func logConfigWarnings(log *slog.Logger, cfg *config.Config) {
+	for _, w := range cfg.Warnings {
+		log.Warn("configuration", "warning", w.String())
+	}
 }
 
 // cmdRotate asks a running agent, found through its pid_file, to fetch

@@ -96,4 +96,5 @@ func reloadConfig(a *agent.Agent, lg *logging, notify *sdnotify.Notifier, reload
 		return
 	}
 	lg.apply(cfg)
+	logConfigWarnings(lg.log, cfg)
 }
