@@ -236,13 +236,16 @@ func deepest(b []byte, json bool) (Pos, int) {
 }
 
 // skipString skips a quoted string starting at b[i] == '"', with its
-// escapes and ${ } interpolations (which may hold quoted strings), and
-// returns the index of the closing quote.
+// escapes and ${ } interpolations (which may hold quoted strings, which may
+// hold interpolations...), and returns the index of the closing quote. It
+// keeps a stack of open interpolation counts instead of recursing, so a
+// file of nested quotes cannot grow the Go stack.
 func skipString(b []byte, i, line, col int) (int, int, int) {
-	interp := 0 // open ${ in this string
+	stack := []int{0} // per open string: its open ${ count
 	for i++; i < len(b); i++ {
 		c := b[i]
 		col++
+		top := len(stack) - 1
 		switch {
 		case c == '\n':
 			line, col = line+1, 0
@@ -250,20 +253,23 @@ func skipString(b []byte, i, line, col int) (int, int, int) {
 			i++
 			col++
 		case c == '$' && i+1 < len(b) && b[i+1] == '{':
-			interp++
+			stack[top]++
 			i++
 			col++
-		case c == '}' && interp > 0:
-			interp--
-		case c == '"' && interp > 0:
-			i, line, col = skipString(b, i, line, col)
+		case c == '}' && stack[top] > 0:
+			stack[top]--
+		case c == '"' && stack[top] > 0:
+			if len(stack) > MaxDepth {
+				// Deeper than any real config: stop counting here; the
+				// parser scans strings flat and does not recurse on them.
+				return i, line, col
+			}
+			stack = append(stack, 0)
 		case c == '"':
-			return i, line, col
-		}
-		if interp > MaxDepth {
-			// Nested quotes deeper than the limit: stop counting here, the
-			// parser will not recurse on them (HCL 1 scans strings flat).
-			return i, line, col
+			if top == 0 {
+				return i, line, col
+			}
+			stack = stack[:top]
 		}
 	}
 	return i, line, col
