@@ -278,7 +278,7 @@ func TestBackoffWhileVaultDownThenRecovery(t *testing.T) {
 	sink := filepath.Join(dir, "sink")
 	r := startAgent(t, srv, fmt.Sprintf(`
 vault {
-  retry { num_retries = 0 }
+  retry { num_retries = -1 } # Vault Agent's spelling of "no retries"
 }
 auto_auth {
   method "token_file" {

@@ -72,31 +72,49 @@ func (e *Error) Problems() []string {
 	return out
 }
 
+// MaxProblems caps the diagnostics one Load reports: past it, a file of
+// garbage would cost seconds of suggestions and megabytes of message.
+const MaxProblems = 500
+
 // diags collects diagnostics while a configuration is decoded.
-type diags []Diagnostic
+type diags struct {
+	list    []Diagnostic
+	errors  int
+	dropped int
+}
+
+func (ds *diags) add(d Diagnostic) {
+	if ds.full() {
+		ds.dropped++
+		if d.Severity == SeverityError {
+			ds.errors++
+		}
+		return
+	}
+	if d.Severity == SeverityError {
+		ds.errors++
+	}
+	ds.list = append(ds.list, d)
+}
+
+// full reports that no more diagnostics are kept.
+func (ds *diags) full() bool { return len(ds.list) >= MaxProblems }
 
 func (ds *diags) errorf(p Pos, summary, format string, args ...any) {
-	*ds = append(*ds, Diagnostic{Severity: SeverityError, Pos: p, Summary: summary, Detail: fmt.Sprintf(format, args...)})
+	ds.add(Diagnostic{Severity: SeverityError, Pos: p, Summary: summary, Detail: fmt.Sprintf(format, args...)})
 }
 
 func (ds *diags) warnf(p Pos, summary, format string, args ...any) {
-	*ds = append(*ds, Diagnostic{Severity: SeverityWarning, Pos: p, Summary: summary, Detail: fmt.Sprintf(format, args...)})
+	ds.add(Diagnostic{Severity: SeverityWarning, Pos: p, Summary: summary, Detail: fmt.Sprintf(format, args...)})
 }
 
-func (ds diags) hasErrors() bool {
-	for _, d := range ds {
-		if d.Severity == SeverityError {
-			return true
-		}
-	}
-	return false
-}
+func (ds *diags) hasErrors() bool { return ds.errors > 0 }
 
 // sorted returns the diagnostics of one severity in a stable order: file,
 // line, column, then message; exact repeats are dropped.
-func (ds diags) sorted(sev Severity) []Diagnostic {
+func (ds *diags) sorted(sev Severity) []Diagnostic {
 	var out []Diagnostic
-	for _, d := range ds {
+	for _, d := range ds.list {
 		if d.Severity == sev {
 			out = append(out, d)
 		}
@@ -119,6 +137,10 @@ func (ds diags) sorted(sev Severity) []Diagnostic {
 		if i == 0 || d != out[i-1] {
 			uniq = append(uniq, d)
 		}
+	}
+	if ds.dropped > 0 && sev == SeverityError && len(uniq) > 0 {
+		uniq = append(uniq, Diagnostic{Severity: SeverityError, Pos: uniq[len(uniq)-1].Pos, Summary: "Too many problems",
+			Detail: fmt.Sprintf("%d more problems were not listed; fix these first.", ds.dropped)})
 	}
 	return uniq
 }

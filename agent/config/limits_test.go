@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,5 +71,19 @@ func TestNonRegularFileIsRefusedWithoutBlocking(t *testing.T) {
 	}
 	if _, err := Load([]string{"/dev/null"}, env(nil)); err == nil || !strings.Contains(err.Error(), "not a device") && !strings.Contains(err.Error(), "a device") {
 		t.Fatalf("/dev/null: %v", err)
+	}
+}
+
+// A file of garbage keys gets a bounded list of problems, not megabytes.
+func TestProblemsAreCapped(t *testing.T) {
+	var b strings.Builder
+	for i := range 3 * MaxProblems {
+		fmt.Fprintf(&b, "key_%d = 1\n", i)
+	}
+	fmt.Fprintf(&b, "%s = 1\n", strings.Repeat("k", 100_000))
+	_, err := Load([]string{write(t, t.TempDir(), "cfg.hcl", b.String())}, env(nil))
+	got := problems(t, err)
+	if len(got) != MaxProblems+1 || !strings.Contains(got[len(got)-1], "Too many problems: 1001 more problems were not listed") {
+		t.Fatalf("%d problems, last: %s", len(got), got[len(got)-1])
 	}
 }

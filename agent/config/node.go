@@ -103,7 +103,11 @@ func (d *decoder) newBlock(list *ast.ObjectList, at Pos, where string, sp spec) 
 		case sp.ignored[it.name] != "":
 			d.ds.warnf(it.pos, "Ignored by rotor", "%s: %s: %s; rotor ignores it.", where, it.name, sp.ignored[it.name])
 		default:
-			detail := fmt.Sprintf("%s: %q is not a known key.", where, keyName(it.key))
+			detail := fmt.Sprintf("%s: %q is not a known key.", where, short(keyName(it.key)))
+			if d.ds.full() || len(it.name) > 64 {
+				d.ds.errorf(it.pos, "Unsupported argument", "%s", detail)
+				continue
+			}
 			if s := suggest(it.name, sp.all()); s != "" {
 				detail += fmt.Sprintf(" Did you mean %q?", s)
 			}
@@ -111,6 +115,14 @@ func (d *decoder) newBlock(list *ast.ObjectList, at Pos, where string, sp spec) 
 		}
 	}
 	return b
+}
+
+// short cuts a name for a message.
+func short(s string) string {
+	if len(s) > 64 {
+		return s[:61] + "..."
+	}
+	return s
 }
 
 func contains(list []string, s string) bool {
