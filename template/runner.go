@@ -93,7 +93,8 @@ func New(templates []*config.Template, envs []*config.EnvTemplate, o Options) (*
 	}
 	var envTmpls []*tmpl
 	for _, e := range envs {
-		c := &config.Template{Source: e.Source, Contents: e.Contents, ErrorOnMissingKey: e.ErrorOnMissingKey, Range: e.Range}
+		c := &config.Template{Source: e.Source, Contents: e.Contents, ErrorOnMissingKey: e.ErrorOnMissingKey, Range: e.Range,
+			LeftDelim: e.LeftDelim, RightDelim: e.RightDelim, FunctionDenylist: e.FunctionDenylist}
 		t, err := newTmpl(c, "env "+e.Name)
 		if err != nil {
 			errs = append(errs, err)

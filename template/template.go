@@ -63,6 +63,9 @@ func newTmpl(c *config.Template, name string) (*tmpl, error) {
 		RightDelim:    c.RightDelim,
 		SandboxPath:   c.SandboxPath,
 		ExtFuncMap:    t.funcMap(),
+		// function_denylist: consul-template replaces each named function
+		// with one that fails.
+		FunctionDenylist: c.FunctionDenylist,
 	}
 	if c.Source != "" {
 		b, err := os.ReadFile(c.Source)
