@@ -61,6 +61,7 @@ func (d *decoder) decodeTemplate(b *block, it *item) *Template {
 	var fatal bool
 	if d.tbool(b, "error_fatal", &fatal) {
 		t.ErrorFatal = &fatal
+		d.warnErrorFatal(b)
 	}
 	d.tstr(b, "left_delimiter", &t.LeftDelim)
 	d.tstr(b, "right_delimiter", &t.RightDelim)
@@ -108,6 +109,10 @@ func (d *decoder) decodeTemplate(b *block, it *item) *Template {
 		}
 	}
 	return t
+}
+
+func (d *decoder) warnErrorFatal(b *block) {
+	d.ds.warnf(b.one("error_fatal").pos, "Ignored by rotor", "%s: error_fatal: consul-template stops on a template error when it is true; rotor logs a failing template and retries it with backoff (template_config's exit_on_retry_failure ends rotor), and ignores it.", b.where)
 }
 
 // decodeWait reads wait { min max } or wait = "min[:max]".
@@ -258,6 +263,7 @@ func (d *decoder) decodeEnvTemplate(parent *block, it *item) *EnvTemplate {
 	var fatal bool
 	if d.tbool(b, "error_fatal", &fatal) {
 		e.ErrorFatal = &fatal
+		d.warnErrorFatal(b)
 	}
 	d.tstr(b, "left_delimiter", &e.LeftDelim)
 	d.tstr(b, "right_delimiter", &e.RightDelim)
