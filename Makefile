@@ -1,8 +1,9 @@
 # rotor's build, test and demo entry points. See README.md.
 VAULT_BIN := test/vault/bin/vault
+AGENTCHECK_BIN := test/vault/bin/agentcheck
 GO_TEST_FLAGS ?= -race -count=1 -timeout 40m
 
-.PHONY: build vault test lint demo clean
+.PHONY: build vault agentcheck test lint demo clean
 
 build:
 	go build -trimpath -ldflags "-s -w" -o bin/rotor ./cmd/rotor
@@ -14,14 +15,21 @@ $(VAULT_BIN): test/vault/main.go test/vault/go.mod test/vault/go.sum
 	@echo "building Vault v1.21.0 for the tests (first time: 5-10 minutes)..."
 	cd test/vault && go build -o bin/vault .
 
+# Vault Agent 1.21's own verdict on a config (test/vault/agentcheck): the
+# config package's differential test compares rotor's loader against it on
+# Vault's agent config fixtures. Reuses the Vault build cache.
+agentcheck: $(AGENTCHECK_BIN)
+$(AGENTCHECK_BIN): test/vault/agentcheck/main.go test/vault/go.mod test/vault/go.sum
+	cd test/vault && go build -o bin/agentcheck ./agentcheck
+
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	go vet ./...
 
 # Unit and integration tests against a real Vault (and PostgreSQL, nginx
 # where installed); integration tests fail instead of skipping here.
-test: vault lint
-	ROTOR_REQUIRE_INTEGRATION=1 ROTOR_VAULT_BIN=$(CURDIR)/$(VAULT_BIN) go test $(GO_TEST_FLAGS) ./...
+test: vault agentcheck lint
+	ROTOR_REQUIRE_INTEGRATION=1 ROTOR_VAULT_BIN=$(CURDIR)/$(VAULT_BIN) ROTOR_AGENTCHECK_BIN=$(CURDIR)/$(AGENTCHECK_BIN) go test $(GO_TEST_FLAGS) ./...
 
 demo:
 	./examples/demo/run.sh

@@ -278,7 +278,7 @@ func TestBackoffWhileVaultDownThenRecovery(t *testing.T) {
 	sink := filepath.Join(dir, "sink")
 	r := startAgent(t, srv, fmt.Sprintf(`
 vault {
-  retry { num_retries = 0 }
+  retry { num_retries = -1 } # Vault Agent's spelling of "no retries"
 }
 auto_auth {
   method "token_file" {
@@ -349,7 +349,9 @@ auto_auth {
       secret_id_file_path = %q
     }
   }
-}`, writeFile(t, dir, "role_id", roleID), writeFile(t, dir, "secret_id", "not-the-secret-id")))
+  # Vault Agent (and rotor) refuse an auto_auth whose token nothing uses.
+  sink "file" { config = { path = %q } }
+}`, writeFile(t, dir, "role_id", roleID), writeFile(t, dir, "secret_id", "not-the-secret-id"), filepath.Join(dir, "sink")))
 	err := r.wait(t, 15*time.Second)
 	if err == nil || !strings.Contains(err.Error(), "auth/approle/login") || !strings.Contains(err.Error(), "invalid") {
 		t.Fatalf("want a clear login error, got %v", err)

@@ -4,6 +4,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rotorproject/rotor/agent/config"
@@ -125,10 +126,12 @@ func translate(cfg *config.Config) *settings {
 			CreateDestDirs: t.CreateDestDirs, Backup: t.Backup, Command: cmd(t.Command), CommandTimeout: t.CommandTimeout,
 			ErrorOnMissingKey: t.ErrorOnMissingKey, LeftDelim: t.LeftDelim, RightDelim: t.RightDelim,
 			SandboxPath: t.SandboxPath, WaitMin: t.WaitMin, WaitMax: t.WaitMax, RevokeOnShutdown: t.RevokeOnShutdown,
+			FunctionDenylist: slices.Clone(t.FunctionDenylist), PermsUnset: t.Perms == 0,
 		})
 	}
 	for _, e := range cfg.EnvTemplates {
-		s.envs = append(s.envs, template.EnvSpec{Name: e.Name, Source: e.Source, Contents: e.Contents, ErrorOnMissingKey: e.ErrorOnMissingKey})
+		s.envs = append(s.envs, template.EnvSpec{Name: e.Name, Source: e.Source, Contents: e.Contents, ErrorOnMissingKey: e.ErrorOnMissingKey,
+			LeftDelim: e.LeftDelim, RightDelim: e.RightDelim, FunctionDenylist: slices.Clone(e.FunctionDenylist)})
 	}
 	if e := cfg.Exec; e != nil {
 		s.exec = &supervise.Spec{Command: cmd(e.Command), RestartOnSecretChanges: e.RestartOnSecretChanges,
@@ -136,7 +139,9 @@ func translate(cfg *config.Config) *settings {
 	}
 	for _, l := range cfg.Listeners {
 		s.listeners = append(s.listeners, ops.ListenerOptions{Type: l.Type, Address: l.Address, Mode: l.Mode,
-			TLSCertFile: l.TLSCertFile, TLSKeyFile: l.TLSKeyFile, EnableRotate: l.EnableRotate})
+			TLSCertFile: l.TLSCertFile, TLSKeyFile: l.TLSKeyFile, TLSMinVersion: l.TLSMinVersion, EnableRotate: l.EnableRotate,
+			RequireRequestHeader: l.RequireRequestHeader, Role: l.Role, SocketUser: l.SocketUser, SocketGroup: l.SocketGroup,
+			AllowedHosts: strings.Join(l.AllowedHosts, ",")})
 	}
 	if st := cfg.State; st != nil {
 		bind := v.Address + "|token"

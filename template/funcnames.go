@@ -176,3 +176,71 @@ func checkArity(u funcUse) error {
 	}
 	return nil
 }
+
+// sensitiveFields are field names whose value is a private key or a
+// password: a template that renders one should say who may read it.
+var sensitiveFields = map[string]bool{"Key": true, "private_key": true, "password": true, "secret_key": true,
+	"secret_access_key": true, "client_secret": true, "secret_id": true, "client_token": true}
+
+// sensitiveField returns the first field of tree that names a private key
+// or a password, and its line ("" when none).
+func sensitiveField(tree *parse.Tree) (string, int) {
+	var found string
+	var line int
+	var visit func(n parse.Node)
+	check := func(n parse.Node, idents []string) {
+		for _, id := range idents {
+			if found == "" && sensitiveFields[id] {
+				found = id
+				loc, _ := tree.ErrorContext(n)
+				line = lineOf(loc)
+			}
+		}
+	}
+	visitPipe := func(p *parse.PipeNode) {
+		if p != nil {
+			visit(p)
+		}
+	}
+	visit = func(n parse.Node) {
+		switch x := n.(type) {
+		case *parse.ListNode:
+			if x != nil {
+				for _, c := range x.Nodes {
+					visit(c)
+				}
+			}
+		case *parse.ActionNode:
+			visitPipe(x.Pipe)
+		case *parse.PipeNode:
+			for _, c := range x.Cmds {
+				for _, a := range c.Args {
+					visit(a)
+				}
+			}
+		case *parse.FieldNode:
+			check(x, x.Ident)
+		case *parse.ChainNode:
+			check(x, x.Field)
+			visit(x.Node)
+		case *parse.IfNode:
+			visitPipe(x.Pipe)
+			visit(x.List)
+			visit(x.ElseList)
+		case *parse.WithNode:
+			visitPipe(x.Pipe)
+			visit(x.List)
+			visit(x.ElseList)
+		case *parse.RangeNode:
+			visitPipe(x.Pipe)
+			visit(x.List)
+			visit(x.ElseList)
+		case *parse.TemplateNode:
+			visitPipe(x.Pipe)
+		}
+	}
+	if tree != nil {
+		visit(tree.Root)
+	}
+	return found, line
+}

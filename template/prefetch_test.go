@@ -69,3 +69,21 @@ func TestCheckNamesAndArity(t *testing.T) {
 		t.Errorf("a denylisted function is still warned about: %q", w)
 	}
 }
+
+// A template that renders a private key or a password without perms is
+// pointed out: its default mode lets other users read it.
+func TestCheckWarnsAboutSecretsWithoutPerms(t *testing.T) {
+	key := `{{ with pkiCert "pki/issue/r" "common_name=a" }}{{ .Key }}{{ end }}`
+	pw := `{{ with secret "database/creds/r" }}{{ .Data.password }}{{ end }}`
+	for _, c := range []struct {
+		text  string
+		unset bool
+		warn  bool
+	}{{key, true, true}, {pw, true, true}, {key, false, false}, {`{{ with secret "database/creds/r" }}{{ .Data.username }}{{ end }}`, true, false}} {
+		w, err := Check(Spec{Contents: c.text, Destination: "/x", Perms: 0o644, PermsUnset: c.unset})
+		got := err == nil && len(w) == 1 && strings.Contains(w[0], "no perms set")
+		if got != c.warn || (!c.warn && len(w) != 0) {
+			t.Errorf("%q (perms unset %v): warnings %q, err %v", c.text, c.unset, w, err)
+		}
+	}
+}

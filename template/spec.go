@@ -35,6 +35,10 @@ type Spec struct {
 	// MaxBytes caps the rendered output and each file the file function
 	// reads (0: DefaultMaxBytes).
 	MaxBytes int64
+	// PermsUnset says perms was not configured (Perms is then the
+	// default): validate warns when such a template renders a private
+	// key or a password.
+	PermsUnset bool
 }
 
 // DefaultMaxBytes caps a rendered template: a template that loops over a
@@ -48,6 +52,8 @@ type EnvSpec struct {
 	Source            string
 	Contents          string
 	ErrorOnMissingKey bool
+	LeftDelim         string
+	RightDelim        string
 	FunctionDenylist  []string
 }
 
@@ -56,5 +62,6 @@ const DefaultCommandTimeout = 30 * time.Second
 
 // spec turns an env template into the Spec the runner executes.
 func (e EnvSpec) spec() *Spec {
-	return &Spec{Source: e.Source, Contents: e.Contents, ErrorOnMissingKey: e.ErrorOnMissingKey, FunctionDenylist: e.FunctionDenylist}
+	return &Spec{Source: e.Source, Contents: e.Contents, ErrorOnMissingKey: e.ErrorOnMissingKey, LeftDelim: e.LeftDelim,
+		RightDelim: e.RightDelim, FunctionDenylist: e.FunctionDenylist}
 }

@@ -25,19 +25,21 @@ type tmpl struct {
 	rec      recorder
 	uid, gid int
 
-	funcs      []funcUse            // every function call, from the parse
-	static     []lease.Ref          // secrets it certainly asks for (prefetched)
-	used       map[string]lease.Ref // secrets the last render used
-	output     []byte               // last rendered content (nil before the first)
-	rendered   bool                 // has been written at least once
-	lastErr    error
-	failures   int
-	b          *backoff.Backoff
-	retryAt    time.Time // when a failed render is tried again
-	dueAt      time.Time // when a pending render may run (wait min/max)
-	firstDue   time.Time // first change not yet rendered (wait max)
-	dirty      bool
-	lastRender time.Time
+	funcs         []funcUse // every function call, from the parse
+	sensitive     string    // a field naming a key or password it renders ("" if none)
+	sensitiveLine int
+	static        []lease.Ref          // secrets it certainly asks for (prefetched)
+	used          map[string]lease.Ref // secrets the last render used
+	output        []byte               // last rendered content (nil before the first)
+	rendered      bool                 // has been written at least once
+	lastErr       error
+	failures      int
+	b             *backoff.Backoff
+	retryAt       time.Time // when a failed render is tried again
+	dueAt         time.Time // when a pending render may run (wait min/max)
+	firstDue      time.Time // first change not yet rendered (wait max)
+	dirty         bool
+	lastRender    time.Time
 }
 
 var brain = ctemplate.NewBrain()
@@ -76,6 +78,7 @@ func newTmpl(c *Spec, name string) (*tmpl, error) {
 		t.funcs = append(t.funcs, u)
 	}
 	t.static = staticRefs(tree)
+	t.sensitive, t.sensitiveLine = sensitiveField(tree)
 	in := &ctemplate.NewTemplateInput{
 		Contents:         text,
 		Destination:      c.Destination,
@@ -106,6 +109,10 @@ func (t *tmpl) warnings() []string {
 		seen[u.name] = true
 		out = append(out, fmt.Sprintf("template %s: %s: line %d: %s %s when the template renders; add it to function_denylist unless you mean it",
 			t.name, sourceName(t.cfg), u.line, u.name, what))
+	}
+	if t.sensitive != "" && t.cfg.PermsUnset && t.envName == "" {
+		out = append(out, fmt.Sprintf("template %s: %s: line %d: renders .%s with no perms set: the file gets mode %04o (0644 minus the umask), readable by others; set perms, e.g. \"0600\"",
+			t.name, sourceName(t.cfg), t.sensitiveLine, t.sensitive, t.cfg.Perms))
 	}
 	return out
 }

@@ -1,14 +1,14 @@
-// Package config loads rotor's configuration: HCL (or JSON) files in Vault
-// Agent's syntax, decoded into typed values, defaulted, then validated
-// strictly. Every problem is reported at once with its file:line:col.
+// Package config loads rotor's configuration: files in Vault Agent's
+// grammar (HCL 1, or JSON), decoded into typed values, defaulted, then
+// validated strictly. Every problem is reported at once with its
+// file:line:col. A key Vault Agent knows and rotor does not act on is
+// accepted with a warning; a key neither knows is an error.
 package config
 
 import (
 	"os"
 	"strings"
 	"time"
-
-	"github.com/hashicorp/hcl/v2"
 )
 
 // Config is a loaded, defaulted and validated configuration.
@@ -39,8 +39,65 @@ type Config struct {
 	// there is no auto_auth block. It is never printed.
 	Token Secret
 
+	// DisableIdleConnections and DisableKeepAlives name the subsystems
+	// ("auto-auth", "caching", "proxying", "templating") whose connections
+	// to Vault are not kept idle / alive, as in Vault Agent (or its
+	// VAULT_AGENT_DISABLE_* variables).
+	DisableIdleConnections []string
+	DisableKeepAlives      []string
+
+	// Logging as Vault Agent's log_* keys give it; rotor logs to stderr and
+	// warns that it ignores the file keys.
+	LogFormat         string
+	LogFile           string
+	LogRotateBytes    int
+	LogRotateDuration time.Duration
+	LogRotateMaxFiles int
+
+	// Cache and APIProxy are Vault Agent's cache {} and api_proxy {} blocks,
+	// parsed and checked as Vault Agent 1.21 does (nil when absent).
+	Cache    *Cache
+	APIProxy *APIProxy
+
+	// Warnings are the problems that did not refuse the configuration, in
+	// the order of their positions.
+	Warnings []Diagnostic
+
 	// Files lists the configuration files that were read, in order.
 	Files []string
+}
+
+// Cache is the cache {} block.
+type Cache struct {
+	// UseAutoAuthToken is true for true or "force"; ForceAutoAuthToken only
+	// for "force". UseAutoAuthTokenSet says the key was written.
+	UseAutoAuthToken    bool
+	ForceAutoAuthToken  bool
+	UseAutoAuthTokenSet bool
+	EnforceConsistency  string // "always", "never" or ""
+	WhenInconsistent    string // "fail", "retry", "forward" or ""
+	Persist             *Persist
+	Range               Pos
+}
+
+// Persist is cache { persist "<type>" {} }.
+type Persist struct {
+	Type                    string
+	Path                    string
+	KeepAfterImport         bool
+	ExitOnErr               bool
+	ServiceAccountTokenFile string
+	Range                   Pos
+}
+
+// APIProxy is the api_proxy {} block.
+type APIProxy struct {
+	UseAutoAuthToken    bool
+	ForceAutoAuthToken  bool
+	UseAutoAuthTokenSet bool
+	EnforceConsistency  string
+	WhenInconsistent    string
+	Range               Pos
 }
 
 // Secret is a string that never prints its value.
@@ -68,32 +125,57 @@ type Vault struct {
 	TLSServerName string
 	Namespace     string
 	// NumRetries is how often a request is retried on 412 and 5xx answers
-	// and connection errors; 0 disables retries. Default 12, as Vault Agent.
+	// and connection errors; 0 disables retries. Default 12. As in Vault
+	// Agent, the file's num_retries = 0 means the default and -1 means 0.
 	NumRetries int
+	Range      Pos // the vault block, or the file's start
+	// AddressRange is where address was set (zero when it was not).
+	AddressRange Pos
 }
 
 // AutoAuth is the `auto_auth {}` block.
 type AutoAuth struct {
 	Method *Method
 	Sinks  []*Sink
+	// EnableReauthOnNewCredentials is Vault Agent's key to log in again
+	// when the credentials change; parsed, not acted on (warned).
+	EnableReauthOnNewCredentials bool
+	Range                        Pos
 }
 
-// Method is `auto_auth { method "<type>" {...} }`.
+// Method is `auto_auth { method "<type>" {...} }` (or method { type = ... }).
 type Method struct {
 	Type       string
-	MountPath  string // default "auth/<type>"
+	MountPath  string // default "auth/<type>", no trailing slash
 	Namespace  string
 	MinBackoff time.Duration // default 1s
 	MaxBackoff time.Duration // default 5m
 	ExitOnErr  bool
+	// WrapTTL asks Vault to response-wrap the login answer: the one sink
+	// then receives the wrapped token (Vault Agent's method wrap_ttl).
+	WrapTTL time.Duration
 
 	AppRole    *AppRole
 	Kubernetes *Kubernetes
 	JWT        *JWT
 	Cert       *Cert
 	TokenFile  *TokenFile
+	AWS        *AWS
 
-	Range hcl.Range
+	Range Pos
+}
+
+// AWS is the aws method's config map.
+type AWS struct {
+	Type                   string // "iam" or "ec2"
+	Role                   string
+	AccessKey              Secret
+	SecretKey              Secret
+	SessionToken           Secret
+	HeaderValue            string
+	Nonce                  Secret
+	Region                 string
+	CredentialPollInterval time.Duration // iam only; default 60s in Vault Agent
 }
 
 // AppRole is the approle method's config map.
@@ -142,7 +224,14 @@ type Sink struct {
 	Path    string
 	Mode    os.FileMode // default 0640
 	Owner   Owner
-	Range   hcl.Range
+	// Diffie-Hellman encryption of the token (Vault Agent's dh_* keys):
+	// DHType is "" or "curve25519"; AAD is resolved from AADEnvVar.
+	DHType    string
+	DHPath    string
+	DeriveKey bool
+	AAD       Secret
+	AADEnvVar string
+	Range     Pos
 }
 
 // Owner says who should own a written file. Unset fields keep the writer's.
@@ -157,7 +246,7 @@ type Owner struct {
 type Command struct {
 	Argv  []string
 	Shell string
-	Range hcl.Range
+	Range Pos
 }
 
 // IsZero reports whether no command is set.
@@ -168,7 +257,7 @@ type Template struct {
 	Source            string
 	Contents          string
 	Destination       string
-	Perms             os.FileMode // default 0644
+	Perms             os.FileMode // 0: not set (DefaultTemplatePerms minus the umask)
 	Owner             Owner
 	CreateDestDirs    bool // default true
 	Backup            bool
@@ -180,7 +269,11 @@ type Template struct {
 	SandboxPath       string
 	WaitMin, WaitMax  time.Duration
 	RevokeOnShutdown  *bool
-	Range             hcl.Range
+	// ErrorFatal is consul-template's error_fatal (nil: unset).
+	ErrorFatal *bool
+	// FunctionDenylist names template functions that must not be called.
+	FunctionDenylist []string
+	Range            Pos
 }
 
 // TemplateConfig is the `template_config {}` block.
@@ -203,7 +296,11 @@ type Exec struct {
 	ReloadSignal string
 	// Debounce gathers a burst of secret changes into one restart.
 	Debounce time.Duration // default 2s
-	Range    hcl.Range
+	// ChildProcessStdout/Stderr are Vault Agent's files for the child's
+	// output; parsed, not acted on (warned).
+	ChildProcessStdout string
+	ChildProcessStderr string
+	Range              Pos
 }
 
 // State is the `state {}` block: where rotor keeps its token and leases
@@ -215,7 +312,7 @@ type State struct {
 	KeyFile           string
 	KeyEnv            string
 	KubernetesSAToken bool
-	Range             hcl.Range
+	Range             Pos
 }
 
 // Listener is a `listener "tcp"|"unix" {}` block: where the local API
@@ -227,9 +324,30 @@ type Listener struct {
 	TLSCertFile string
 	TLSKeyFile  string
 	TLSDisable  bool
+	// TLS details as Vault Agent takes them.
+	TLSMinVersion                 string
+	TLSMaxVersion                 string
+	TLSClientCAFile               string
+	TLSRequireAndVerifyClientCert bool
+	TLSDisableClientCerts         bool
+	// Role is "default" (or "") or "metrics_only".
+	Role string
+	// RequireRequestHeader refuses requests without X-Vault-Request: true.
+	RequireRequestHeader bool
+	// SocketMode, SocketUser and SocketGroup are Vault Agent's unix socket
+	// settings, as written (SocketMode wins over Mode when both are set
+	// and it parses as octal).
+	SocketMode  string
+	SocketUser  string
+	SocketGroup string
+	// AgentAPIEnableQuit is agent_api { enable_quit = true }: /agent/v1/quit.
+	AgentAPIEnableQuit bool
 	// EnableRotate allows POST /v1/rotate.
 	EnableRotate bool
-	Range        hcl.Range
+	// AllowedHosts are Host header names the listener accepts besides
+	// localhost, *.localhost and IP addresses (rotor's own key).
+	AllowedHosts []string
+	Range        Pos
 }
 
 // EnvTemplate is an `env_template "NAME" {}` block.
@@ -238,7 +356,11 @@ type EnvTemplate struct {
 	Source            string
 	Contents          string
 	ErrorOnMissingKey bool
-	Range             hcl.Range
+	ErrorFatal        *bool
+	LeftDelim         string
+	RightDelim        string
+	FunctionDenylist  []string
+	Range             Pos
 }
 
 // String shows the command as configured.

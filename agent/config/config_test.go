@@ -56,7 +56,7 @@ func TestTyposAreAllReportedWithPositions(t *testing.T) {
 	_, err := Load([]string{"testdata/typo.hcl"}, env(nil))
 	got := problems(t, err)
 	want := []string{
-		`testdata/typo.hcl:2:3: Unsupported argument: An argument named "adress" is not expected here. Did you mean "address"?`,
+		`testdata/typo.hcl:2:3: Unsupported argument: vault: "adress" is not a known key. Did you mean "address"?`,
 		`testdata/typo.hcl:7:19: Invalid duration`,
 		`testdata/typo.hcl:10:7: Unsupported argument: method "approle" config: "secret_id_fil_path" is not a known key. Did you mean "secret_id_file_path"?`,
 		`testdata/typo.hcl:16:14: Invalid file mode`,
@@ -71,69 +71,95 @@ func TestTyposAreAllReportedWithPositions(t *testing.T) {
 	}
 }
 
+// okAuth is an auto_auth block that validates, for cases about other keys.
+const okAuth = `auto_auth {
+  method "token_file" { config = { token_file_path = "/t" } }
+  sink "file" { config = { path = "/tmp/rotor-test-sink" } }
+}
+`
+
 func TestInvalidConfigs(t *testing.T) {
 	cases := []struct{ name, body, want string }{
-		{"wrong type", `exit_after_auth = "yes please"`, "exit_after_auth must be a boolean"},
-		{"unknown method", "auto_auth {\n method \"ldap\" {}\n}", `method "ldap" is not one of`},
+		{"wrong type", okAuth + `exit_after_auth = "yes please"`, "exit_after_auth must be true or false"},
+		{"unsupported method", "auto_auth {\n method \"ldap\" {}\n}", `method "ldap": Vault Agent has it, rotor does not support it yet`},
+		{"unknown method", "auto_auth {\n method \"magic\" {}\n}", `method "magic" is not one of`},
 		{"missing role", "auto_auth {\n method \"kubernetes\" {\n config = {}\n}\n}", `"role" is required`},
 		{"two methods", `auto_auth {
   method "token_file" { config = { token_file_path = "/t" } }
   method "token_file" { config = { token_file_path = "/u" } }
 }`, "auto_auth takes one method; the first is at cfg.hcl:2:3"},
-		{"source and contents", `template {
+		{"source and contents", okAuth + `template {
   source = "a"
   contents = "b"
   destination = "c"
 }`, "set exactly one of source and contents"},
-		{"command and exec", `template {
-  contents = "x"
-  destination = "/tmp/x"
-  command = "true"
-  exec { command = ["true"] }
-}`, "use either command or one exec block"},
-		{"threshold", `template_config { lease_renewal_threshold = 1.5 }`, "lease_renewal_threshold must be in (0, 1]"},
-		{"same destination", `template {
-  contents = "x"
-  destination = "/tmp/x"
-}
-template {
-  contents = "y"
-  destination = "/tmp/x"
-}`, "also written by the template at cfg.hcl:1:1"},
-		{"backoff order", `auto_auth {
-method "token_file" {
-  min_backoff = "10m"
-  max_backoff = "1m"
-  config = { token_file_path = "/t" }
-}
-}`, "min_backoff (10m0s) is greater than max_backoff (1m0s)"},
-		{"env without exec", `env_template "DB" { contents = "x" }`, "env_template needs an exec block"},
-		{"exit_after_auth with exec", "exit_after_auth = true\nexec { command = [\"true\"] }", "an exec block would never run"},
-		{"uid and user", `auto_auth {
+		{"empty source", okAuth + `template {
+  source = ""
+  destination = "c"
+}`, "set one of source and contents"},
+		{"env without exec", okAuth + `env_template "DB" { contents = "x" }`, "env_template needs an exec block"},
+		{"exec without env", okAuth + `exec { command = ["true"] }`, "an exec block needs at least one env_template"},
+		{"uid and user in a sink", `auto_auth {
   method "token_file" { config = { token_file_path = "/t" } }
   sink "file" { config = { path = "/tmp/t", owner = "root", uid = 0 } }
 }`, "set owner or uid, not both"},
-		{"encrypted sink", `auto_auth {
+		{"half an encrypted sink", `auto_auth {
   method "token_file" { config = { token_file_path = "/t" } }
   sink "file" {
     dh_type = "curve25519"
     config = { path = "/tmp/t" }
   }
-}`, "Diffie-Hellman encrypted sinks) is not supported"},
-		{"cache block", `cache {}`, "rotor has no API cache"},
+}`, "dh_type and dh_path must be set together"},
+		{"cache without users", `cache {}`, "enabling the cache needs at least one template or one listener"},
 		{"no way to log in", `template {
   contents = "x"
   destination = "/tmp/x"
-}`, "no auto_auth block and no VAULT_TOKEN"},
-		{"bad address", `vault { address = "127.0.0.1:8200" }`, "must be a URL"},
-		{"syntax error", `vault {`, "Unclosed configuration block"},
+}
+listener "tcp" { address = "127.0.0.1:8100" }`, "no auto_auth block and no VAULT_TOKEN"},
+		{"nothing to do", `vault { address = "http://127.0.0.1:8200" }`, "there is no auto_auth, cache or listener block"},
+		{"token used by nothing", `auto_auth { method "token_file" { config = { token_file_path = "/t" } } }`, "auto_auth needs at least one sink"},
+		{"bad address", okAuth + `vault { address = "127.0.0.1:8200" }`, "cfg.hcl:5:19: Invalid Vault address"},
+		{"syntax error", `vault {`, "cfg.hcl:1:9: Syntax error"},
+		{"duplicate attribute", okAuth + "pid_file = \"a\"\npid_file = \"b\"", "cfg.hcl:6:1: Duplicate argument"},
+		{"two vault blocks in a file", okAuth + "vault {}\nvault {}", "only one vault block is allowed; the first is at cfg.hcl:5:1"},
+		{"decimal 0999 mode", okAuth + `template {
+  contents = "x"
+  destination = "/tmp/x"
+  perms = "0999"
+}`, "Invalid file mode"},
+		{"method and sink wrapping", `auto_auth {
+  method "token_file" {
+    wrap_ttl = "5m"
+    config = { token_file_path = "/t" }
+  }
+  sink "file" {
+    wrap_ttl = 300
+    config = { path = "/tmp/t" }
+  }
+}`, "wrap_ttl is set on both the method and its sink"},
+		{"aws without type", `auto_auth {
+  method "aws" { config = { role = "r" } }
+  sink "file" { config = { path = "/tmp/t" } }
+}`, `method "aws" config: "type" is required`},
+		{"gcp", `auto_auth {
+  method "gcp" { config = { role = "r" } }
+  sink "file" { config = { path = "/tmp/t" } }
+}`, `method "gcp": Vault Agent has it, rotor does not support it yet`},
+		{"unknown key inside a config block", `auto_auth {
+  method {
+    type = "approle"
+    config {
+      role_id_file_path = "/r"
+      secret_id_fil_path = "/s"
+    }
+  }
+  sink "file" { config = { path = "/tmp/t" } }
+}`, `cfg.hcl:6:7: Unsupported argument: method "approle" config: "secret_id_fil_path" is not a known key. Did you mean "secret_id_file_path"?`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
-			wd, _ := os.Getwd()
-			os.Chdir(dir)
-			defer os.Chdir(wd)
+			t.Chdir(dir)
 			write(t, dir, "cfg.hcl", c.body)
 			_, err := Load([]string{"cfg.hcl"}, env(nil))
 			if err == nil {
@@ -149,8 +175,10 @@ method "token_file" {
 func TestDirectoryMergeAndDuplicates(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, "10-vault.hcl", `vault { address = "http://127.0.0.1:1" }`)
-	write(t, dir, "20-auth.json", `{"auto_auth": {"method": {"approle": {"config": {"role_id_file_path": "/r"}}},
-	  "sink": {"file": {"config": {"path": "/tmp/tok", "mode": "0600"}}}}}`)
+	// Vault Agent's JSON shape: an object whose members are all objects is
+	// split into one block per member (HCL 1), so method has a "type".
+	write(t, dir, "20-auth.json", `{"auto_auth": {"method": {"type": "approle", "config": {"role_id_file_path": "/r"}},
+	  "sink": [{"type": "file", "config": {"path": "/tmp/tok", "mode": 384}}]}}`)
 	write(t, dir, "ignored.txt", `not config`)
 	cfg, err := Load([]string{dir}, env(nil))
 	if err != nil {
@@ -163,16 +191,24 @@ func TestDirectoryMergeAndDuplicates(t *testing.T) {
 	if len(cfg.Files) != 2 {
 		t.Fatalf("files %v", cfg.Files)
 	}
+	// A later file's vault block replaces an earlier one, as Vault Agent
+	// merges files; rotor says so.
 	extra := write(t, t.TempDir(), "more.hcl", `vault { address = "http://127.0.0.1:2" }`)
-	_, err = Load([]string{dir, extra}, env(nil))
-	if err == nil || !strings.Contains(err.Error(), "only one vault block is allowed; the first is at "+filepath.Join(dir, "10-vault.hcl")+":1:1") {
-		t.Fatalf("duplicate vault block across files: %v", err)
+	cfg, err = Load([]string{dir, extra}, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Vault.Address != "http://127.0.0.1:2" {
+		t.Fatalf("the later vault block did not win: %s", cfg.Vault.Address)
+	}
+	if w := strings.Join(Warnings(cfg), "\n"); !strings.Contains(w, extra+":1:1: Block replaced: this vault block replaces the one at "+filepath.Join(dir, "10-vault.hcl")+":1:1") {
+		t.Fatalf("no warning about the replaced vault block:\n%s", w)
 	}
 }
 
 func TestEnvironmentOverridesConfig(t *testing.T) {
 	dir := t.TempDir()
-	p := write(t, dir, "c.hcl", `vault {
+	p := write(t, dir, "c.hcl", okAuth+`vault {
   address = "http://from-file:8200"
   namespace = "file-ns"
   tls_skip_verify = false
@@ -202,6 +238,7 @@ func TestModesAndDurationsAcceptBothForms(t *testing.T) {
   }
   sink "file" { config = { path = "/tmp/a", mode = 0600 } }
   sink "file" { config = { path = "/tmp/b", mode = 440 } }
+  sink "file" { config = { path = "/tmp/c", mode = "0440" } }
 }`)
 	cfg, err := Load([]string{p}, env(nil))
 	if err != nil {
@@ -211,7 +248,14 @@ func TestModesAndDurationsAcceptBothForms(t *testing.T) {
 	if m.MinBackoff != 2*time.Second || m.MaxBackoff != 90*time.Second {
 		t.Fatalf("backoff %v %v", m.MinBackoff, m.MaxBackoff)
 	}
-	if cfg.AutoAuth.Sinks[0].Mode != 0o600 || cfg.AutoAuth.Sinks[1].Mode != 0o440 {
-		t.Fatalf("modes %o %o", cfg.AutoAuth.Sinks[0].Mode, cfg.AutoAuth.Sinks[1].Mode)
+	// HCL 1 reads 0600 as octal and 440 as decimal (mode 0670), as Vault
+	// Agent does; rotor warns about the decimal one. A quoted mode is octal.
+	s := cfg.AutoAuth.Sinks
+	if s[0].Mode != 0o600 || s[1].Mode != 440 || s[2].Mode != 0o440 {
+		t.Fatalf("modes %o %o %o", s[0].Mode, s[1].Mode, s[2].Mode)
+	}
+	w := strings.Join(Warnings(cfg), "\n")
+	if !strings.Contains(w, "c.hcl:8:52: Decimal file mode") || !strings.Contains(w, "Vault Agent refuses a quoted mode") {
+		t.Fatalf("warnings:\n%s", w)
 	}
 }

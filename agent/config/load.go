@@ -8,54 +8,17 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/hcl/ast"
 )
-
-// Error carries every problem found in a configuration. Its message lists
-// them one per line as "file:line:col: summary: detail".
-type Error struct {
-	Diags hcl.Diagnostics
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	for i, d := range e.Diags.Errs() {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(formatDiag(d.(*hcl.Diagnostic)))
-	}
-	return b.String()
-}
-
-// Problems returns the problems one per entry, each naming its position.
-func (e *Error) Problems() []string {
-	var out []string
-	for _, d := range e.Diags.Errs() {
-		out = append(out, formatDiag(d.(*hcl.Diagnostic)))
-	}
-	return out
-}
-
-func formatDiag(d *hcl.Diagnostic) string {
-	msg := d.Summary
-	if d.Detail != "" {
-		msg += ": " + d.Detail
-	}
-	if d.Subject != nil {
-		return fmt.Sprintf("%s:%d:%d: %s", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column, msg)
-	}
-	return msg
-}
 
 // Env looks up an environment variable; os.LookupEnv in production, a map in tests.
 type Env func(string) (string, bool)
 
 // Load reads the given files and directories (a directory contributes its
-// *.hcl and *.json files in name order), merges them, applies environment
-// overrides from env, fills defaults and validates. On failure the error is
-// an *Error listing every problem.
+// *.hcl and *.json files in name order, less editors' temporary files),
+// merges them with Vault Agent's rules, applies environment overrides from
+// env, fills defaults and validates. On failure the error is an *Error
+// listing every problem; warnings are in the returned Config's Warnings.
 func Load(paths []string, env Env, opts ...Option) (*Config, error) {
 	var o options
 	for _, opt := range opts {
@@ -67,48 +30,63 @@ func Load(paths []string, env Env, opts ...Option) (*Config, error) {
 	if env == nil {
 		env = os.LookupEnv
 	}
-	files, err := expand(paths)
-	if err != nil {
-		return nil, err
-	}
-	parser := hclparse.NewParser()
-	var diags hcl.Diagnostics
-	var parsed []*hcl.File
+	var ds diags
+	files := expand(paths, &ds)
+	var parts []*part
 	for _, name := range files {
-		var f *hcl.File
-		var d hcl.Diagnostics
-		if strings.HasSuffix(name, ".json") {
-			f, d = parser.ParseJSONFile(name)
-		} else {
-			f, d = parser.ParseHCLFile(name)
+		b, ok := readFile(name, &ds)
+		if !ok {
+			continue
 		}
-		diags = append(diags, d...)
-		if f != nil {
-			parsed = append(parsed, f)
+		list, ok := parseFile(name, b, &ds)
+		if !ok {
+			continue
 		}
+		parts = append(parts, decodeSafely(name, list, &ds))
 	}
-	if diags.HasErrors() {
-		return nil, &Error{Diags: diags}
+	// Files that did not parse leave nothing to check across files; files
+	// that parsed with problems are still checked as a whole, minus the
+	// rules a missing block would set off.
+	if len(parts) < len(files) {
+		return nil, &Error{Diags: ds.sorted(SeverityError)}
 	}
-	cfg := &Config{Files: files}
-	diags = append(diags, decodeRoot(hcl.MergeFiles(parsed), cfg)...)
-	diags = append(diags, o.apply(cfg)...)
-	applyEnv(cfg, env)
+	partial := ds.hasErrors()
+	cfg := merge(parts, &ds)
+	cfg.Files = files
+	o.apply(cfg, &ds)
+	applyEnv(cfg, env, &ds)
 	applyDefaults(cfg)
-	diags = append(diags, validate(cfg)...)
-	if diags.HasErrors() {
-		return nil, &Error{Diags: diags}
+	validate(cfg, o.argv != nil, partial, &ds)
+	if ds.hasErrors() {
+		return nil, &Error{Diags: ds.sorted(SeverityError)}
 	}
+	cfg.Warnings = ds.sorted(SeverityWarning)
 	return cfg, nil
 }
 
-// expand turns -config arguments into a list of files.
-func expand(paths []string) ([]string, error) {
+// decodeSafely decodes one file; a panic in the walk (a bug, not a user
+// error) becomes a problem at the file instead of crashing rotor.
+func decodeSafely(name string, list *ast.ObjectList, ds *diags) (p *part) {
+	defer func() {
+		if r := recover(); r != nil {
+			ds.errorf(Pos{Filename: name, Line: 1, Column: 1}, "Internal error", "rotor could not decode this file (%v); please report it.", r)
+			p = &part{cfg: &Config{}}
+		}
+	}()
+	d := &decoder{file: name, ds: ds}
+	return d.decodeFile(list)
+}
+
+// expand turns -config arguments into a list of files. A directory gives
+// its *.hcl and *.json files (not subdirectories, not editors' temporary
+// files such as x.hcl~ or .#x.hcl), sorted by name.
+func expand(paths []string, ds *diags) []string {
 	var out []string
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
-			return nil, fmt.Errorf("config %s: %w", p, errors.Unwrap(err))
+			ds.errorf(Pos{Filename: p}, "Cannot read configuration", "%v.", unwrapPath(err))
+			continue
 		}
 		if !st.IsDir() {
 			out = append(out, p)
@@ -116,28 +94,35 @@ func expand(paths []string) ([]string, error) {
 		}
 		entries, err := os.ReadDir(p)
 		if err != nil {
-			return nil, fmt.Errorf("config directory %s: %w", p, err)
+			ds.errorf(Pos{Filename: p}, "Cannot read configuration directory", "%v.", unwrapPath(err))
+			continue
 		}
 		var names []string
 		for _, e := range entries {
 			n := e.Name()
-			if !e.IsDir() && (strings.HasSuffix(n, ".hcl") || strings.HasSuffix(n, ".json")) {
-				names = append(names, filepath.Join(p, n))
+			if e.IsDir() || !(strings.HasSuffix(n, ".hcl") || strings.HasSuffix(n, ".json")) || isTemporaryFile(n) {
+				continue
 			}
-		}
-		if len(names) == 0 {
-			return nil, fmt.Errorf("config directory %s holds no *.hcl or *.json file", p)
+			names = append(names, filepath.Join(p, n))
 		}
 		sort.Strings(names)
 		out = append(out, names...)
 	}
-	return out, nil
+	return out
+}
+
+// isTemporaryFile reports vim's and emacs's temporary file names, which
+// Vault Agent skips in a configuration directory.
+func isTemporaryFile(name string) bool {
+	return strings.HasSuffix(name, "~") || strings.HasPrefix(name, ".#") ||
+		(strings.HasPrefix(name, "#") && strings.HasSuffix(name, "#"))
 }
 
 // applyEnv lets the environment override the vault block: VAULT_* first,
 // then BAO_* (OpenBao's names); both win over the config file, as in
-// Vault Agent.
-func applyEnv(cfg *Config, env Env) {
+// Vault Agent. It also reads VAULT_AGENT_DISABLE_IDLE_CONNECTIONS and
+// VAULT_AGENT_DISABLE_KEEP_ALIVES, and the sinks' aad_env_var.
+func applyEnv(cfg *Config, env Env, ds *diags) {
 	get := func(name string) (string, bool) {
 		if v, ok := env("VAULT_" + name); ok && v != "" {
 			return v, true
@@ -153,7 +138,9 @@ func applyEnv(cfg *Config, env Env) {
 		}
 	}
 	v := &cfg.Vault
-	set("ADDR", &v.Address)
+	if a, ok := get("ADDR"); ok {
+		v.Address, v.AddressRange = a, Pos{Filename: "environment"}
+	}
 	set("CACERT", &v.CACert)
 	set("CAPATH", &v.CAPath)
 	set("CLIENT_CERT", &v.ClientCert)
@@ -171,11 +158,27 @@ func applyEnv(cfg *Config, env Env) {
 	if t, ok := get("TOKEN"); ok {
 		cfg.Token = Secret(t)
 	}
-}
-
-// pos formats a range's start as file:line:col.
-func pos(r hcl.Range) string {
-	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
+	for _, e := range []struct {
+		name string
+		dst  *[]string
+	}{{"VAULT_AGENT_DISABLE_IDLE_CONNECTIONS", &cfg.DisableIdleConnections}, {"VAULT_AGENT_DISABLE_KEEP_ALIVES", &cfg.DisableKeepAlives}} {
+		if s, ok := env(e.name); ok && s != "" {
+			var list []string
+			for _, x := range strings.Split(strings.ToLower(s), ",") {
+				list = append(list, strings.TrimSpace(x))
+			}
+			(&decoder{ds: ds}).checkSubsystems(Pos{Filename: "environment"}, e.name, list)
+			*e.dst = list
+		}
+	}
+	if cfg.AutoAuth != nil {
+		for _, s := range cfg.AutoAuth.Sinks {
+			if s.AADEnvVar != "" {
+				a, _ := env(s.AADEnvVar)
+				s.AAD = Secret(a)
+			}
+		}
+	}
 }
 
 // Option changes how Load builds the configuration.
@@ -193,20 +196,17 @@ func WithExec(argv []string, env []string) Option {
 	return func(o *options) { o.argv, o.env = argv, env }
 }
 
-func (o options) apply(cfg *Config) hcl.Diagnostics {
+func (o options) apply(cfg *Config, ds *diags) {
 	if o.argv == nil {
-		return nil
+		return
 	}
-	var diags hcl.Diagnostics
-	cli := hcl.Range{Filename: "command line"}
+	cli := Pos{Filename: "command line"}
 	if cfg.Exec != nil {
-		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Conflicting options",
-			Detail: "rotor exec runs the command given after --; remove the config's exec block.", Subject: cfg.Exec.Range.Ptr()})
+		ds.errorf(cfg.Exec.Range, "Conflicting options", "rotor exec runs the command given after --; remove the config's exec block.")
 	}
 	if len(o.argv) == 0 || o.argv[0] == "" {
-		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing command",
-			Detail: "rotor exec needs a command after --, e.g. rotor exec -config rotor.hcl -- psql -c 'select 1'."})
-		return diags
+		ds.errorf(cli, "Missing command", "rotor exec needs a command after --, e.g. rotor exec -config rotor.hcl -- psql -c 'select 1'.")
+		return
 	}
 	cfg.Exec = &Exec{Command: Command{Argv: o.argv, Range: cli}, RestartOnSecretChanges: "never", Range: cli}
 	// A one-shot command leaves nothing behind: its leases and rotor's
@@ -215,11 +215,11 @@ func (o options) apply(cfg *Config) hcl.Diagnostics {
 	for _, kv := range o.env {
 		name, tpl, ok := strings.Cut(kv, "=")
 		if !ok || name == "" {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid -env",
-				Detail: fmt.Sprintf("-env %q: use NAME='{{ template }}'.", kv)})
+			ds.errorf(cli, "Invalid -env", "-env %q: use NAME='{{ template }}'.", kv)
 			continue
 		}
 		cfg.EnvTemplates = append(cfg.EnvTemplates, &EnvTemplate{Name: name, Contents: tpl, Range: cli})
 	}
-	return diags
 }
+
+var _ = fmt.Sprint

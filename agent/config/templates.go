@@ -2,158 +2,229 @@ package config
 
 import (
 	"fmt"
+	"strings"
+	"time"
 
-	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/hcl/token"
 )
 
-var templateSchema = &hcl.BodySchema{
-	Attributes: attrSchema(nil, "source", "contents", "destination", "perms", "user", "group", "uid", "gid",
-		"create_dest_dirs", "backup", "command", "command_timeout", "error_on_missing_key",
-		"left_delimiter", "right_delimiter", "sandbox_path", "revoke_on_shutdown"),
-	Blocks: []hcl.BlockHeaderSchema{{Type: "exec"}, {Type: "wait"}},
+// templateSpec is consul-template's TemplateConfig as Vault Agent decodes
+// it (strictly: unknown keys are errors there too), plus rotor's
+// revoke_on_shutdown.
+var templateSpec = spec{known: []string{"source", "contents", "destination", "perms", "user", "group", "uid", "gid",
+	"create_dest_dirs", "backup", "command", "command_timeout", "error_on_missing_key", "error_fatal",
+	"left_delimiter", "right_delimiter", "sandbox_path", "wait", "exec", "function_denylist", "function_blacklist",
+	"revoke_on_shutdown"}}
+
+var templateExecSpec = spec{known: []string{"command", "timeout"}, ignored: map[string]string{
+	"enabled":       "consul-template's exec option, which Vault Agent's template command does not use",
+	"env":           "consul-template's exec option, which Vault Agent's template command does not use",
+	"kill_signal":   "consul-template's exec option, which Vault Agent's template command does not use",
+	"kill_timeout":  "consul-template's exec option, which Vault Agent's template command does not use",
+	"splay":         "consul-template's exec option, which Vault Agent's template command does not use",
+	"reload_signal": "consul-template's exec option, which Vault Agent's template command does not use",
+}}
+
+// tstr reads a consul-template string key (a quoted string only).
+func (d *decoder) tstr(b *block, name string, dst *string) bool {
+	if a := b.one(name); a != nil {
+		return d.mapStr(a, b.where, name, dst)
+	}
+	return false
 }
 
-func decodeTemplate(body hcl.Body, t *Template) hcl.Diagnostics {
-	content, diags := body.Content(templateSchema)
-	if content == nil {
-		return diags
+func (d *decoder) tbool(b *block, name string, dst *bool) bool {
+	if a := b.one(name); a != nil {
+		return d.strictBool(a, b.where, name, dst)
 	}
-	t.CreateDestDirs = true
-	f := newFields(content.Attributes, &diags, "template")
-	f.str("source", &t.Source)
-	f.str("contents", &t.Contents)
-	f.str("destination", &t.Destination)
-	f.mode("perms", &t.Perms)
-	decodeOwner(f, "user", "group", &t.Owner)
-	f.boolean("create_dest_dirs", &t.CreateDestDirs)
-	f.boolean("backup", &t.Backup)
-	f.command("command", &t.Command)
-	f.duration("command_timeout", &t.CommandTimeout)
-	f.boolean("error_on_missing_key", &t.ErrorOnMissingKey)
-	f.str("left_delimiter", &t.LeftDelim)
-	f.str("right_delimiter", &t.RightDelim)
-	f.str("sandbox_path", &t.SandboxPath)
-	f.optBool("revoke_on_shutdown", &t.RevokeOnShutdown)
-	if f.has("source") == f.has("contents") {
-		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Conflicting options",
-			Detail: "template: set exactly one of source and contents.", Subject: t.Range.Ptr()})
+	return false
+}
+
+func (d *decoder) decodeTemplate(b *block, it *item) *Template {
+	t := &Template{Range: it.pos, CreateDestDirs: true}
+	d.tstr(b, "source", &t.Source)
+	d.tstr(b, "contents", &t.Contents)
+	d.tstr(b, "destination", &t.Destination)
+	if a := b.one("perms"); a != nil {
+		d.perms(a, b.where, "perms", &t.Perms)
 	}
-	if !f.has("destination") {
-		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing required argument",
-			Detail: "template: \"destination\" is required.", Subject: t.Range.Ptr()})
+	d.decodeOwner(b, "user", "group", false, &t.Owner)
+	d.tbool(b, "create_dest_dirs", &t.CreateDestDirs)
+	d.tbool(b, "backup", &t.Backup)
+	if a := b.one("command"); a != nil {
+		d.command(a, b.where, "command", &t.Command)
 	}
-	var seenExec, seenWait bool
-	for _, b := range content.Blocks {
-		switch b.Type {
-		case "exec":
-			if seenExec || f.has("command") {
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Conflicting options",
-					Detail: "template: use either command or one exec block.", Subject: b.DefRange.Ptr()})
-				continue
-			}
-			seenExec = true
-			ec, d := b.Body.Content(&hcl.BodySchema{Attributes: attrSchema([]string{"command"}, "timeout")})
-			diags = append(diags, d...)
-			if ec != nil {
-				ef := newFields(ec.Attributes, &diags, "template.exec")
-				ef.command("command", &t.Command)
-				ef.duration("timeout", &t.CommandTimeout)
-			}
-		case "wait":
-			if seenWait {
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate block",
-					Detail: "template: only one wait block is allowed.", Subject: b.DefRange.Ptr()})
-				continue
-			}
-			seenWait = true
-			wc, d := b.Body.Content(&hcl.BodySchema{Attributes: attrSchema(nil, "min", "max")})
-			diags = append(diags, d...)
-			if wc != nil {
-				wf := newFields(wc.Attributes, &diags, "template.wait")
-				wf.duration("min", &t.WaitMin)
-				wf.duration("max", &t.WaitMax)
-				if t.WaitMax != 0 && t.WaitMax < t.WaitMin {
-					wf.errorf("max", "Invalid value", "template.wait: max (%s) is less than min (%s).", t.WaitMax, t.WaitMin)
-				}
+	if a := b.one("command_timeout"); a != nil {
+		d.ctDuration(a, b.where, "command_timeout", &t.CommandTimeout)
+	}
+	d.tbool(b, "error_on_missing_key", &t.ErrorOnMissingKey)
+	var fatal bool
+	if d.tbool(b, "error_fatal", &fatal) {
+		t.ErrorFatal = &fatal
+		d.warnErrorFatal(b)
+	}
+	d.tstr(b, "left_delimiter", &t.LeftDelim)
+	d.tstr(b, "right_delimiter", &t.RightDelim)
+	d.tstr(b, "sandbox_path", &t.SandboxPath)
+	d.denylist(b, &t.FunctionDenylist)
+	if a := b.one("revoke_on_shutdown"); a != nil {
+		var v bool
+		if d.strictBool(a, b.where, "revoke_on_shutdown", &v) {
+			t.RevokeOnShutdown = &v
+		}
+	}
+	switch {
+	case t.Source != "" && t.Contents != "":
+		d.ds.errorf(it.pos, "Conflicting options", "template: set exactly one of source and contents (both are set).")
+	case t.Source == "" && t.Contents == "":
+		d.ds.errorf(it.pos, "Missing required argument", "template: set one of source and contents (a non-empty string).")
+	}
+	if t.Destination == "" {
+		d.ds.errorf(it.pos, "Missing required argument", "template: \"destination\" is required (a non-empty string).")
+	}
+	// Several wait or exec blocks: the last one counts, as Vault Agent
+	// flattens them.
+	if ws := b.all("wait"); len(ws) > 0 {
+		if len(ws) > 1 {
+			d.ds.warnf(ws[len(ws)-1].pos, "Repeated block", "template: %d wait blocks; the last one is used, as in Vault Agent.", len(ws))
+		}
+		d.decodeWait(b, ws[len(ws)-1], t)
+	}
+	if es := b.all("exec"); len(es) > 0 {
+		last := es[len(es)-1]
+		if len(es) > 1 {
+			d.ds.warnf(last.pos, "Repeated block", "template: %d exec blocks; the last one is used, as in Vault Agent.", len(es))
+		}
+		if b.has("command") {
+			d.ds.warnf(last.pos, "Conflicting options", "template: both command and an exec block are set; the exec block's command is used, as in Vault Agent.")
+		}
+		eb := b.body(last, "template.exec", templateExecSpec)
+		if a := eb.one("command"); a != nil {
+			d.command(a, eb.where, "command", &t.Command)
+		} else {
+			d.ds.errorf(last.pos, "Missing required argument", "template.exec: \"command\" is required.")
+		}
+		if a := eb.one("timeout"); a != nil {
+			d.ctDuration(a, eb.where, "timeout", &t.CommandTimeout)
+		}
+	}
+	return t
+}
+
+func (d *decoder) warnErrorFatal(b *block) {
+	d.ds.warnf(b.one("error_fatal").pos, "Ignored by rotor", "%s: error_fatal: consul-template stops on a template error when it is true; rotor logs a failing template and retries it with backoff (template_config's exit_on_retry_failure ends rotor), and ignores it.", b.where)
+}
+
+// decodeWait reads wait { min max } or wait = "min[:max]".
+func (d *decoder) decodeWait(b *block, it *item, t *Template) {
+	if l, ok := d.lit(it); ok && l.Token.Type == token.STRING {
+		s, _ := tokValue(l.Token).(string)
+		lo, hi, two := strings.Cut(s, ":")
+		var err error
+		if t.WaitMin, err = time.ParseDuration(strings.TrimSpace(lo)); err == nil && two {
+			t.WaitMax, err = time.ParseDuration(strings.TrimSpace(hi))
+		} else if err == nil {
+			t.WaitMax = 4 * t.WaitMin // consul-template's rule for a single value
+		}
+		if err != nil || t.WaitMin < 0 || t.WaitMax < 0 {
+			d.ds.errorf(it.vpos, "Invalid duration", "template: wait = %q: use \"5s\" or \"5s:30s\".", s)
+		}
+	} else {
+		wb := b.body(it, "template.wait", spec{known: []string{"min", "max"}})
+		if a := wb.one("min"); a != nil {
+			d.ctDuration(a, wb.where, "min", &t.WaitMin)
+		}
+		if a := wb.one("max"); a != nil {
+			d.ctDuration(a, wb.where, "max", &t.WaitMax)
+		}
+	}
+	if t.WaitMax != 0 && t.WaitMax < t.WaitMin {
+		d.ds.errorf(it.pos, "Invalid value", "template.wait: max (%s) is less than min (%s).", t.WaitMax, t.WaitMin)
+	}
+}
+
+// denylist reads function_denylist (or its old name function_blacklist).
+func (d *decoder) denylist(b *block, dst *[]string) {
+	for _, k := range []string{"function_blacklist", "function_denylist"} {
+		if a := b.one(k); a != nil {
+			var v []string
+			if d.strList(a, b.where, k, true, &v) {
+				*dst = append(*dst, v...)
 			}
 		}
 	}
-	return diags
 }
 
-func decodeTemplateConfig(body hcl.Body, tc *TemplateConfig) hcl.Diagnostics {
-	content, diags := body.Content(&hcl.BodySchema{Attributes: attrSchema(nil, "exit_on_retry_failure",
-		"static_secret_render_interval", "max_connections_per_host", "lease_renewal_threshold")})
-	if content == nil {
-		return diags
-	}
-	f := newFields(content.Attributes, &diags, "template_config")
-	f.boolean("exit_on_retry_failure", &tc.ExitOnRetryFailure)
-	f.duration("static_secret_render_interval", &tc.StaticSecretRenderInterval)
-	if f.has("static_secret_render_interval") && tc.StaticSecretRenderInterval < 1e9 {
-		f.errorf("static_secret_render_interval", "Invalid value", "template_config: static_secret_render_interval must be at least 1s.")
-	}
-	f.integer("max_connections_per_host", &tc.MaxConnectionsPerHost)
-	if f.has("max_connections_per_host") && tc.MaxConnectionsPerHost < 1 {
-		f.errorf("max_connections_per_host", "Invalid value", "template_config: max_connections_per_host must be at least 1.")
-	}
-	f.float("lease_renewal_threshold", &tc.LeaseRenewalThreshold)
-	if f.has("lease_renewal_threshold") && (tc.LeaseRenewalThreshold <= 0 || tc.LeaseRenewalThreshold > 1) {
-		f.errorf("lease_renewal_threshold", "Invalid value", "template_config: lease_renewal_threshold must be in (0, 1], e.g. 0.9.")
-	}
-	return diags
-}
+var templateConfigSpec = spec{known: []string{"exit_on_retry_failure", "static_secret_render_interval",
+	"max_connections_per_host", "lease_renewal_threshold"}}
 
-func decodeExec(body hcl.Body, e *Exec) hcl.Diagnostics {
-	content, diags := body.Content(&hcl.BodySchema{Attributes: attrSchema([]string{"command"},
-		"restart_on_secret_changes", "restart_stop_signal", "restart_kill_timeout", "reload_signal", "debounce")})
-	if content == nil {
-		return diags
-	}
-	f := newFields(content.Attributes, &diags, "exec")
-	f.command("command", &e.Command)
-	f.str("restart_on_secret_changes", &e.RestartOnSecretChanges)
-	switch e.RestartOnSecretChanges {
-	case "", "always", "never":
-	default:
-		f.errorf("restart_on_secret_changes", "Invalid value", "exec: restart_on_secret_changes must be \"always\" or \"never\", not %q.", e.RestartOnSecretChanges)
-	}
-	f.str("restart_stop_signal", &e.RestartStopSignal)
-	f.str("reload_signal", &e.ReloadSignal)
-	for _, k := range []string{"restart_stop_signal", "reload_signal"} {
-		var v string
-		f.str(k, &v)
-		if v != "" && !knownSignal(v) {
-			f.errorf(k, "Invalid value", "exec: %s %q is not a signal name such as \"SIGTERM\".", k, v)
+func (d *decoder) decodeTemplateConfig(b *block, tc *TemplateConfig) {
+	const w = "template_config"
+	d.tbool(b, "exit_on_retry_failure", &tc.ExitOnRetryFailure)
+	if a := b.one("static_secret_render_interval"); a != nil && d.duration(a, w, "static_secret_render_interval", &tc.StaticSecretRenderInterval) {
+		if v := tc.StaticSecretRenderInterval; v > 0 && v < time.Second {
+			d.ds.warnf(a.vpos, "Value raised", "template_config: static_secret_render_interval %s is below 1s; rotor uses 1s.", v)
+			tc.StaticSecretRenderInterval = time.Second
 		}
 	}
-	f.duration("restart_kill_timeout", &e.RestartKillTimeout)
-	f.duration("debounce", &e.Debounce)
-	return diags
-}
-
-func decodeState(body hcl.Body, s *State) hcl.Diagnostics {
-	content, diags := body.Content(&hcl.BodySchema{Attributes: attrSchema([]string{"dir"},
-		"key_file", "key_env", "kubernetes_service_account_key")})
-	if content == nil {
-		return diags
-	}
-	f := newFields(content.Attributes, &diags, "state")
-	f.str("dir", &s.Dir)
-	f.str("key_file", &s.KeyFile)
-	f.str("key_env", &s.KeyEnv)
-	f.boolean("kubernetes_service_account_key", &s.KubernetesSAToken)
-	n := 0
-	for _, set := range []bool{s.KeyEnv != "", s.KubernetesSAToken, s.KeyFile != "" && !s.KubernetesSAToken} {
-		if set {
-			n++
+	if a := b.one("max_connections_per_host"); a != nil && d.strictInt(a, w, "max_connections_per_host", &tc.MaxConnectionsPerHost) {
+		if tc.MaxConnectionsPerHost < 1 {
+			d.ds.warnf(a.vpos, "Default used", "template_config: max_connections_per_host %d: rotor needs at least 1 and uses the default, %d.", tc.MaxConnectionsPerHost, DefaultMaxConnectionsPerHost)
+			tc.MaxConnectionsPerHost = 0
 		}
 	}
-	if n != 1 {
-		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Conflicting options",
-			Detail: "state: set exactly one key source: key_file, key_env, or kubernetes_service_account_key = true (which may take key_file as the token's path).", Subject: s.Range.Ptr()})
+	if a := b.one("lease_renewal_threshold"); a != nil && d.float(a, w, "lease_renewal_threshold", &tc.LeaseRenewalThreshold) {
+		if v := tc.LeaseRenewalThreshold; v <= 0 || v > 1 {
+			d.ds.warnf(a.vpos, "Default used", "template_config: lease_renewal_threshold %g is outside (0, 1]; rotor uses the default, %g.", v, DefaultLeaseRenewalThreshold)
+			tc.LeaseRenewalThreshold = 0
+		}
 	}
-	return diags
+}
+
+var execSpec = spec{known: []string{"command", "restart_on_secret_changes", "restart_stop_signal",
+	"child_process_stdout", "child_process_stderr", "restart_kill_timeout", "reload_signal", "debounce"}}
+
+func (d *decoder) decodeExec(b *block, it *item) *Exec {
+	e := &Exec{Range: it.pos}
+	const w = "exec"
+	if a := b.one("command"); a == nil {
+		d.ds.errorf(it.pos, "Missing required argument", "exec: \"command\" is required.")
+	} else if d.command(a, w, "command", &e.Command) && e.Command.Shell != "" {
+		d.ds.warnf(a.vpos, "Not portable", "exec: a command string runs through /bin/sh -c in rotor; Vault Agent splits it on commas into arguments. Write a list to mean the same to both.")
+	}
+	if a := b.one("restart_on_secret_changes"); a != nil && d.mapStr(a, w, "restart_on_secret_changes", &e.RestartOnSecretChanges) {
+		switch e.RestartOnSecretChanges {
+		case "always", "never":
+		default:
+			d.ds.errorf(a.vpos, "Invalid value", "exec: restart_on_secret_changes must be \"always\" or \"never\", not %q.", e.RestartOnSecretChanges)
+		}
+	}
+	for _, k := range []struct {
+		name string
+		dst  *string
+	}{{"restart_stop_signal", &e.RestartStopSignal}, {"reload_signal", &e.ReloadSignal}} {
+		if a := b.one(k.name); a != nil && d.mapStr(a, w, k.name, k.dst) {
+			*k.dst = strings.ToUpper(strings.TrimSpace(*k.dst))
+			if !knownSignal(*k.dst) {
+				d.ds.errorf(a.vpos, "Invalid value", "exec: %s %q is not a signal name such as \"SIGTERM\".", k.name, *k.dst)
+			}
+		}
+	}
+	for _, k := range []struct {
+		name string
+		dst  *string
+	}{{"child_process_stdout", &e.ChildProcessStdout}, {"child_process_stderr", &e.ChildProcessStderr}} {
+		if a := b.one(k.name); a != nil && d.mapStr(a, w, k.name, k.dst) {
+			d.ds.warnf(a.pos, "Ignored by rotor", "exec: %s: Vault Agent appends the child's output to this file; rotor passes it to its own output and ignores it.", k.name)
+		}
+	}
+	if a := b.one("restart_kill_timeout"); a != nil {
+		d.duration(a, w, "restart_kill_timeout", &e.RestartKillTimeout)
+	}
+	if a := b.one("debounce"); a != nil {
+		d.duration(a, w, "debounce", &e.Debounce)
+	}
+	return e
 }
 
 // knownSignal reports whether name is a signal rotor can send.
@@ -165,18 +236,72 @@ func knownSignal(name string) bool {
 	return false
 }
 
-func decodeEnvTemplate(body hcl.Body, e *EnvTemplate) hcl.Diagnostics {
-	content, diags := body.Content(&hcl.BodySchema{Attributes: attrSchema(nil, "contents", "source", "error_on_missing_key")})
-	if content == nil {
-		return diags
+// envTemplateSpec: the keys Vault Agent allows, then consul-template keys
+// it refuses in an env_template (listed so the error says so).
+var envTemplateAllowed = []string{"contents", "source", "error_on_missing_key", "error_fatal", "left_delimiter",
+	"right_delimiter", "function_denylist", "function_blacklist"}
+var envTemplateRefused = []string{"backup", "command", "command_timeout", "create_dest_dirs", "destination", "exec",
+	"perms", "user", "uid", "group", "gid", "wait", "sandbox_path"}
+
+func (d *decoder) decodeEnvTemplate(parent *block, it *item) *EnvTemplate {
+	if len(it.labels) != 1 {
+		d.ds.errorf(it.pos, "Missing name", "env_template needs exactly one environment variable name, e.g. env_template \"DB_PASSWORD\" { ... } (got %d).", len(it.labels))
+		return nil
 	}
-	f := newFields(content.Attributes, &diags, fmt.Sprintf("env_template %q", e.Name))
-	f.str("contents", &e.Contents)
-	f.str("source", &e.Source)
-	f.boolean("error_on_missing_key", &e.ErrorOnMissingKey)
-	if f.has("source") == f.has("contents") {
-		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Conflicting options",
-			Detail: fmt.Sprintf("env_template %q: set exactly one of source and contents.", e.Name), Subject: e.Range.Ptr()})
+	name := strings.Trim(it.labels[0].Token.Text, `"`)
+	e := &EnvTemplate{Name: name, Range: it.pos}
+	where := fmt.Sprintf("env_template %q", name)
+	b := parent.typedBody(it, where, spec{known: append(append([]string(nil), envTemplateAllowed...), envTemplateRefused...)})
+	for _, k := range envTemplateRefused {
+		if a := b.one(k); a != nil {
+			d.ds.errorf(a.pos, "Unsupported argument", "%s: %q is not allowed in an env_template.", where, k)
+		}
 	}
-	return diags
+	d.tstr(b, "contents", &e.Contents)
+	d.tstr(b, "source", &e.Source)
+	d.tbool(b, "error_on_missing_key", &e.ErrorOnMissingKey)
+	var fatal bool
+	if d.tbool(b, "error_fatal", &fatal) {
+		e.ErrorFatal = &fatal
+		d.warnErrorFatal(b)
+	}
+	d.tstr(b, "left_delimiter", &e.LeftDelim)
+	d.tstr(b, "right_delimiter", &e.RightDelim)
+	d.denylist(b, &e.FunctionDenylist)
+	switch {
+	case b.has("source") && b.has("contents"):
+		d.ds.errorf(it.pos, "Conflicting options", "%s: 'contents' and 'source' cannot be specified together.", where)
+	case !b.has("source") && !b.has("contents"):
+		d.ds.errorf(it.pos, "Missing required argument", "%s: either 'contents' or 'source' must be specified.", where)
+	}
+	return e
+}
+
+var stateSpec = spec{known: []string{"dir", "key_file", "key_env", "kubernetes_service_account_key"}}
+
+func (d *decoder) decodeState(b *block, s *State) {
+	const w = "state"
+	if a := b.one("dir"); a == nil {
+		d.ds.errorf(s.Range, "Missing required argument", "state: \"dir\" is required.")
+	} else {
+		d.str(a, w, "dir", &s.Dir)
+	}
+	if a := b.one("key_file"); a != nil {
+		d.str(a, w, "key_file", &s.KeyFile)
+	}
+	if a := b.one("key_env"); a != nil {
+		d.str(a, w, "key_env", &s.KeyEnv)
+	}
+	if a := b.one("kubernetes_service_account_key"); a != nil {
+		d.strictBool(a, w, "kubernetes_service_account_key", &s.KubernetesSAToken)
+	}
+	n := 0
+	for _, set := range []bool{s.KeyEnv != "", s.KubernetesSAToken, s.KeyFile != "" && !s.KubernetesSAToken} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		d.ds.errorf(s.Range, "Conflicting options", "state: set exactly one key source: key_file, key_env, or kubernetes_service_account_key = true (which may take key_file as the token's path).")
+	}
 }

@@ -138,6 +138,7 @@ func runAgent(cfg *config.Config, lg *logging, reload func() (*config.Config, er
 	}
 	lg.apply(cfg)
 	log := lg.log
+	logConfigWarnings(log, cfg)
 	var notify systemd
 	a, err := agent.New(cfg, agent.Options{Logger: log, OnReady: func() {
 		if err := notify.ready(); err != nil {
@@ -169,6 +170,14 @@ func runAgent(cfg *config.Config, lg *logging, reload func() (*config.Config, er
 	}
 	log.Info("rotor stopped")
 	return exitOK
+}
+
+// logConfigWarnings logs what the configuration loader accepted with a
+// warning (keys rotor ignores, values it changed).
+func logConfigWarnings(log *slog.Logger, cfg *config.Config) {
+	for _, w := range cfg.Warnings {
+		log.Warn("configuration", "warning", w.String())
+	}
 }
 
 // cmdRotate asks a running agent, found through its pid_file, to fetch

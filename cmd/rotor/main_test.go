@@ -16,7 +16,7 @@ func TestValidate(t *testing.T) {
 		want string
 	}{
 		{[]string{"validate", "-config", "../../agent/config/testdata/seed.hcl"}, exitOK, "configuration is valid"},
-		{[]string{"validate", "-config", "../../agent/config/testdata/typo.hcl"}, exitFailed, `typo.hcl:2:3: Unsupported argument: An argument named "adress"`},
+		{[]string{"validate", "-config", "../../agent/config/testdata/typo.hcl"}, exitFailed, `typo.hcl:2:3: Unsupported argument: vault: "adress" is not a known key. Did you mean "address"?`},
 		{[]string{"validate"}, exitFailed, "no configuration given"},
 		{[]string{"frobnicate"}, exitUsage, `unknown command "frobnicate"`},
 		{[]string{"version"}, exitOK, "rotor dev"},
@@ -80,6 +80,9 @@ auto_auth {
   method "approle" {
     exit_on_err = true
     config = { role_id_file_path = "/nonexistent/role_id" }
+  }
+  sink "file" {
+    config = { path = "/nonexistent/sink" }
   }
 }
 `), 0o600)

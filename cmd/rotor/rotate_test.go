@@ -32,8 +32,11 @@ auto_auth {
   method "token_file" {
     config = { token_file_path = %q }
   }
+  sink "file" {
+    config = { path = %q }
+  }
 }
-%s`, pidFile, filepath.Join(dir, "token"), extra)), 0o600)
+%s`, pidFile, filepath.Join(dir, "token"), filepath.Join(dir, "sink"), extra)), 0o600)
 	return cfg, pidFile
 }
 

@@ -74,7 +74,7 @@ auto_auth {
 // rotor read credentials from (VAULT_TOKEN, the state key), unless an
 // env_template passes one on explicitly.
 func TestChildrenDoNotInheritCredentialVariables(t *testing.T) {
-	srv, token, _, dir := kvSetup(t)
+	srv, token, tokenFile, dir := kvSetup(t)
 	childEnv := filepath.Join(dir, "child.env")
 	p := startEnv(t, []string{"VAULT_ADDR=" + srv.Addr, "VAULT_TOKEN=" + token, "ROTOR_STATE_KEY=not-for-children-0123456789"},
 		"exec", "-env", `V={{ with secret "secret/app" }}{{ .Data.data.v }}{{ end }}`,
@@ -105,6 +105,11 @@ func TestChildrenDoNotInheritCredentialVariables(t *testing.T) {
 	cfg := filepath.Join(dir, "agent.hcl")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`
 vault { address = %q }
+auto_auth {
+  method "token_file" {
+    config = { token_file_path = %q }
+  }
+}
 state {
   dir     = %q
   key_env = "ROTOR_STATE_KEY"
@@ -114,7 +119,7 @@ template {
   destination = %q
   command     = "env > %s"
 }
-`, srv.Addr, filepath.Join(dir, "state"), out, cmdEnv)), 0o600)
+`, srv.Addr, tokenFile, filepath.Join(dir, "state"), out, cmdEnv)), 0o600)
 	p = startEnv(t, []string{"VAULT_TOKEN=" + token, "ROTOR_STATE_KEY=not-for-children-0123456789"}, "agent", "-config", cfg)
 	vaulttest.Eventually(t, 30*time.Second, func() error {
 		if b, _ := os.ReadFile(cmdEnv); !strings.Contains(string(b), "PATH=") {

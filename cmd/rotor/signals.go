@@ -95,4 +95,5 @@ func reloadConfig(a *agent.Agent, lg *logging, notify systemd, reload func() (*c
 		return
 	}
 	lg.apply(cfg)
+	logConfigWarnings(lg.log, cfg)
 }

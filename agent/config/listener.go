@@ -1,0 +1,215 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"strings"
+)
+
+// listenerIgnored are listener keys of Vault's shared configuration that
+// Vault Agent parses and rotor does not act on.
+var listenerIgnored = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{"cluster_address", "max_request_size", "max_request_duration", "tls_cipher_suites",
+		"http_read_timeout", "http_read_header_timeout", "http_write_timeout", "http_idle_timeout",
+		"proxy_protocol_behavior", "proxy_protocol_authorized_addrs", "x_forwarded_for_authorized_addrs",
+		"x_forwarded_for_hop_skips", "x_forwarded_for_reject_not_present", "x_forwarded_for_reject_not_authorized",
+		"x_forwarded_for_client_cert_header", "x_forwarded_for_client_cert_header_decoders", "telemetry", "profiling",
+		"inflight_requests_logging", "cors_enabled", "cors_allowed_origins", "cors_allowed_headers",
+		"custom_response_headers", "chroot_namespace", "redact_addresses", "redact_cluster_name", "redact_version",
+		"disable_replication_status_endpoints", "disable_request_limiter", "max_json_depth",
+		"max_json_string_value_length", "max_json_object_entry_count", "max_json_array_element_count",
+		"max_json_token", "purpose", "proxy_api"} {
+		m[k] = "a Vault listener setting that Vault Agent parses"
+	}
+	return m
+}()
+
+var listenerSpec = spec{known: []string{"type", "address", "tls_disable", "tls_cert_file", "tls_key_file",
+	"tls_min_version", "tls_max_version", "tls_client_ca_file", "tls_require_and_verify_client_cert",
+	"tls_disable_client_certs", "role", "require_request_header", "socket_mode", "socket_user", "socket_group",
+	"agent_api", "mode", "enable_rotate", "allowed_hosts"}, ignored: listenerIgnored}
+
+func (d *decoder) decodeListener(parent *block, it *item) *Listener {
+	b := parent.typedBody(it, "listener", listenerSpec)
+	typ, ok := parent.typeOf(it, b, "listener")
+	if !ok {
+		return nil
+	}
+	typ = strings.ToLower(typ)
+	l := &Listener{Type: typ, Range: it.pos}
+	where := fmt.Sprintf("listener %q", typ)
+	b.where = where
+	for _, k := range []struct {
+		name string
+		dst  *string
+	}{{"address", &l.Address}, {"tls_cert_file", &l.TLSCertFile}, {"tls_key_file", &l.TLSKeyFile},
+		{"tls_min_version", &l.TLSMinVersion}, {"tls_max_version", &l.TLSMaxVersion}, {"tls_client_ca_file", &l.TLSClientCAFile},
+		{"role", &l.Role}, {"socket_mode", &l.SocketMode}, {"socket_user", &l.SocketUser}, {"socket_group", &l.SocketGroup}} {
+		if a := b.one(k.name); a != nil {
+			d.str(a, where, k.name, k.dst)
+		}
+	}
+	for _, k := range []struct {
+		name string
+		dst  *bool
+	}{{"tls_disable", &l.TLSDisable}, {"tls_require_and_verify_client_cert", &l.TLSRequireAndVerifyClientCert},
+		{"tls_disable_client_certs", &l.TLSDisableClientCerts}, {"require_request_header", &l.RequireRequestHeader}} {
+		if a := b.one(k.name); a != nil {
+			d.looseBool(a, where, k.name, k.dst)
+		}
+	}
+	if a := b.one("mode"); a != nil {
+		d.perms(a, where, "mode", &l.Mode)
+	}
+	if a := b.one("enable_rotate"); a != nil {
+		d.strictBool(a, where, "enable_rotate", &l.EnableRotate)
+	}
+	if a := b.one("allowed_hosts"); a != nil {
+		d.strList(a, where, "allowed_hosts", true, &l.AllowedHosts)
+	}
+	if a := b.single("agent_api"); a != nil {
+		ab := b.body(a, where+" agent_api", spec{known: []string{"enable_quit"}})
+		if q := ab.one("enable_quit"); q != nil {
+			d.strictBool(q, ab.where, "enable_quit", &l.AgentAPIEnableQuit)
+		}
+	}
+	switch l.Role {
+	case "", "default", "metrics_only":
+	default:
+		d.ds.warnf(b.one("role").vpos, "Unknown role", "%s: role %q is neither \"default\" nor \"metrics_only\"; like Vault Agent, rotor treats it as \"default\".", where, l.Role)
+	}
+	d.checkListener(b, it, l)
+	return l
+}
+
+// checkListener keeps rotor's listener rules. Those Vault Agent does not
+// have (it would fail only when it starts listening) are warnings.
+func (d *decoder) checkListener(b *block, it *item, l *Listener) {
+	where := b.where
+	at := it.pos
+	if a := b.one("address"); a != nil {
+		at = a.vpos
+	}
+	switch l.Type {
+	case "tcp":
+		if l.Address == "" {
+			d.ds.errorf(it.pos, "Missing required argument", "%s: \"address\" is required, e.g. \"127.0.0.1:8200\".", where)
+			break
+		}
+		host, _, err := net.SplitHostPort(l.Address)
+		if err != nil {
+			d.ds.warnf(at, "Invalid address", "%s: address %q is not host:port (an IPv6 host goes in brackets, \"[::1]:8200\"); the listener will fail to start.", where, l.Address)
+			break
+		}
+		ip := net.ParseIP(host)
+		loopback := host == "localhost" || (ip != nil && ip.IsLoopback())
+		if !loopback && l.TLSCertFile == "" {
+			d.ds.warnf(at, "Insecure listener", "%s: %s is not a loopback address and has no TLS: anyone who can reach it can call it. Serve it with tls_cert_file and tls_key_file, or listen on 127.0.0.1.", where, l.Address)
+		}
+	case "unix":
+		if l.Address == "" {
+			d.ds.errorf(it.pos, "Missing required argument", "%s: \"address\" (the socket's path) is required.", where)
+		}
+		if l.TLSCertFile != "" {
+			d.ds.warnf(b.one("tls_cert_file").pos, "TLS on a socket", "%s: a unix socket is protected by its mode; rotor serves it without TLS.", where)
+		}
+		if l.SocketMode != "" {
+			var m = l.Mode
+			if sm := b.one("socket_mode"); sm != nil {
+				sub := &diags{}
+				dd := &decoder{file: d.file, ds: sub}
+				if dd.octalString(sm, where, "socket_mode", l.SocketMode, &m) {
+					l.Mode = m
+				} else {
+					d.ds.warnf(sm.vpos, "Invalid socket_mode", "%s: socket_mode %q is not an octal mode; Vault Agent would fail to start the listener.", where, l.SocketMode)
+				}
+			}
+		}
+	default:
+		d.ds.errorf(it.pos, "Unknown listener type", "listener %q: use \"tcp\" or \"unix\".", l.Type)
+	}
+	if l.TLSCertFile != "" && l.TLSKeyFile == "" || l.TLSCertFile == "" && l.TLSKeyFile != "" {
+		d.ds.errorf(it.pos, "Conflicting options", "%s: tls_cert_file and tls_key_file must be set together.", where)
+	}
+	if l.Mode == 0 {
+		l.Mode = 0o660
+	}
+}
+
+// useAutoAuthToken reads true/false (as parseutil.ParseBool) or "force".
+func (d *decoder) useAutoAuthToken(b *block, use, force, set *bool) {
+	a := b.one("use_auto_auth_token")
+	if a == nil {
+		return
+	}
+	*set = true
+	if l, ok := d.lit(a); ok {
+		if s, ok := tokValue(l.Token).(string); ok && strings.EqualFold(s, "force") {
+			*use, *force = true, true
+			return
+		}
+	}
+	sub := &diags{}
+	if (&decoder{file: d.file, ds: sub}).looseBool(a, b.where, "use_auto_auth_token", use) {
+		return
+	}
+	d.ds.errorf(a.vpos, "Invalid value", "%s: use_auto_auth_token must be true, false or \"force\".", b.where)
+}
+
+var consistencySpec = []string{"use_auto_auth_token", "enforce_consistency", "when_inconsistent"}
+
+var cacheSpec = spec{known: append(append([]string(nil), consistencySpec...), "persist")}
+var apiProxySpec = spec{known: consistencySpec}
+
+func (d *decoder) decodeCache(b *block, it *item) *Cache {
+	c := &Cache{Range: it.pos}
+	d.useAutoAuthToken(b, &c.UseAutoAuthToken, &c.ForceAutoAuthToken, &c.UseAutoAuthTokenSet)
+	d.tstrVault(b, "enforce_consistency", &c.EnforceConsistency)
+	d.tstrVault(b, "when_inconsistent", &c.WhenInconsistent)
+	if ps := b.all("persist"); len(ps) > 0 {
+		if len(ps) > 1 {
+			d.ds.errorf(ps[1].pos, "Duplicate block", "cache: only one persist block is allowed; the first is at %s.", ps[0].pos)
+		}
+		c.Persist = d.decodePersist(b, ps[0])
+	}
+	d.ds.warnf(it.pos, "Not served by rotor yet", "cache: Vault Agent caches tokens and leases for the clients of its listeners; rotor parses this block and does not cache yet.")
+	return c
+}
+
+func (d *decoder) tstrVault(b *block, name string, dst *string) {
+	if a := b.one(name); a != nil {
+		d.str(a, b.where, name, dst)
+	}
+}
+
+var persistSpec = spec{known: []string{"type", "path", "keep_after_import", "exit_on_err", "service_account_token_file"}}
+
+func (d *decoder) decodePersist(parent *block, it *item) *Persist {
+	b := parent.typedBody(it, "cache.persist", persistSpec)
+	typ, ok := parent.typeOf(it, b, "persist")
+	if !ok {
+		return nil
+	}
+	p := &Persist{Type: strings.ToLower(typ), Range: it.pos}
+	where := fmt.Sprintf("cache.persist %q", p.Type)
+	b.where = where
+	d.tstrVault(b, "path", &p.Path)
+	d.tstrVault(b, "service_account_token_file", &p.ServiceAccountTokenFile)
+	if a := b.one("keep_after_import"); a != nil {
+		d.strictBool(a, where, "keep_after_import", &p.KeepAfterImport)
+	}
+	if a := b.one("exit_on_err"); a != nil {
+		d.strictBool(a, where, "exit_on_err", &p.ExitOnErr)
+	}
+	return p
+}
+
+func (d *decoder) decodeAPIProxy(b *block, it *item) *APIProxy {
+	p := &APIProxy{Range: it.pos}
+	d.useAutoAuthToken(b, &p.UseAutoAuthToken, &p.ForceAutoAuthToken, &p.UseAutoAuthTokenSet)
+	d.tstrVault(b, "enforce_consistency", &p.EnforceConsistency)
+	d.tstrVault(b, "when_inconsistent", &p.WhenInconsistent)
+	d.ds.warnf(it.pos, "Not served by rotor yet", "api_proxy: Vault Agent proxies its listeners' requests to Vault; rotor parses this block and does not proxy yet.")
+	return p
+}

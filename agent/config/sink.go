@@ -1,0 +1,138 @@
+package config
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/hashicorp/hcl/hcl/token"
+)
+
+var sinkSpec = spec{known: []string{"type", "wrap_ttl", "dh_type", "dh_path", "derive_key", "aad", "aad_env_var", "config"}}
+
+// sinkConfigSpec: path and mode are Vault Agent's; owner and group are
+// Vault Agent's numeric ids, which rotor also takes as names; uid and gid
+// are rotor's.
+var sinkConfigSpec = spec{known: []string{"path", "mode", "owner", "group", "uid", "gid"}}
+
+func (d *decoder) decodeSink(parent *block, it *item) *Sink {
+	b := parent.typedBody(it, "sink", sinkSpec)
+	typ, ok := parent.typeOf(it, b, "sink")
+	if !ok {
+		return nil
+	}
+	s := &Sink{Type: typ, Range: it.pos}
+	where := fmt.Sprintf("sink %q", typ)
+	b.where = where
+	if typ != "file" {
+		d.ds.errorf(it.pos, "Unknown sink type", "sink %q: the only sink type is \"file\".", typ)
+	}
+	if a := b.one("wrap_ttl"); a != nil {
+		d.duration(a, where, "wrap_ttl", &s.WrapTTL)
+	}
+	if a := b.one("dh_type"); a != nil && d.str(a, where, "dh_type", &s.DHType) {
+		if s.DHType != "" && s.DHType != "curve25519" {
+			d.ds.errorf(a.vpos, "Invalid value", "%s: dh_type %q: the only type is \"curve25519\".", where, s.DHType)
+		}
+	}
+	if a := b.one("dh_path"); a != nil {
+		d.str(a, where, "dh_path", &s.DHPath)
+	}
+	if a := b.one("derive_key"); a != nil {
+		d.strictBool(a, where, "derive_key", &s.DeriveKey)
+	}
+	if a := b.one("aad"); a != nil {
+		var v string
+		if d.str(a, where, "aad", &v) {
+			s.AAD = Secret(v)
+		}
+	}
+	if a := b.one("aad_env_var"); a != nil {
+		d.str(a, where, "aad_env_var", &s.AADEnvVar)
+	}
+	if s.DHType != "" || s.DHPath != "" {
+		d.ds.warnf(it.pos, "Not encrypted by rotor", "%s: Vault Agent encrypts the token it writes here for the public key in dh_path (dh_type, derive_key, aad); rotor does not implement it yet and writes the token in plaintext, protected by the file's mode only.", where)
+	}
+	cw := where + " config"
+	c := b.bodies("config", cw, sinkConfigSpec)
+	if p := c.one("path"); p == nil {
+		d.ds.errorf(it.pos, "Missing required argument", "%s: \"path\" is required.", cw)
+	} else if d.mapStr(p, cw, "path", &s.Path) && s.Path == "" {
+		d.ds.errorf(p.vpos, "Invalid value", "%s: \"path\" is empty.", cw)
+	}
+	if m := c.one("mode"); m != nil {
+		d.sinkMode(m, cw, &s.Mode)
+	}
+	d.decodeOwner(c, "owner", "group", true, &s.Owner)
+	return s
+}
+
+// sinkMode: Vault Agent takes only a number (0640 octal, 640 decimal);
+// rotor also takes an octal string, and says Vault Agent would not.
+func (d *decoder) sinkMode(it *item, where string, dst *os.FileMode) {
+	l, ok := d.lit(it)
+	if !ok {
+		d.typeErr(it, where, "mode", "a file mode such as 0640")
+		return
+	}
+	switch l.Token.Type {
+	case token.NUMBER:
+		d.modeNumber(it, l, where, "mode", dst)
+	case token.STRING:
+		s, _ := tokValue(l.Token).(string)
+		if d.octalString(it, where, "mode", s, dst) {
+			d.ds.warnf(it.vpos, "Not portable", "%s: mode = %q: Vault Agent refuses a quoted mode here (it wants the number %s).", where, s, s)
+		}
+	default:
+		d.typeErr(it, where, "mode", "a file mode such as 0640")
+	}
+}
+
+// decodeOwner reads owner/group (names or numbers) and uid/gid. In a sink
+// (strict) naming both forms for one thing is an error; in a template
+// (Vault Agent accepts both) it is a warning and the number wins.
+func (d *decoder) decodeOwner(b *block, userKey, groupKey string, strict bool, o *Owner) {
+	for _, k := range []struct {
+		name string
+		dst  *string
+	}{{userKey, &o.User}, {groupKey, &o.Group}} {
+		if a := b.one(k.name); a != nil {
+			d.str(a, b.where, k.name, k.dst)
+		}
+	}
+	num := func(key string, dst **int) {
+		a := b.one(key)
+		if a == nil {
+			return
+		}
+		var n int
+		if d.strictInt(a, b.where, key, &n) {
+			if n < 0 {
+				d.ds.errorf(a.vpos, "Invalid value", "%s: %s must not be negative.", b.where, key)
+			}
+			*dst = &n
+		}
+	}
+	num("uid", &o.UID)
+	num("gid", &o.GID)
+	for _, p := range []struct {
+		named string
+		set   bool
+		id    string
+		num   *int
+	}{{userKey, o.User != "", "uid", o.UID}, {groupKey, o.Group != "", "gid", o.GID}} {
+		if !p.set || p.num == nil {
+			continue
+		}
+		at := b.one(p.id).pos
+		if strict {
+			d.ds.errorf(at, "Conflicting options", "%s: set %s or %s, not both.", b.where, p.named, p.id)
+		} else {
+			d.ds.warnf(at, "Conflicting options", "%s: both %s and %s are set; rotor uses %s.", b.where, p.named, p.id, p.id)
+			if p.id == "uid" {
+				o.User = ""
+			} else {
+				o.Group = ""
+			}
+		}
+	}
+}

@@ -1,0 +1,175 @@
+// Command agentcheck prints Vault Agent 1.21's verdict on configuration
+// paths (files or directories): "ok" and exit 0, or "error: <message>" and
+// exit 1. rotor's differential test compares its own loader against it.
+//
+// It runs what `vault agent -config ...` runs before it starts anything,
+// in the same order (command/agent.go, Run), calling Vault's own code:
+//
+//  1. loadConfig: LoadConfigCheckDuplicates for each path, merged onto
+//     NewConfig() in order, then ValidateConfig.
+//  2. newLogger's parsing of log_level, log_format and
+//     log_rotate_duration. Opening log_file is left out: it depends on the
+//     machine, not the configuration.
+//  3. For auto_auth: every sink's type must be "file" (Run's switch), and
+//     the auth method's constructor runs for approle, aws, cert, jwt,
+//     kubernetes and token_file, which read only their config map. An aws
+//     method of type "iam" is the exception: its constructor fetches AWS
+//     credentials (environment, instance metadata), so it is left out. Other
+//     methods' constructors are left out too (they may reach cloud metadata
+//     services); rotor refuses those methods anyway. An unknown method type
+//     is an error, as GetAutoAuthMethodFromConfig's default case.
+//     NewFileSink is left out: it writes a test file at the sink's path.
+//  4. The api_proxy/cache enforce_consistency and when_inconsistent checks
+//     Run makes before it builds the API proxy.
+//
+// Left out, as not decided by the configuration alone: the server health
+// check, telemetry setup (statsd addresses resolve through DNS), the
+// persistent cache, exec's output files and starting the listeners.
+//
+// The first failing step gives the verdict; its stage ("load", "logging",
+// "auth", "sink" or "consistency") is printed on stderr.
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-secure-stdlib/parseutil"
+	agentConfig "github.com/hashicorp/vault/command/agent/config"
+	"github.com/hashicorp/vault/command/agentproxyshared"
+	"github.com/hashicorp/vault/command/agentproxyshared/auth"
+	"github.com/hashicorp/vault/helper/logging"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: agentcheck CONFIG [CONFIG...]")
+		os.Exit(2)
+	}
+	if stage, err := check(os.Args[1:]); err != nil {
+		fmt.Printf("error: %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
+		fmt.Fprintf(os.Stderr, "stage: %s\n", stage)
+		os.Exit(1)
+	}
+	fmt.Println("ok")
+}
+
+func check(paths []string) (string, error) {
+	cfg := agentConfig.NewConfig()
+	var errs []string
+	for _, p := range paths {
+		c, _, err := agentConfig.LoadConfigCheckDuplicates(p)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("error loading configuration from %s: %v", p, err))
+			continue
+		}
+		cfg = cfg.Merge(c)
+	}
+	if len(errs) > 0 {
+		return "load", fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	if err := cfg.ValidateConfig(); err != nil {
+		return "load", fmt.Errorf("error validating configuration: %w", err)
+	}
+	if _, err := logging.ParseLogLevel(cfg.LogLevel); err != nil {
+		return "logging", err
+	}
+	if _, err := logging.ParseLogFormat(cfg.LogFormat); err != nil {
+		return "logging", err
+	}
+	if _, err := parseutil.ParseDurationSecond(cfg.LogRotateDuration); err != nil {
+		return "logging", err
+	}
+	if a := cfg.AutoAuth; a != nil {
+		for _, s := range a.Sinks {
+			if s.Type != "file" {
+				return "sink", fmt.Errorf("Unknown sink type %q", s.Type)
+			}
+		}
+		if err := authMethod(a.Method, cfg); err != nil {
+			return "auth", err
+		}
+	}
+	if err := consistency(cfg); err != nil {
+		return "consistency", err
+	}
+	return "", nil
+}
+
+// configOnly are the methods whose constructors read nothing but their
+// config map.
+var configOnly = map[string]bool{"approle": true, "aws": true, "cert": true, "jwt": true, "kubernetes": true, "token_file": true}
+
+// known are the types GetAutoAuthMethodFromConfig accepts.
+var known = map[string]bool{"alicloud": true, "aws": true, "azure": true, "cert": true, "cf": true, "gcp": true,
+	"jwt": true, "kerberos": true, "kubernetes": true, "approle": true, "oci": true, "token_file": true, "pcf": true, "ldap": true}
+
+func authMethod(m *agentConfig.Method, cfg *agentConfig.Config) error {
+	if !known[m.Type] {
+		return fmt.Errorf("Error creating %s auth method: unknown auth method %q", m.Type, m.Type)
+	}
+	if !configOnly[m.Type] {
+		return nil
+	}
+	if t, _ := m.Config["type"].(string); m.Type == "aws" && t == "iam" {
+		return nil
+	}
+	addr := ""
+	if cfg.Vault != nil {
+		addr = cfg.Vault.Address
+	}
+	conf := &auth.AuthConfig{
+		Logger:    hclog.NewNullLogger(),
+		MountPath: m.MountPath,
+		Config:    m.Config,
+	}
+	if _, err := agentproxyshared.GetAutoAuthMethodFromConfig(m.Type, conf, addr); err != nil {
+		return fmt.Errorf("Error creating %s auth method: %w", m.Type, err)
+	}
+	return nil
+}
+
+// consistency repeats, in rotor's words, the checks Vault Agent's Run makes
+// on enforce_consistency and when_inconsistent (they are inline there).
+func consistency(cfg *agentConfig.Config) error {
+	enforce, when := "never", "fail"
+	if p := cfg.APIProxy; p != nil {
+		switch p.EnforceConsistency {
+		case "always":
+			enforce = "always"
+		case "never", "":
+		default:
+			return fmt.Errorf("Unknown api_proxy setting for enforce_consistency: %q", p.EnforceConsistency)
+		}
+		switch p.WhenInconsistent {
+		case "retry", "forward":
+			when = p.WhenInconsistent
+		case "fail", "":
+		default:
+			return fmt.Errorf("Unknown api_proxy setting for when_inconsistent: %q", p.WhenInconsistent)
+		}
+	}
+	if c := cfg.Cache; c != nil {
+		switch c.EnforceConsistency {
+		case "always":
+			if enforce != "never" {
+				return fmt.Errorf("enforce_consistency configured in both api_proxy and cache blocks")
+			}
+		case "never", "":
+		default:
+			return fmt.Errorf("Unknown cache setting for enforce_consistency: %q", c.EnforceConsistency)
+		}
+		switch c.WhenInconsistent {
+		case "retry", "forward":
+			if when != "fail" {
+				return fmt.Errorf("when_inconsistent configured in both api_proxy and cache blocks")
+			}
+		case "fail", "":
+		default:
+			return fmt.Errorf("Unknown cache setting for when_inconsistent: %q", c.WhenInconsistent)
+		}
+	}
+	return nil
+}
