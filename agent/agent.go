@@ -90,7 +90,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Agent, error) {
 		}
 		if snap != nil {
 			resume = auth.FromSaved(snap.Token)
-			a.resume = snap.Secrets
+			a.resume = snap.Secrets.Secrets
 		}
 	}
 	if a.life, a.sinks, err = a.newLifecycle(cfg, resume, nil); err != nil {
