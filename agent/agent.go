@@ -131,12 +131,13 @@ func (a *Agent) newRunner(cfg *config.Config) (*template.Runner, error) {
 // one replaces on a reload (its generation and death carry over).
 func (a *Agent) newLifecycle(cfg *config.Config, resume, prev *auth.Token) (*auth.Lifecycle, []*sink.File, error) {
 	opts := auth.Options{
-		Client:   a.client,
-		Observe:  a.metrics.Auth,
-		OnToken:  a.onToken,
-		Logger:   a.log.With("component", "auth"),
-		Resume:   resume,
-		Previous: prev,
+		Client:    a.client,
+		Observe:   a.metrics.Auth,
+		OnToken:   a.onToken,
+		OnRenewed: a.store.TokenRenewed,
+		Logger:    a.log.With("component", "auth"),
+		Resume:    resume,
+		Previous:  prev,
 	}
 	var sinks []*sink.File
 	if aa := cfg.AutoAuth; aa != nil {
