@@ -222,8 +222,12 @@ func (s *Store) apply(o outcome) (changed bool, revoke string) {
 		// its owner's death before planning, so the plan is before it.
 		s.bindOwner(e)
 		e.action, e.next = Next(e.timing, s.o.Policy, s.o.Rand())
-		s.o.Logger.Debug("secret refreshed", "secret", e.ref.String(), "done", o.j.action.String(), "changed", changed,
-			"class", e.timing.Class.String(), "next", e.action.String(), "at", e.next)
+		msg := "secret refreshed"
+		if o.j.action == ActionRenew {
+			msg = "lease renewed"
+		}
+		s.o.Logger.Debug(msg, "secret", e.ref.String(), "changed", changed, "class", e.timing.Class.String(),
+			"capped", e.timing.Capped, "next", e.action.String(), "at", e.next)
 	}
 	e.planned = true
 	if again {
