@@ -153,8 +153,6 @@ func startProxy(t *testing.T, target string) *tcpProxy {
 
 func (p *tcpProxy) addr() string { return p.ln.Addr().String() }
 
-
-
 func (p *tcpProxy) freeze() {
 	p.mu.Lock()
 	p.frozen = true
