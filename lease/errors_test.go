@@ -37,7 +37,7 @@ func TestFailuresAreRetriedByClass(t *testing.T) {
 				if st.ErrorClass != c.class || st.LastError == "" {
 					t.Fatalf("status %+v, want class %s", st, c.class)
 				}
-				if got := st.NextAt.Sub(time.Now()); got != c.retry {
+				if got := time.Until(st.NextAt); got != c.retry {
 					t.Fatalf("retry in %v, want %v", got, c.retry)
 				}
 				if v := r.value(t, ref).Data["v"]; v != "1" {

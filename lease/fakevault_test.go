@@ -22,15 +22,14 @@ import (
 // mount lookups, and injects faults per path: a status (with Retry-After)
 // or a hang until the request is cancelled or released.
 type memVault struct {
-	mu      sync.Mutex
-	roles   map[string]role           // by role name
-	leases  map[string]*memLease      // by lease ID
-	kv      map[string]map[string]any // by path
-	faults  map[string]fault          // by path prefix (renewals: lease ID prefix)
-	dead    map[string]bool           // tokens lookup-self rejects
-	seq     int
-	log     []request
-	changed chan struct{}
+	mu     sync.Mutex
+	roles  map[string]role           // by role name
+	leases map[string]*memLease      // by lease ID
+	kv     map[string]map[string]any // by path
+	faults map[string]fault          // by path prefix (renewals: lease ID prefix)
+	dead   map[string]bool           // tokens lookup-self rejects
+	seq    int
+	log    []request
 }
 
 type role struct {

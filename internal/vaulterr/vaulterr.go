@@ -46,6 +46,7 @@ const (
 	Canceled
 )
 
+// String names the class as logs and /v1/status show it.
 func (c Class) String() string {
 	return [...]string{"none", "transient", "denied", "bad_token", "permanent", "config", "canceled"}[c]
 }
