@@ -1,7 +1,12 @@
 // Package lease is rotor's renewal scheduler: the one place that knows
-// every secret rotor holds, its lease, its deadline and the templates that
-// use it. Timing decisions are pure functions (this file); store.go owns
-// the state and the goroutine that acts on it.
+// every secret rotor holds, its lease, its deadline (including the death
+// of the token that owns it) and the templates that use it.
+//
+// Timing decisions are pure functions (this file and limits.go). store.go
+// owns the state; run.go is the one goroutine that plans and starts
+// actions, each in a worker of its own (work.go), earliest deadline first;
+// slots.go bounds the Vault requests in flight; secret.go and snapshot.go
+// are rotor's own value type and state file format.
 package lease
 
 import "time"
