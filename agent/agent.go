@@ -109,7 +109,7 @@ func New(cfg *config.Config, o Options) (*Agent, error) {
 		}
 		if snap != nil {
 			resume = auth.FromSaved(snap.Token)
-			a.resume = snap.Secrets
+			a.resume = snap.Secrets.Secrets
 		}
 	}
 	if a.life, a.sinks, err = a.newLifecycle(s, resume, nil); err != nil {
@@ -154,12 +154,13 @@ func (a *Agent) newRunner(s *settings) (*template.Runner, error) {
 // one replaces on a reload (its generation and death carry over).
 func (a *Agent) newLifecycle(s *settings, resume, prev *auth.Token) (*auth.Lifecycle, []*sink.File, error) {
 	opts := auth.Options{
-		Client:   a.client,
-		Observe:  a.metrics.Auth,
-		OnToken:  a.onToken,
-		Logger:   a.log.With("component", "auth"),
-		Resume:   resume,
-		Previous: prev,
+		Client:    a.client,
+		Observe:   a.metrics.Auth,
+		OnToken:   a.onToken,
+		OnRenewed: a.store.TokenRenewed,
+		Logger:    a.log.With("component", "auth"),
+		Resume:    resume,
+		Previous:  prev,
 	}
 	if s.auth == nil {
 		opts.Static = auth.StaticToken(s.staticToken)

@@ -15,7 +15,7 @@ import (
 type snapshot struct {
 	SavedAt time.Time
 	Token   auth.Saved
-	Secrets []lease.SecretState
+	Secrets lease.SavedSecrets
 }
 
 // saveDelay gathers bursts of updates into one write of the state file.
@@ -50,8 +50,11 @@ func (a *Agent) openState(s *stateSettings) (*snapshot, error) {
 	case snap.Token.Value == "":
 		log.Warn("state file ignored: it holds no token", "path", f.Path())
 		return nil, nil
+	case snap.Secrets.Check() != nil:
+		log.Warn("state file ignored; starting fresh", "path", f.Path(), "reason", snap.Secrets.Check())
+		return nil, nil
 	}
-	log.Info("state file loaded", "path", f.Path(), "key", key.String(), "saved", snap.SavedAt, "secrets", len(snap.Secrets), "accessor", snap.Token.Accessor)
+	log.Info("state file loaded", "path", f.Path(), "key", key.String(), "saved", snap.SavedAt, "secrets", len(snap.Secrets.Secrets), "accessor", snap.Token.Accessor)
 	return &snap, nil
 }
 
@@ -89,7 +92,7 @@ func (a *Agent) saveState() {
 	if a.state == nil || tok == nil {
 		return
 	}
-	snap := snapshot{SavedAt: time.Now(), Token: tok.Save(), Secrets: a.store.Snapshot()}
+	snap := snapshot{SavedAt: time.Now(), Token: tok.Save(), Secrets: lease.SavedSecrets{Secrets: a.store.Snapshot()}}
 	if err := a.state.Save(snap); err != nil {
 		a.log.Warn("could not save the state file", "component", "state", "error", err)
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/hashicorp/vault/api"
 	"github.com/rotorproject/rotor/internal/vaultclient"
+	"github.com/rotorproject/rotor/internal/vaulterr"
 )
 
 // cert logs in with a TLS client certificate: the credential is the TLS
@@ -37,7 +38,12 @@ func (m *cert) newClient() (*api.Client, error) {
 	if certFile == "" {
 		certFile, keyFile = m.vault.ClientCert, m.vault.ClientKey
 	}
-	return clientWithCert(m.vault, certFile, keyFile)
+	c, err := clientWithCert(m.vault, certFile, keyFile)
+	if err != nil {
+		return nil, err
+	}
+	vaulterr.Prepare(c) // the lifecycle retries logins, not the client
+	return c, nil
 }
 
 func (m *cert) Login(ctx context.Context, base *api.Client) (*api.Secret, error) {

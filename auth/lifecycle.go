@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/vault/api"
 	"github.com/rotorproject/rotor/internal/backoff"
 	"github.com/rotorproject/rotor/internal/clock"
+	"github.com/rotorproject/rotor/internal/vaulterr"
 )
 
 // Lifecycle owns rotor's token: it logs in, hands each new token to
@@ -49,8 +49,11 @@ type Options struct {
 	// Observe, if set, sees each login and renewal: event "login" or
 	// "renew", outcome "success" or "failure" (for metrics).
 	Observe func(event, outcome string)
-	Clock   clock.Clock    // default clock.Real
-	Rand    func() float64 // default math/rand/v2
+	// OnRenewed, if set, receives the token after each renewal (its
+	// Expires moved). It must not block.
+	OnRenewed func(*Token)
+	Clock     clock.Clock    // default clock.Real
+	Rand      func() float64 // default math/rand/v2
 }
 
 // NewLifecycle builds a lifecycle; it starts nothing.
@@ -69,6 +72,9 @@ func NewLifecycle(o Options) *Lifecycle {
 	}
 	if o.Observe == nil {
 		o.Observe = func(string, string) {}
+	}
+	if o.OnRenewed == nil {
+		o.OnRenewed = func(*Token) {}
 	}
 	return &Lifecycle{o: o, wake: make(chan struct{}, 1)}
 }
@@ -99,9 +105,12 @@ func (l *Lifecycle) Invalidate(tok *Token) {
 var ErrStaticTokenGone = errors.New("the token from VAULT_TOKEN expired or was revoked, and there is no auto_auth method to get a new one")
 
 // Run logs in and keeps the token alive until ctx is done (then it
-// returns nil) or a fatal error: a login failure with exit_on_err, or an
-// OnToken error. Login failures otherwise back off between MinBackoff and
-// MaxBackoff, with jitter, forever.
+// returns nil) or a fatal error: a login failure with exit_on_err, a
+// configuration error (TLS) before the first token, or an OnToken error.
+// Login failures otherwise back off between MinBackoff and MaxBackoff,
+// with jitter, forever; a Retry-After from Vault is honoured. Each login
+// is one request: the client's own retries are off (vaulterr.Prepare),
+// this loop is the only one that retries.
 func (l *Lifecycle) Run(ctx context.Context) error {
 	log := l.o.Logger
 	b := backoff.New(l.o.MinBackoff, l.o.MaxBackoff).WithRand(l.o.Rand)
@@ -120,11 +129,19 @@ func (l *Lifecycle) Run(ctx context.Context) error {
 				return nil
 			}
 			l.o.Observe("login", "failure")
-			if l.o.ExitOnErr || l.o.Method == nil {
+			class := vaulterr.Classify(err)
+			// A TLS setting that does not fit the server fails the same
+			// way every time: say so at start instead of retrying
+			// forever. Once rotor has worked, the same error means the
+			// server changed, and retrying keeps what rotor holds alive.
+			if l.o.ExitOnErr || l.o.Method == nil || (class == vaulterr.Config && l.Token() == nil) {
 				return fmt.Errorf("auto_auth: %w", err)
 			}
 			d := b.Next()
-			log.Warn("login failed", "error", err, "retry_in", d.Round(time.Millisecond))
+			if ra, ok := vaulterr.RetryAfter(err); ok {
+				d = max(d, ra)
+			}
+			log.Warn("login failed", "error", err, "error_class", class.String(), "retry_in", d.Round(time.Millisecond))
 			if clock.Sleep(ctx, l.o.Clock, d) != nil {
 				return nil
 			}
@@ -182,12 +199,17 @@ func (l *Lifecycle) login(ctx context.Context) (*Token, error) {
 		return nil, fmt.Errorf("clone vault client: %w", err)
 	}
 	c.ClearToken()
+	// Vault Agent too turns the client's retries off for logins: a
+	// login retried by the client and again by Run would hit Vault (and
+	// its login rate limits) num_retries times per attempt.
+	vaulterr.Prepare(c)
 	if l.o.Namespace != "" {
 		c.SetNamespace(l.o.Namespace)
 	}
-	s, err := l.o.Method.Login(ctx, c)
+	tctx, annotate := vaulterr.Track(ctx)
+	s, err := l.o.Method.Login(tctx, c)
 	if err != nil {
-		return nil, err
+		return nil, annotate(err)
 	}
 	tok := NewToken(s, l.o.Clock.Now())
 	_, tok.Borrowed = l.o.Method.(borrower)
@@ -236,6 +258,7 @@ func (l *Lifecycle) tokenClient(t *Token) (*api.Client, error) {
 		return nil, fmt.Errorf("clone vault client: %w", err)
 	}
 	c.SetToken(t.Value())
+	vaulterr.Prepare(c) // keep and Run retry, with their backoff
 	return c, nil
 }
 
@@ -269,40 +292,53 @@ func (l *Lifecycle) keep(ctx context.Context, tok *Token) (alive bool) {
 			tok = tok.renewed(time.Duration(sec.Auth.LeaseDuration)*time.Second, now)
 			tok.Renewable = sec.Auth.Renewable
 			l.set(tok)
+			l.o.OnRenewed(tok)
 			log.Debug("token renewed", "accessor", tok.Accessor, "ttl", tok.Expires.Sub(now).Round(time.Second), "capped", tok.Capped)
+			continue
 		case ctx.Err() != nil:
 			return false
-		case IsForbidden(err):
-			l.o.Observe("renew", "failure")
+		}
+		l.o.Observe("renew", "failure")
+		class := vaulterr.Classify(err)
+		switch {
+		case class == vaulterr.Denied || class == vaulterr.BadToken:
+			// renew-self is allowed to every live token: a 403 is the
+			// token itself being dead.
 			log.Warn("token rejected by Vault on renewal; logging in again", "accessor", tok.Accessor)
 			return false
-		default:
-			l.o.Observe("renew", "failure")
-			d := b.Next()
-			if !now.Add(d).Before(tok.Expires) {
-				log.Warn("token renewal failed and the token is about to expire; logging in again", "error", err)
-				return true
-			}
-			log.Warn("token renewal failed", "error", err, "retry_in", d.Round(time.Millisecond))
-			if clock.Sleep(ctx, l.o.Clock, d) != nil {
-				return false
-			}
-			// The next NextAction is in the past: renew at once.
+		case class == vaulterr.Permanent && l.o.Method != nil:
+			// Vault will not renew this token (e.g. no longer renewable):
+			// it lives until it expires; a new login replaces it now. (A
+			// VAULT_TOKEN, which cannot be replaced, is used to its end.)
+			log.Warn("Vault refuses to renew the token; logging in again", "accessor", tok.Accessor, "error", err)
+			return true
 		}
+		d := b.Next()
+		if ra, ok := vaulterr.RetryAfter(err); ok {
+			d = max(d, ra)
+		}
+		if !now.Add(d).Before(tok.Expires) {
+			log.Warn("token renewal failed and the token is about to expire; logging in again", "error", err)
+			return true
+		}
+		log.Warn("token renewal failed", "error", err, "error_class", class.String(), "retry_in", d.Round(time.Millisecond))
+		if clock.Sleep(ctx, l.o.Clock, d) != nil {
+			return false
+		}
+		// The next NextAction is in the past: renew at once.
 	}
 }
 
 // IsForbidden reports whether Vault answered 403: the token is revoked,
-// expired, or lacks the policy.
-func IsForbidden(err error) bool {
-	var re *api.ResponseError
-	return errors.As(err, &re) && re.StatusCode == http.StatusForbidden
-}
+// expired, or lacks the policy. See vaulterr.Classify.
+func IsForbidden(err error) bool { return vaulterr.IsForbidden(err) }
 
 func (l *Lifecycle) renew(ctx context.Context, tok *Token) (*api.Secret, error) {
 	c, err := l.tokenClient(tok)
 	if err != nil {
 		return nil, err
 	}
-	return c.Auth().Token().RenewSelfWithContext(ctx, int(tok.CreationTTL.Seconds()))
+	ctx, annotate := vaulterr.Track(ctx)
+	sec, err := c.Auth().Token().RenewSelfWithContext(ctx, int(tok.CreationTTL.Seconds()))
+	return sec, annotate(err)
 }

@@ -12,9 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/consul-template/dependency"
 	"github.com/hashicorp/vault/api"
-	"github.com/rotorproject/rotor/auth"
+	"github.com/rotorproject/rotor/internal/vaulterr"
 )
 
 // fetched is one answer from Vault, classified.
@@ -23,51 +22,45 @@ type fetched struct {
 	timing   Timing
 	leaseID  string
 	leaseTTL time.Duration
-	tokenGen int
 }
 
-// ErrNoSecret is returned when Vault has nothing at a path.
+// ErrNoSecret is returned when Vault has nothing at a path. It counts as
+// a permanent failure.
 var ErrNoSecret = errors.New("no secret at this path")
 
-// fetch asks Vault for r with the current token. It holds one slot of the
-// request semaphore per request.
-func (s *Store) fetch(ctx context.Context, r Ref) (fetched, error) {
-	s.mu.Lock()
-	c, tok := s.client, s.tok
-	s.mu.Unlock()
-	if c == nil {
-		return fetched{}, errors.New("no Vault token yet")
-	}
-	sec, err := s.request(ctx, c, r)
+// fetch asks Vault for r with client c, whose token owns what it gets.
+// Each request holds one slot, queued by prio. Errors name the secret.
+func (s *Store) fetch(ctx context.Context, c *api.Client, r Ref, prio time.Time) (fetched, error) {
+	sec, err := s.request(ctx, c, r, prio)
 	if err != nil {
-		if auth.IsForbidden(err) {
-			s.checkToken(ctx, c, tok)
-		}
 		return fetched{}, fmt.Errorf("%s: %w", r, err)
 	}
 	now := s.o.Clock.Now()
-	res := fetched{tokenGen: tok.Generation}
+	var res fetched
 	if r.Kind == KindList {
 		res.val.List = listKeys(sec)
 		res.timing = Timing{Class: ClassStatic, Issued: now}
 		return res, nil
 	}
-	res.val.Secret = toDependency(sec)
+	res.val.Secret = fromAPI(sec)
 	res.timing, res.leaseID, res.leaseTTL = classify(r, sec, now)
 	return res, nil
 }
 
-func (s *Store) request(ctx context.Context, c *api.Client, r Ref) (*api.Secret, error) {
+func (s *Store) request(ctx context.Context, c *api.Client, r Ref, prio time.Time) (*api.Secret, error) {
 	path := r.Path
 	if r.Kind == KindRead {
-		p, err := s.kvPath(ctx, c, r.Path)
+		p, err := s.kvPath(ctx, c, r.Path, prio)
 		if err != nil {
 			return nil, err
 		}
 		path = p
 	}
-	s.sem <- struct{}{}
-	defer func() { <-s.sem }()
+	if err := s.slots.acquire(ctx, prio); err != nil {
+		return nil, err
+	}
+	defer s.slots.release()
+	ctx, annotate := vaulterr.Track(ctx)
 	var sec *api.Secret
 	var err error
 	switch r.Kind {
@@ -83,7 +76,7 @@ func (s *Store) request(ctx context.Context, c *api.Client, r Ref) (*api.Secret,
 		sec, err = c.Logical().ListWithContext(ctx, path)
 	}
 	if err != nil {
-		return nil, err
+		return nil, annotate(err)
 	}
 	if sec == nil || (r.Kind == KindRead && deletedKVv2(sec, s.o.Clock.Now())) {
 		return nil, ErrNoSecret
@@ -153,26 +146,6 @@ func listKeys(sec *api.Secret) []string {
 	return out
 }
 
-// toDependency gives templates the exact shape consul-template does.
-func toDependency(s *api.Secret) *dependency.Secret {
-	d := &dependency.Secret{
-		RequestID:     s.RequestID,
-		LeaseID:       s.LeaseID,
-		LeaseDuration: s.LeaseDuration,
-		Renewable:     s.Renewable,
-		Data:          s.Data,
-		Warnings:      s.Warnings,
-	}
-	if a := s.Auth; a != nil {
-		d.Auth = &dependency.SecretAuth{ClientToken: a.ClientToken, Accessor: a.Accessor, Policies: a.Policies,
-			Metadata: a.Metadata, LeaseDuration: a.LeaseDuration, Renewable: a.Renewable}
-	}
-	if w := s.WrapInfo; w != nil {
-		d.WrapInfo = &dependency.SecretWrapInfo{Token: w.Token, TTL: w.TTL, CreationTime: w.CreationTime, WrappedAccessor: w.WrappedAccessor}
-	}
-	return d
-}
-
 func deletedKVv2(s *api.Secret, now time.Time) bool {
 	md, ok := s.Data["metadata"].(map[string]any)
 	if !ok {
@@ -183,108 +156,9 @@ func deletedKVv2(s *api.Secret, now time.Time) bool {
 	return err == nil && !t.IsZero() && now.After(t)
 }
 
-// act performs e's due action; it reports whether e's value changed.
-func (s *Store) act(ctx context.Context, e *entry) (changed bool) {
-	defer func() {
-		s.mu.Lock()
-		e.busy = false
-		s.mu.Unlock()
-	}()
-	log := s.o.Logger.With("secret", e.ref.String())
-	if e.action == ActionRenew && !e.forced {
-		if err := s.renew(ctx, e); err == nil {
-			return false
-		} else if ctx.Err() != nil {
-			return false
-		} else {
-			log.Warn("lease renewal failed; fetching a new secret", "error", err)
-		}
-	}
-	res, err := s.fetch(ctx, e.ref)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err != nil {
-		if ctx.Err() != nil {
-			return false
-		}
-		e.lastErr = err
-		d := e.b.Next()
-		e.action, e.next = ActionRefetch, s.o.Clock.Now().Add(d)
-		log.Warn("secret refresh failed", "error", err, "retry_in", d.Round(time.Millisecond))
-		return false
-	}
-	old, oldLease, forced := e.val, e.leaseID, e.forced
-	s.apply(e, res)
-	e.forced = false
-	changed = !sameValue(old, e.val)
-	if forced && oldLease != "" && oldLease != e.leaseID {
-		// A forced rotation is for a secret that may have leaked: the old
-		// lease goes as soon as the new one is held. Best effort: the
-		// templates are not rendered yet, so a failure only leaves the old
-		// lease to expire.
-		go s.revokeOld(oldLease, e.ref)
-	}
-	log.Debug("secret refreshed", "changed", changed, "class", e.timing.Class.String(), "next", e.action.String(), "at", e.next)
-	return changed
-}
-
-// renew extends e's lease and reschedules it.
-func (s *Store) renew(ctx context.Context, e *entry) error {
-	s.mu.Lock()
-	c := s.client
-	s.mu.Unlock()
-	s.sem <- struct{}{}
-	sec, err := c.Sys().RenewWithContext(ctx, e.leaseID, int(e.leaseTTL.Seconds()))
-	<-s.sem
-	if err != nil {
-		return err
-	}
-	now := s.o.Clock.Now()
-	granted := time.Duration(sec.LeaseDuration) * time.Second
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e.timing.Issued = now
-	e.timing.Expires = now.Add(safeTTL(granted))
-	e.timing.Renewable = sec.Renewable
-	// Vault grants min(increment, time left before max TTL): a grant a
-	// second or more short of the ask means renewal cannot go further.
-	e.timing.Capped = granted+time.Second < e.leaseTTL
-	if e.val.Secret != nil {
-		e.val.Secret.LeaseDuration = sec.LeaseDuration
-	}
-	e.action, e.next = Next(e.timing, s.o.Policy, s.o.Rand())
-	s.o.Logger.Debug("lease renewed", "secret", e.ref.String(), "ttl", granted, "capped", e.timing.Capped)
-	return nil
-}
-
 func sameValue(a, b Value) bool {
 	if a.Secret == nil || b.Secret == nil {
 		return a.Secret == b.Secret && reflect.DeepEqual(a.List, b.List)
 	}
 	return reflect.DeepEqual(a.Secret.Data, b.Secret.Data)
-}
-
-// checkToken tells a dead token (403 on lookup-self) from a policy denial
-// (403 on the path only). Concurrent checks share one request.
-func (s *Store) checkToken(ctx context.Context, c *api.Client, tok *auth.Token) {
-	_, _, _ = s.flight.Do("check-token", func() (any, error) {
-		if _, err := c.Auth().Token().LookupSelfWithContext(ctx); auth.IsForbidden(err) {
-			s.o.Logger.Warn("Vault rejects the token; asking for a new login", "accessor", tok.Accessor)
-			s.o.InvalidToken(tok)
-		}
-		return nil, nil
-	})
-}
-
-func (s *Store) revokeOld(leaseID string, r Ref) {
-	s.mu.Lock()
-	c := s.client
-	s.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := c.Sys().RevokeWithContext(ctx, leaseID); err != nil {
-		s.o.Logger.Warn("could not revoke the replaced lease", "secret", r.String(), "error", err)
-		return
-	}
-	s.o.Logger.Info("replaced lease revoked", "secret", r.String())
 }

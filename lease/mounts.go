@@ -2,11 +2,14 @@ package lease
 
 import (
 	"context"
+	"fmt"
 	"path"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/vault/api"
+	"github.com/rotorproject/rotor/internal/vaulterr"
 )
 
 // mountCache remembers each mount's path and KV version, so a mount is
@@ -40,13 +43,15 @@ func (m *mountCache) add(mp string, v int) {
 
 // kvPath returns the path to read for p: KV v2 secrets are read under
 // <mount>/data/ as consul-template does, so templates stay unchanged.
-func (s *Store) kvPath(ctx context.Context, c *api.Client, p string) (string, error) {
+// prio is the lookup's place in the slot queue: that of the read it
+// serves.
+func (s *Store) kvPath(ctx context.Context, c *api.Client, p string, prio time.Time) (string, error) {
 	mp, ver, ok := s.mounts.find(p)
 	if !ok {
 		// Concurrent reads under one top-level path share one lookup.
 		first, _, _ := strings.Cut(p, "/")
 		v, err, _ := s.flight.Do("mount:"+first, func() (any, error) {
-			return s.lookupMount(ctx, c, p)
+			return s.lookupMount(ctx, c, p, prio)
 		})
 		if err != nil {
 			return "", err
@@ -54,7 +59,7 @@ func (s *Store) kvPath(ctx context.Context, c *api.Client, p string) (string, er
 		mi := v.(mountInfo)
 		if !strings.HasPrefix(p+"/", mi.path) {
 			// Another mount under the same top level: look up this one.
-			if mi, err = s.lookupMount(ctx, c, p); err != nil {
+			if mi, err = s.lookupMount(ctx, c, p, prio); err != nil {
 				return "", err
 			}
 		}
@@ -80,12 +85,19 @@ type mountInfo struct {
 }
 
 // lookupMount asks sys/internal/ui/mounts (allowed by Vault's default
-// policy) for the mount holding p. A failure is not fatal: the path is
-// then read as is, like a KV v1 or non-KV secret.
-func (s *Store) lookupMount(ctx context.Context, c *api.Client, p string) (mountInfo, error) {
-	s.sem <- struct{}{}
+// policy) for the mount holding p. A refusal is not fatal: the path is
+// then read as is, like a KV v1 or non-KV secret. A Vault that does not
+// answer (down, busy, too slow) fails the read, to be retried: guessing
+// would read a KV v2 secret at the wrong path.
+func (s *Store) lookupMount(ctx context.Context, c *api.Client, p string, prio time.Time) (mountInfo, error) {
+	if err := s.slots.acquire(ctx, prio); err != nil {
+		return mountInfo{}, err
+	}
 	sec, err := c.Logical().ReadWithContext(ctx, "sys/internal/ui/mounts/"+p)
-	<-s.sem
+	s.slots.release()
+	if c := vaulterr.Classify(err); c == vaulterr.Transient || c == vaulterr.Canceled {
+		return mountInfo{}, fmt.Errorf("look up the mount of %s: %w", p, err)
+	}
 	if err != nil || sec == nil {
 		s.o.Logger.Debug("mount lookup failed; reading the path as is", "path", p, "error", err)
 		first, _, _ := strings.Cut(p, "/")

@@ -19,11 +19,12 @@ const (
 
 // Ref names one secret. Templates that name the same Ref share one fetch
 // and one value: a certificate and its key from one pki issue call match.
+// The JSON names are those of rotor's state file.
 type Ref struct {
-	Kind  Kind
-	Path  string
-	Query url.Values        // read: e.g. ?version=2 for KV v2
-	Data  map[string]string // write: the k=v arguments
+	Kind  Kind              `json:"kind"`
+	Path  string            `json:"path"`
+	Query url.Values        `json:"query,omitempty"` // read: e.g. ?version=2 for KV v2
+	Data  map[string]string `json:"data,omitempty"`  // write: the k=v arguments
 }
 
 // Key is the Ref's identity: kind, path and sorted arguments.

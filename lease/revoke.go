@@ -11,9 +11,12 @@ import (
 // one request each (the token needs update on sys/leases/revoke). It is
 // for shutdown: call it after Run has returned. It returns how many were
 // revoked and the failures, joined.
+//
+// Unlike the scheduler's, these requests use the Vault client's own
+// retries (vault.retry.num_retries): there is no later attempt.
 func (s *Store) Revoke(ctx context.Context, want func(key string) bool) (int, error) {
 	s.mu.Lock()
-	c := s.client
+	tok := s.tok
 	var keys []string
 	for k, e := range s.entries {
 		if e.leaseID != "" && want(k) {
@@ -27,9 +30,14 @@ func (s *Store) Revoke(ctx context.Context, want func(key string) bool) (int, er
 		leases[i], refs[i] = s.entries[k].leaseID, s.entries[k].ref
 	}
 	s.mu.Unlock()
-	if c == nil {
+	if tok == nil {
 		return 0, nil
 	}
+	c, err := s.o.Client.CloneWithHeaders()
+	if err != nil {
+		return 0, err
+	}
+	c.SetToken(tok.Value())
 	n := 0
 	var errs []error
 	for i, id := range leases {
@@ -47,8 +55,9 @@ func (s *Store) Revoke(ctx context.Context, want func(key string) bool) (int, er
 
 // Rotate forces a new fetch of every secret (or of those whose key
 // contains match): after a suspected leak, for instance. A replaced lease
-// is revoked once its successor is in place. It returns how many secrets
-// were scheduled.
+// is revoked once its successor is in place. A secret whose action is in
+// flight is fetched again as soon as that action is done. It returns how
+// many secrets were scheduled.
 func (s *Store) Rotate(match func(key string) bool) int {
 	s.mu.Lock()
 	now := s.o.Clock.Now()
@@ -57,7 +66,10 @@ func (s *Store) Rotate(match func(key string) bool) int {
 		if match != nil && !match(k) {
 			continue
 		}
-		e.action, e.next, e.forced = ActionRefetch, now, true
+		e.forced = true
+		if !e.busy {
+			e.action, e.next, e.planned = ActionRefetch, now, true
+		}
 		n++
 	}
 	s.mu.Unlock()
@@ -67,13 +79,14 @@ func (s *Store) Rotate(match func(key string) bool) int {
 
 // Retain drops the secrets for which keep(key) is false: no template uses
 // them any more, so they are not renewed or re-fetched. Their leases are
-// left to expire. It returns how many were dropped.
+// left to expire. A secret whose action is in flight is dropped once that
+// is done (Run ignores its outcome). It returns how many were dropped.
 func (s *Store) Retain(keep func(key string) bool) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
-	for k, e := range s.entries {
-		if !keep(k) && !e.busy {
+	for k := range s.entries {
+		if !keep(k) {
 			delete(s.entries, k)
 			n++
 		}
@@ -81,10 +94,19 @@ func (s *Store) Retain(keep func(key string) bool) int {
 	return n
 }
 
-// SetPolicy changes the renewal settings (a reload); secrets pick them
-// up at their next action.
+// SetPolicy changes the renewal settings (a reload). Secrets not in
+// flight and not failing are planned again at once with them (a shorter
+// static_secret_render_interval takes effect now, not after the old
+// one); the others pick them up when their action is done.
 func (s *Store) SetPolicy(p Policy) {
 	s.mu.Lock()
 	s.o.Policy = p
+	now := s.o.Clock.Now()
+	for _, e := range s.entries {
+		if !e.busy && e.lastErr == nil && e.next.After(now) {
+			e.planned = false
+		}
+	}
 	s.mu.Unlock()
+	s.poke()
 }

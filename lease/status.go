@@ -20,21 +20,38 @@ type Status struct {
 	NextAction string    `json:"next_action"`
 	NextAt     time.Time `json:"next_at"`
 	LastError  string    `json:"last_error,omitempty"`
+	// ErrorClass says what the last error means: "transient" (retried
+	// within seconds), "permanent" (Vault refuses it until someone
+	// changes Vault; retried every few minutes), "bad_token" (waiting for
+	// a new login) or "config".
+	ErrorClass string `json:"error_class,omitempty"`
+	// TokenBound is set when the lease ends with the token that owns it
+	// (Expires is then that token's death), before its own end.
+	TokenBound bool `json:"token_bound,omitempty"`
 }
 
-// Status lists every secret the store holds, sorted by path.
+// Status lists every secret the store holds, sorted by path. Expires is
+// when the secret stops being usable: the earlier of its own end and the
+// death of the token that owns its lease, when that death is final (the
+// token was replaced, or cannot be renewed any more).
 func (s *Store) Status() []Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]Status, 0, len(s.entries))
 	for k, e := range s.entries {
+		t := e.timing
+		if cur := s.tok; e.leaseID != "" && t.OwnerDeath.IsZero() && cur != nil && e.owner == cur.Generation &&
+			!cur.Expires.IsZero() && (cur.Capped || !cur.Renewable) {
+			t.OwnerDeath = cur.Expires
+		}
 		st := Status{
 			Key: k, Path: e.ref.String(), Engine: engine(e.ref.Path), Class: e.timing.Class.String(),
 			LeaseID: redactLease(e.leaseID), Renewable: e.timing.Renewable && e.timing.Class == ClassLease,
-			Expires: Deadline(e.timing), NextAction: e.action.String(), NextAt: e.next,
+			Expires: Deadline(t), NextAction: e.action.String(), NextAt: e.next,
 		}
+		st.TokenBound = !t.OwnerDeath.IsZero() && st.Expires.Equal(t.OwnerDeath)
 		if e.lastErr != nil {
-			st.LastError = e.lastErr.Error()
+			st.LastError, st.ErrorClass = e.lastErr.Error(), e.errClass.String()
 		}
 		out = append(out, st)
 	}

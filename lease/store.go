@@ -2,39 +2,38 @@ package lease
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"sort"
 	"sync"
 	"time"
 
-	"github.com/hashicorp/consul-template/dependency"
 	"github.com/hashicorp/vault/api"
 	"github.com/rotorproject/rotor/auth"
 	"github.com/rotorproject/rotor/internal/backoff"
 	"github.com/rotorproject/rotor/internal/clock"
+	"github.com/rotorproject/rotor/internal/vaulterr"
 	"golang.org/x/sync/singleflight"
 )
 
-// Value is what a template sees of a secret.
-type Value struct {
-	Secret *dependency.Secret // read and write
-	List   []string           // list
-}
-
-// entry is one secret the store holds. Guarded by Store.mu.
+// entry is one secret the store holds. Guarded by Store.mu; while busy,
+// only the fields a worker was given a copy of are in use elsewhere.
 type entry struct {
 	ref      Ref
 	val      Value
 	timing   Timing
 	leaseID  string
 	leaseTTL time.Duration // the TTL first granted: what renewals ask for
-	tokenGen int           // the token that fetched it; its leases die with it
+	owner    int           // generation of the token that fetched the lease
 	action   Action
 	next     time.Time
+	planned  bool // false until Run has planned the next action
 	busy     bool // an action is in flight
 	b        *backoff.Backoff
+	slow     *backoff.Backoff // for permanent failures
 	lastErr  error
+	errClass vaulterr.Class
 	forced   bool // Rotate asked for a new secret; revoke the old lease after
 }
 
@@ -42,15 +41,17 @@ type entry struct {
 type Options struct {
 	Client      *api.Client // base client; the store sets the token on its own clone
 	Policy      Policy
-	MaxParallel int // requests in flight at once (max_connections_per_host)
+	MaxParallel int // connections to Vault (max_connections_per_host); see NewStore
 	Clock       clock.Clock
 	Rand        func() float64
 	Logger      *slog.Logger
-	// OnChange is called, from Run's goroutine, with the keys of secrets
-	// whose value changed after a re-fetch.
+	// OnChange is called, from Run's goroutine, with the key of each
+	// secret whose value changed after a re-fetch, as soon as that fetch
+	// is done. It must not block.
 	OnChange func(keys []string)
 	// InvalidToken is called when Vault answers 403 and the token itself
 	// turns out to be dead (so a new login is needed, not a policy fix).
+	// It must not block.
 	InvalidToken func(*auth.Token)
 	// OnUpdate is called after any secret is fetched, renewed or
 	// re-fetched (the state file is saved then). It must not block.
@@ -60,21 +61,37 @@ type Options struct {
 // Store holds every secret rotor fetched, serves them to templates, and
 // renews or re-fetches each before it expires. Fetch and Lookup may be
 // called from any goroutine; Run must run for secrets to be kept alive.
+//
+// Every lease acts on its own: Run starts each due action in a worker of
+// its own, earliest deadline first, and each Vault request has a timeout
+// derived from the lease's remaining life (RequestTimeout), so a slow,
+// hanging or failing request delays only its own secret.
 type Store struct {
-	o      Options
-	wake   chan struct{}
-	ready  chan struct{}
-	sem    chan struct{}
-	flight singleflight.Group
-	mounts mountCache
+	o       Options
+	wake    chan struct{}
+	ready   chan struct{}
+	slots   *slots // every Vault request the store makes holds one
+	workers int    // Run's actions in flight at most
+	flight  singleflight.Group
+	mounts  mountCache
 
 	mu      sync.Mutex
 	entries map[string]*entry
 	tok     *auth.Token
-	client  *api.Client // Options.Client with tok set
+	client  *api.Client       // Options.Client with tok set, prepared by vaulterr
+	deaths  map[int]time.Time // final deaths of replaced tokens, by generation
+	done    []outcome         // finished actions, for Run
 }
 
 // NewStore builds a store; it starts nothing.
+//
+// MaxParallel is max_connections_per_host, which also caps the Vault
+// client's connections. The store keeps one of them for the token's
+// renewal and logins (which share the HTTP transport), so that hanging
+// secret requests never hold every connection: it sends at most
+// MaxParallel-1 requests at once (at least 1). Run's actions take at most
+// one fewer than that, so a template's first fetch or a mount lookup
+// always finds a slot even while renewals hang.
 func NewStore(o Options) *Store {
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
@@ -97,12 +114,15 @@ func NewStore(o Options) *Store {
 	if o.OnUpdate == nil {
 		o.OnUpdate = func() {}
 	}
+	n := max(1, o.MaxParallel-1)
 	return &Store{
 		o:       o,
 		wake:    make(chan struct{}, 1),
 		ready:   make(chan struct{}),
-		sem:     make(chan struct{}, o.MaxParallel),
+		slots:   newSlots(n),
+		workers: max(1, n-1),
 		entries: map[string]*entry{},
+		deaths:  map[int]time.Time{},
 	}
 }
 
@@ -110,47 +130,113 @@ func NewStore(o Options) *Store {
 func (s *Store) Ready() <-chan struct{} { return s.ready }
 
 // SetToken gives the store a new token. Secrets whose leases die with the
-// previous token are re-fetched ahead of its death, spread over time; all
-// others keep their leases (a new login re-issues nothing needlessly).
+// previous token are re-fetched ahead of its death (tok.PrevDeath), spread
+// over time; all others keep their leases (a new login re-issues nothing
+// needlessly).
 func (s *Store) SetToken(tok *auth.Token) error {
 	c, err := s.o.Client.CloneWithHeaders()
 	if err != nil {
 		return err
 	}
 	c.SetToken(tok.Value())
+	// The scheduler retries each secret with its own backoff; the
+	// client's retries would multiply those (see README, "Retries").
+	vaulterr.Prepare(c)
 	s.mu.Lock()
-	first := s.tok == nil
+	prev := s.tok
 	s.tok, s.client = tok, c
-	if !first {
-		s.rescheduleTokenBound(tok)
+	if prev != nil && prev.Generation != tok.Generation {
+		s.tokenReplaced(prev, tok)
 	}
 	s.mu.Unlock()
-	if first {
+	if prev == nil {
 		close(s.ready)
 	}
 	s.poke()
 	return nil
 }
 
-// rescheduleTokenBound plans the re-fetch of leases that would outlive
-// the previous token. Called with s.mu held.
-func (s *Store) rescheduleTokenBound(tok *auth.Token) {
+// TokenRenewed tells the store the current token was renewed (its expiry
+// moved). Status then shows when leases owned by a token that can no
+// longer be renewed really end. It never blocks.
+func (s *Store) TokenRenewed(tok *auth.Token) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tok != nil && s.tok.Generation == tok.Generation {
+		s.tok = tok
+	}
+}
+
+// tokenReplaced records prev's death and plans the re-fetch of the
+// leases that would outlive it. Called with s.mu held.
+func (s *Store) tokenReplaced(prev, tok *auth.Token) {
 	now := s.o.Clock.Now()
+	death := tok.PrevDeath
+	if death.IsZero() {
+		death = now // revoked or rejected: its leases are gone already
+	}
+	s.deaths[prev.Generation] = death
+	for g, d := range s.deaths {
+		// A result from a token dead this long is treated as dead anyway.
+		if d.Before(now.Add(-time.Hour)) {
+			delete(s.deaths, g)
+		}
+	}
 	var bound []*entry
 	for _, e := range s.entries {
-		if e.leaseID == "" || e.tokenGen >= tok.Generation {
+		if e.errClass == vaulterr.BadToken && !e.busy {
+			e.next = now // it failed for want of a token: try the new one
+		}
+		if e.leaseID == "" || e.owner >= tok.Generation {
 			continue
 		}
-		if tok.PrevDeath.IsZero() || Deadline(e.timing).After(tok.PrevDeath) {
+		s.bindOwner(e)
+		switch {
+		case e.busy:
+		case Deadline(e.timing).Equal(e.timing.OwnerDeath):
 			bound = append(bound, e)
+		case e.lastErr == nil:
+			// It ends before the old token, but renewing it is pointless
+			// now: Run plans it again (Next fetches it anew).
+			e.planned = false
 		}
 	}
+	// A busy entry is planned when its result comes back (Run's finish
+	// binds it to its owner's death then), so it cannot slip past it.
 	sort.Slice(bound, func(i, j int) bool { return bound[i].ref.Key() < bound[j].ref.Key() })
 	for i, e := range bound {
-		e.action, e.next = ActionRefetch, TokenBoundAt(now, tok.PrevDeath, i, len(bound))
+		at := TokenBoundAt(now, death, i, len(bound))
+		if !e.planned || at.Before(e.next) {
+			e.next = at
+		}
+		e.action, e.planned = ActionRefetch, true
 	}
 	if len(bound) > 0 {
-		s.o.Logger.Info("re-fetching secrets that die with the previous token", "count", len(bound), "token_dies", tok.PrevDeath)
+		s.o.Logger.Info("re-fetching secrets that die with the previous token", "count", len(bound), "token_dies", death)
+	}
+}
+
+// ownerDeath is the final death of the token of generation gen: zero for
+// the current token, now for a token too old to be remembered. Called
+// with s.mu held.
+func (s *Store) ownerDeath(gen int) time.Time {
+	if s.tok == nil || gen >= s.tok.Generation {
+		return time.Time{}
+	}
+	if d, ok := s.deaths[gen]; ok {
+		return d
+	}
+	return s.o.Clock.Now()
+}
+
+// bindOwner sets e's OwnerDeath from its owner token, keeping an earlier
+// one (restored from the state file). Called with s.mu held.
+func (s *Store) bindOwner(e *entry) {
+	if e.leaseID == "" {
+		return
+	}
+	if d := s.ownerDeath(e.owner); !d.IsZero() && (e.timing.OwnerDeath.IsZero() || d.Before(e.timing.OwnerDeath)) {
+		e.timing.OwnerDeath = d
 	}
 }
 
@@ -172,10 +258,11 @@ func (s *Store) Lookup(key string) (Value, bool) {
 	return e.val, true
 }
 
-// Fetch gets every ref the store does not hold yet, concurrently (at most
-// MaxParallel requests at once) and at most once each even when several
-// callers ask together. It blocks until all are done or ctx is done and
-// returns the errors by key.
+// Fetch gets every ref the store does not hold yet, concurrently and at
+// most once each even when several callers ask together. Its requests go
+// first among those waiting for a slot (a template is waiting on them),
+// and each is bounded by MaxRequestTimeout. It blocks until all are done
+// or ctx is done and returns the errors by key. Run plans what follows.
 func (s *Store) Fetch(ctx context.Context, refs []Ref) map[string]error {
 	var mu sync.Mutex
 	errs := map[string]error{}
@@ -206,13 +293,27 @@ func (s *Store) Fetch(ctx context.Context, refs []Ref) map[string]error {
 }
 
 func (s *Store) fetchNew(ctx context.Context, r Ref) error {
-	res, err := s.fetch(ctx, r)
+	s.mu.Lock()
+	c, tok := s.client, s.tok
+	s.mu.Unlock()
+	if c == nil {
+		return fmt.Errorf("%s: no Vault token yet", r)
+	}
+	ctx, cancel := context.WithTimeout(ctx, MaxRequestTimeout)
+	defer cancel()
+	res, err := s.fetch(ctx, c, r, s.o.Clock.Now())
 	if err != nil {
+		if vaulterr.Classify(err) == vaulterr.Denied {
+			s.checkToken(ctx, c, tok)
+		}
 		return err
 	}
-	e := &entry{ref: r, b: backoff.New(time.Second, time.Minute).WithRand(s.o.Rand)}
+	e := &entry{ref: r, owner: tok.Generation, b: newBackoff(s.o.Rand), slow: newSlowBackoff(s.o.Rand)}
+	e.val, e.timing, e.leaseID, e.leaseTTL = res.val, res.timing, res.leaseID, res.leaseTTL
 	s.mu.Lock()
-	s.apply(e, res)
+	// A new token may have come while this was in flight: the lease is
+	// still its fetcher's (Run binds it to that token's death).
+	s.bindOwner(e)
 	s.entries[r.Key()] = e
 	s.mu.Unlock()
 	s.poke()
@@ -220,73 +321,12 @@ func (s *Store) fetchNew(ctx context.Context, r Ref) error {
 	return nil
 }
 
-// apply stores a fetch result in e and schedules its next action. Called
-// with s.mu held.
-func (s *Store) apply(e *entry, res fetched) {
-	e.val, e.timing, e.leaseID, e.leaseTTL = res.val, res.timing, res.leaseID, res.leaseTTL
-	e.tokenGen = res.tokenGen
-	e.lastErr = nil
-	e.b.Reset()
-	e.action, e.next = Next(e.timing, s.o.Policy, s.o.Rand())
+// Backoffs of one secret: transient failures retry within seconds,
+// permanent ones (a missing path, a denied policy) every few minutes.
+func newBackoff(r func() float64) *backoff.Backoff {
+	return backoff.New(time.Second, time.Minute).WithRand(r)
 }
 
-// Run keeps every secret alive until ctx is done: it sleeps until the
-// earliest action is due, then renews or re-fetches what is due, at most
-// MaxParallel at once, and reports changed values to OnChange.
-func (s *Store) Run(ctx context.Context) error {
-	for {
-		if _, err := clock.Wait(ctx, s.o.Clock, s.earliest(), s.wake); err != nil {
-			return nil
-		}
-		due := s.takeDue()
-		if len(due) == 0 {
-			continue
-		}
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		var changed []string
-		for _, e := range due {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if s.act(ctx, e) {
-					mu.Lock()
-					changed = append(changed, e.ref.Key())
-					mu.Unlock()
-				}
-			}()
-		}
-		wg.Wait()
-		s.o.OnUpdate()
-		if len(changed) > 0 {
-			sort.Strings(changed)
-			s.o.OnChange(changed)
-		}
-	}
-}
-
-func (s *Store) earliest() time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var t time.Time
-	for _, e := range s.entries {
-		if !e.busy && (t.IsZero() || e.next.Before(t)) {
-			t = e.next
-		}
-	}
-	return t
-}
-
-func (s *Store) takeDue() []*entry {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.o.Clock.Now()
-	var due []*entry
-	for _, e := range s.entries {
-		if !e.busy && !e.next.After(now) {
-			e.busy = true
-			due = append(due, e)
-		}
-	}
-	return due
+func newSlowBackoff(r func() float64) *backoff.Backoff {
+	return backoff.New(30*time.Second, 5*time.Minute).WithRand(r)
 }

@@ -1,7 +1,12 @@
 // Package lease is rotor's renewal scheduler: the one place that knows
-// every secret rotor holds, its lease, its deadline and the templates that
-// use it. Timing decisions are pure functions (this file); store.go owns
-// the state and the goroutine that acts on it.
+// every secret rotor holds, its lease, its deadline (including the death
+// of the token that owns it) and the templates that use it.
+//
+// Timing decisions are pure functions (this file and limits.go). store.go
+// owns the state; run.go is the one goroutine that plans and starts
+// actions, each in a worker of its own (work.go), earliest deadline first;
+// slots.go bounds the Vault requests in flight; secret.go and snapshot.go
+// are rotor's own value type and state file format.
 package lease
 
 import "time"
@@ -47,22 +52,31 @@ func (a Action) String() string {
 	return "none"
 }
 
-// Timing is what the scheduler knows of one secret's life.
+// Timing is what the scheduler knows of one secret's life. The JSON
+// names are those of rotor's state file.
 type Timing struct {
-	Class Class
+	Class Class `json:"class"`
 	// Issued is when the current value or lease TTL was granted.
-	Issued time.Time
-	// Expires is the end of the lease (ClassLease); already the earlier of
-	// the lease's own end and its token's death, when that is known.
-	Expires   time.Time
-	Renewable bool
+	Issued time.Time `json:"issued"`
+	// Expires is the end of the lease itself (ClassLease).
+	Expires   time.Time `json:"expires,omitzero"`
+	Renewable bool      `json:"renewable,omitempty"`
 	// Capped is set when the last renewal granted less than it asked:
 	// the lease's max TTL is near and renewal cannot extend it.
-	Capped bool
+	Capped bool `json:"capped,omitempty"`
 	// NotBefore and NotAfter bound a certificate's validity (ClassCert).
-	NotBefore, NotAfter time.Time
+	NotBefore time.Time `json:"not_before,omitzero"`
+	NotAfter  time.Time `json:"not_after,omitzero"`
 	// RotatesAt is when Vault rotates a static role's password (ClassRotating).
-	RotatesAt time.Time
+	RotatesAt time.Time `json:"rotates_at,omitzero"`
+	// OwnerDeath is when the token that owns the lease dies, once that is
+	// final: a new login replaced the token and rotor no longer renews
+	// it. Vault revokes a token's leases with it, so the secret is usable
+	// until the earlier of its own end and OwnerDeath (see Deadline), and
+	// renewing it cannot help. Zero for secrets without a lease, and
+	// while the owner is the current token: its renewals keep moving its
+	// death, and its leases are bound when it is replaced.
+	OwnerDeath time.Time `json:"owner_death,omitzero"`
 }
 
 // Policy holds the configured knobs.
@@ -95,8 +109,30 @@ const (
 //   - certificate: re-issue at Threshold of NotBefore..NotAfter;
 //   - static role: re-read just after the rotation, plus up to a second,
 //     or at StaticInterval if sooner;
-//   - anything else: re-read every StaticInterval.
+//   - anything else: re-read every StaticInterval;
+//   - and a lease whose owner token was replaced (OwnerDeath set) is
+//     fetched again with the current token, at ~2/3 of the time from
+//     Issued to the owner's death, or sooner if the rules above say so.
 func Next(t Timing, p Policy, r float64) (Action, time.Time) {
+	act, when := nextOwn(t, p, r)
+	if t.OwnerDeath.IsZero() {
+		return act, when
+	}
+	// Renewing would keep the lease tied to a token that is going away;
+	// only a new secret outlives it. 2/3 of the time left, like a
+	// renewal, leaves a third for retries before the owner dies.
+	life := t.OwnerDeath.Sub(t.Issued)
+	if life <= 0 {
+		return ActionRefetch, t.OwnerDeath
+	}
+	if owner := at(t.Issued, life, renewFraction, r); owner.Before(when) {
+		when = owner
+	}
+	return ActionRefetch, when
+}
+
+// nextOwn is Next for the secret alone, regardless of its owner token.
+func nextOwn(t Timing, p Policy, r float64) (Action, time.Time) {
 	switch t.Class {
 	case ClassLease:
 		life := t.Expires.Sub(t.Issued)
@@ -135,15 +171,21 @@ func at(start time.Time, life time.Duration, frac, r float64) time.Time {
 }
 
 // Deadline is when the secret stops being usable: the time the scheduler
-// must act before. Zero when unknown (static secrets).
+// must act before. It is the earlier of the secret's own end (a lease's
+// expiry, a certificate's NotAfter) and its owner token's death. Zero when
+// unknown (static secrets).
 func Deadline(t Timing) time.Time {
+	var d time.Time
 	switch t.Class {
 	case ClassLease:
-		return t.Expires
+		d = t.Expires
 	case ClassCert:
-		return t.NotAfter
+		d = t.NotAfter
 	}
-	return time.Time{}
+	if !t.OwnerDeath.IsZero() && (d.IsZero() || t.OwnerDeath.Before(d)) {
+		d = t.OwnerDeath
+	}
+	return d
 }
 
 // TokenBoundAt spreads the re-fetch of the n secrets that die with an old

@@ -30,6 +30,13 @@ func TestNext(t *testing.T) {
 		{"static role rotating soon", Timing{Class: ClassRotating, Issued: t0, RotatesAt: t0.Add(time.Minute)}, 0, ActionRefetch, time.Minute + time.Second},
 		{"static role rotating later than the interval", Timing{Class: ClassRotating, Issued: t0, RotatesAt: t0.Add(h)}, 0, ActionRefetch, 5 * time.Minute},
 		{"lifetime shorter than the interval", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(2 * time.Second)}, 0, ActionRefetch, 1800 * time.Millisecond},
+		// The owner token was replaced: the lease dies with it.
+		{"owner dies first: re-fetch at 2/3 of the time left to its death", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(h), Renewable: true, OwnerDeath: t0.Add(30 * time.Second)}, 0, ActionRefetch, 20 * time.Second},
+		{"owner dies first, jitter", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(h), Renewable: true, OwnerDeath: t0.Add(30 * time.Second)}, 1, ActionRefetch, 17 * time.Second},
+		{"owner dies after the lease would renew: re-fetch, not renew", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(h), Renewable: true, OwnerDeath: t0.Add(2 * h)}, 0, ActionRefetch, 40 * time.Minute},
+		{"owner dies after a non-renewable lease ends", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(10 * time.Minute), OwnerDeath: t0.Add(h)}, 0, ActionRefetch, 9 * time.Minute},
+		{"owner already dead", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(h), Renewable: true, OwnerDeath: t0.Add(-time.Second)}, 0, ActionRefetch, -time.Second},
+		{"certificate with a lease, owner dies first", Timing{Class: ClassCert, Issued: t0, NotBefore: t0, NotAfter: t0.Add(72 * h), OwnerDeath: t0.Add(h)}, 0, ActionRefetch, 40 * time.Minute},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -78,5 +85,81 @@ func TestTokenBoundAt(t *testing.T) {
 	}
 	if got := TokenBoundAt(t0, t0.Add(4*time.Second), 9, 10); !got.Before(t0.Add(2 * time.Second)) {
 		t.Fatalf("must stay within half the time left, got +%v", got.Sub(t0))
+	}
+}
+
+func TestDeadline(t *testing.T) {
+	h := time.Hour
+	cases := []struct {
+		name string
+		tm   Timing
+		want time.Time
+	}{
+		{"kv has none", Timing{Class: ClassStatic, Issued: t0}, time.Time{}},
+		{"lease", Timing{Class: ClassLease, Expires: t0.Add(h)}, t0.Add(h)},
+		{"lease ends before its owner", Timing{Class: ClassLease, Expires: t0.Add(h), OwnerDeath: t0.Add(2 * h)}, t0.Add(h)},
+		{"owner dies before the lease", Timing{Class: ClassLease, Expires: t0.Add(h), OwnerDeath: t0.Add(time.Minute)}, t0.Add(time.Minute)},
+		{"certificate", Timing{Class: ClassCert, NotAfter: t0.Add(h)}, t0.Add(h)},
+		{"certificate whose lease dies with its owner", Timing{Class: ClassCert, NotAfter: t0.Add(h), OwnerDeath: t0.Add(time.Minute)}, t0.Add(time.Minute)},
+	}
+	for _, c := range cases {
+		if got := Deadline(c.tm); !got.Equal(c.want) {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestRequestTimeout(t *testing.T) {
+	cases := []struct {
+		name string
+		act  Action
+		left time.Duration // to the deadline; 0: none
+		want time.Duration
+	}{
+		{"renewal: half the time left", ActionRenew, 20 * time.Second, 10 * time.Second},
+		{"renewal: capped", ActionRenew, 20 * time.Minute, time.Minute},
+		{"renewal: at least a second", ActionRenew, 1500 * time.Millisecond, time.Second},
+		{"renewal: never past the lease's end", ActionRenew, 600 * time.Millisecond, 600 * time.Millisecond},
+		{"renewal of an ended lease: none", ActionRenew, -time.Second, 0},
+		{"8s lease renewed at 2/3", ActionRenew, 7*time.Second - 7*time.Second*2/3, 1166666667},
+		{"fetch: the time left", ActionRefetch, 30 * time.Second, 30 * time.Second},
+		{"fetch: at least 10s", ActionRefetch, 2 * time.Second, 10 * time.Second},
+		{"fetch after the end: 10s", ActionRefetch, -time.Hour, 10 * time.Second},
+		{"fetch: capped", ActionRefetch, time.Hour, time.Minute},
+		{"no deadline", ActionRefetch, 0, time.Minute},
+	}
+	for _, c := range cases {
+		var deadline time.Time
+		if c.left != 0 {
+			deadline = t0.Add(c.left)
+		}
+		if got := RequestTimeout(c.act, t0, deadline); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestRetryIn(t *testing.T) {
+	cases := []struct {
+		name        string
+		d, ra, left time.Duration
+		want        time.Duration
+	}{
+		{"backoff", 4 * time.Second, 0, time.Hour, 4 * time.Second},
+		{"no deadline", time.Minute, 0, 0, time.Minute},
+		{"at most half the time left", time.Minute, 0, 30 * time.Second, 15 * time.Second},
+		{"not under 500ms", time.Minute, 0, 600 * time.Millisecond, 500 * time.Millisecond},
+		{"Retry-After wins", time.Second, 7 * time.Second, time.Hour, 7 * time.Second},
+		{"Retry-After wins over the deadline too", time.Minute, 20 * time.Second, 30 * time.Second, 20 * time.Second},
+		{"ended: the backoff", 8 * time.Second, 0, -time.Second, 8 * time.Second},
+	}
+	for _, c := range cases {
+		var deadline time.Time
+		if c.left != 0 {
+			deadline = t0.Add(c.left)
+		}
+		if got := RetryIn(c.d, c.ra, t0, deadline); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
 	}
 }

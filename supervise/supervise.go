@@ -73,6 +73,8 @@ type Child struct {
 	started bool
 	wake    chan struct{}
 	signals chan os.Signal
+	// spawn starts the process (spawnExec; tests use a fake one).
+	spawn func(argv, env []string) (*proc, error)
 }
 
 // New returns a supervisor; it starts nothing.
@@ -83,7 +85,8 @@ func New(o Options) *Child {
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
 	}
-	return &Child{cfg: o.Spec, env0: o.Env, log: o.Logger, clock: o.Clock, wake: make(chan struct{}, 1), signals: make(chan os.Signal, 4)}
+	return &Child{cfg: o.Spec, env0: o.Env, log: o.Logger, clock: o.Clock, wake: make(chan struct{}, 1),
+		signals: make(chan os.Signal, 4), spawn: spawnExec}
 }
 
 // SetEnv gives the child's secret environment. Before the child runs it
@@ -152,28 +155,47 @@ func (c *Child) isReady() bool {
 	return c.ready
 }
 
+// proc is a started child process.
 type proc struct {
-	cmd  *exec.Cmd
-	done chan struct{} // closed when Wait returned
-	err  error
+	pid    int
+	signal func(os.Signal) error
+	done   chan struct{} // closed once the process has exited
+	code   int           // its exit status (128+N when signal N killed it); set before done is closed
+}
+
+// spawnExec starts argv with env, sharing rotor's stdin, stdout and stderr.
+func spawnExec(argv, env []string) (*proc, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = env
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &proc{pid: cmd.Process.Pid, signal: cmd.Process.Signal, done: make(chan struct{})}
+	go func() {
+		cmd.Wait()
+		p.code = cmd.ProcessState.ExitCode()
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			p.code = 128 + int(ws.Signal())
+		}
+		close(p.done)
+	}()
+	return p, nil
 }
 
 func (c *Child) start() (*proc, error) {
 	argv := c.cfg.Command.Resolve()
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	c.mu.Lock()
-	cmd.Env = mergeEnv(c.env0, c.env)
+	env := mergeEnv(c.env0, c.env)
 	c.changed = false
 	c.started = true
 	n := len(c.env)
 	c.mu.Unlock()
-	if err := cmd.Start(); err != nil {
+	p, err := c.spawn(argv, env)
+	if err != nil {
 		return nil, fmt.Errorf("exec %s: %w", argv[0], err)
 	}
-	c.log.Info("child started", "pid", cmd.Process.Pid, "command", argv[0], "secret_variables", n)
-	p := &proc{cmd: cmd, done: make(chan struct{})}
-	go func() { p.err = cmd.Wait(); close(p.done) }()
+	c.log.Info("child started", "pid", p.pid, "command", argv[0], "secret_variables", n)
 	return p, nil
 }
 
@@ -185,15 +207,11 @@ func (c *Child) watch(ctx context.Context, p *proc) (restart bool, err error) {
 	for {
 		select {
 		case <-p.done:
-			code := p.cmd.ProcessState.ExitCode()
-			if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-				code = 128 + int(ws.Signal())
-			}
-			c.log.Info("child exited", "pid", p.cmd.Process.Pid, "exit_code", code)
-			return false, &ExitError{Code: code}
+			c.log.Info("child exited", "pid", p.pid, "exit_code", p.code)
+			return false, &ExitError{Code: p.code}
 		case s := <-c.signals:
-			c.log.Info("forwarding signal to child", "signal", s.String(), "pid", p.cmd.Process.Pid)
-			p.cmd.Process.Signal(s)
+			c.log.Info("forwarding signal to child", "signal", s.String(), "pid", p.pid)
+			p.signal(s)
 		case <-ctx.Done():
 			c.stop(p)
 			return false, nil
@@ -210,14 +228,14 @@ func (c *Child) watch(ctx context.Context, p *proc) (restart bool, err error) {
 				c.mu.Lock()
 				c.changed = false
 				c.mu.Unlock()
-				c.log.Info("secrets changed; signalling child", "signal", c.cfg.ReloadSignal, "pid", p.cmd.Process.Pid)
-				p.cmd.Process.Signal(signalByName(c.cfg.ReloadSignal))
+				c.log.Info("secrets changed; signalling child", "signal", c.cfg.ReloadSignal, "pid", p.pid)
+				p.signal(signalByName(c.cfg.ReloadSignal))
 				continue
 			}
 			if c.cfg.RestartOnSecretChanges == "never" {
 				continue
 			}
-			c.log.Info("secrets changed; restarting child", "pid", p.cmd.Process.Pid)
+			c.log.Info("secrets changed; restarting child", "pid", p.pid)
 			c.stop(p)
 			return true, nil
 		}
@@ -233,14 +251,14 @@ func (c *Child) pendingChange() bool {
 // stop sends the stop signal, waits up to the kill timeout, then SIGKILL.
 func (c *Child) stop(p *proc) {
 	sig := signalByName(c.cfg.StopSignal)
-	p.cmd.Process.Signal(sig)
+	p.signal(sig)
 	select {
 	case <-p.done:
 		return
-	case <-c.clock.After(c.cfg.KillTimeout):
+	case <-time.After(c.cfg.KillTimeout):
 	}
-	c.log.Warn("child did not stop in time; killing it", "pid", p.cmd.Process.Pid, "timeout", c.cfg.KillTimeout)
-	p.cmd.Process.Kill()
+	c.log.Warn("child did not stop in time; killing it", "pid", p.pid, "timeout", c.cfg.KillTimeout)
+	p.signal(syscall.SIGKILL)
 	<-p.done
 }
 

@@ -6,110 +6,220 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/rotorproject/rotor/internal/command"
 )
 
-func waitFor(t *testing.T, d time.Duration, f func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !f() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in time")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+// fakeProcs stands in for exec: each spawn is a fake process that records
+// its environment and the signals it gets, and exits on SIGTERM (unless
+// told to ignore it) or SIGKILL. No real process, so the supervisor runs
+// in a synctest bubble with fake time.
+type fakeProcs struct {
+	mu         sync.Mutex
+	procs      []*fakeProc
+	ignoreTerm bool
 }
 
-func lines(p string) []string {
-	b, _ := os.ReadFile(p)
-	s := strings.TrimSpace(string(b))
-	if s == "" {
+type fakeProc struct {
+	env     []string
+	signals []os.Signal
+	exit    func(code int)
+}
+
+func (f *fakeProcs) spawn(argv, env []string) (*proc, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fp := &fakeProc{env: env}
+	p := &proc{pid: 1000 + len(f.procs), done: make(chan struct{})}
+	var once sync.Once
+	fp.exit = func(code int) { once.Do(func() { p.code = code; close(p.done) }) }
+	p.signal = func(s os.Signal) error {
+		f.mu.Lock()
+		fp.signals = append(fp.signals, s)
+		ignore := f.ignoreTerm
+		f.mu.Unlock()
+		if s == syscall.SIGKILL || (s == syscall.SIGTERM && !ignore) {
+			fp.exit(128 + int(s.(syscall.Signal)))
+		}
 		return nil
 	}
-	return strings.Split(s, "\n")
+	f.procs = append(f.procs, fp)
+	return p, nil
 }
 
-func run(t *testing.T, cfg Spec) (*Child, chan error, context.CancelFunc) {
-	c := New(Options{Spec: cfg, Logger: slog.New(slog.DiscardHandler)})
+// started returns the value of name in each started process's environment.
+func (f *fakeProcs) started(name string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, p := range f.procs {
+		v := ""
+		for _, kv := range p.env {
+			if k, val, _ := strings.Cut(kv, "="); k == name {
+				v = val
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func (f *fakeProcs) signalsOf(i int) []os.Signal {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.procs[i].signals)
+}
+
+// runFake runs a supervisor with fake processes; stop ends Run and
+// returns its result.
+func runFake(t *testing.T, cfg Spec) (*Child, *fakeProcs, func() error) {
+	f := &fakeProcs{}
+	c := New(Options{Spec: cfg, Env: []string{"PATH=/bin"}, Logger: slog.New(slog.DiscardHandler)})
+	c.spawn = f.spawn
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return c, done, cancel
+	return c, f, func() error { cancel(); return <-done }
+}
+
+func execCfg() Spec {
+	return Spec{Command: command.Command{Argv: []string{"app"}}, RestartOnSecretChanges: "always",
+		StopSignal: "SIGTERM", KillTimeout: 5 * time.Second, Debounce: 300 * time.Millisecond}
 }
 
 func TestBurstOfChangesGivesOneRestart(t *testing.T) {
-	log := filepath.Join(t.TempDir(), "log")
-	c, _, _ := run(t, Spec{
-		Command:                command.Command{Argv: []string{"sh", "-c", fmt.Sprintf(`echo "start $SECRET" >> %s; trap 'exit 0' TERM; while :; do sleep 0.05; done`, log)}},
-		RestartOnSecretChanges: "always", StopSignal: "SIGTERM", KillTimeout: 5 * time.Second, Debounce: 300 * time.Millisecond,
+	synctest.Test(t, func(t *testing.T) {
+		c, f, stop := runFake(t, execCfg())
+		defer stop()
+		c.SetEnv(map[string]string{"SECRET": "one"})
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if n := len(f.started("SECRET")); n != 0 {
+			t.Fatal("the child started before every template rendered")
+		}
+		c.Ready()
+		synctest.Wait()
+		for _, v := range []string{"two", "three", "four"} {
+			c.SetEnv(map[string]string{"SECRET": v})
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if got := f.started("SECRET"); !slices.Equal(got, []string{"one", "four"}) {
+			t.Fatalf("started with %q, want one restart with the last value", got)
+		}
+		if got := f.signalsOf(0); !slices.Equal(got, []os.Signal{syscall.SIGTERM}) {
+			t.Fatalf("the first child got %v", got)
+		}
 	})
-	c.SetEnv(map[string]string{"SECRET": "one"})
-	time.Sleep(100 * time.Millisecond)
-	if len(lines(log)) != 0 {
-		t.Fatal("the child started before every template rendered")
-	}
-	c.Ready()
-	waitFor(t, 5*time.Second, func() bool { return len(lines(log)) == 1 })
-	for _, v := range []string{"two", "three", "four"} {
-		c.SetEnv(map[string]string{"SECRET": v})
-		time.Sleep(20 * time.Millisecond)
-	}
-	waitFor(t, 5*time.Second, func() bool { return len(lines(log)) == 2 })
-	time.Sleep(600 * time.Millisecond)
-	got := lines(log)
-	if len(got) != 2 || got[0] != "start one" || got[1] != "start four" {
-		t.Fatalf("starts: %q", got)
-	}
 }
 
 func TestReloadSignalInsteadOfRestart(t *testing.T) {
-	log := filepath.Join(t.TempDir(), "log")
-	c, _, _ := run(t, Spec{
-		Command:                command.Command{Argv: []string{"sh", "-c", fmt.Sprintf(`echo start >> %[1]s; trap 'echo hup >> %[1]s' HUP; trap 'exit 0' TERM; while :; do sleep 0.05; done`, log)}},
-		RestartOnSecretChanges: "always", StopSignal: "SIGTERM", KillTimeout: 5 * time.Second, Debounce: 50 * time.Millisecond,
-		ReloadSignal: "SIGHUP",
+	synctest.Test(t, func(t *testing.T) {
+		cfg := execCfg()
+		cfg.ReloadSignal = "SIGHUP"
+		c, f, stop := runFake(t, cfg)
+		defer stop()
+		c.SetEnv(map[string]string{"A": "1"})
+		c.Ready()
+		synctest.Wait()
+		c.SetEnv(map[string]string{"A": "2"})
+		time.Sleep(cfg.Debounce)
+		synctest.Wait()
+		if got := f.signalsOf(0); !slices.Equal(got, []os.Signal{syscall.SIGHUP}) || len(f.started("A")) != 1 {
+			t.Fatalf("signals %v, %d starts", got, len(f.started("A")))
+		}
 	})
-	c.SetEnv(map[string]string{"A": "1"})
-	c.Ready()
-	waitFor(t, 5*time.Second, func() bool { return len(lines(log)) == 1 })
-	c.SetEnv(map[string]string{"A": "2"})
-	waitFor(t, 5*time.Second, func() bool { return len(lines(log)) == 2 })
-	if got := lines(log); got[1] != "hup" {
-		t.Fatalf("got %q", got)
-	}
 }
 
-func TestExitCodeAndKillAfterTimeout(t *testing.T) {
-	_, done, _ := func() (*Child, chan error, context.CancelFunc) {
-		c, d, cancel := run(t, Spec{Command: command.Command{Shell: "exit 42"}, StopSignal: "SIGTERM", KillTimeout: time.Second, Debounce: time.Second})
+func TestNeverRestart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := execCfg()
+		cfg.RestartOnSecretChanges = "never"
+		c, f, stop := runFake(t, cfg)
+		defer stop()
 		c.Ready()
-		return c, d, cancel
-	}()
-	select {
-	case err := <-done:
-		if code, ok := IsExit(err); !ok || code != 42 {
-			t.Fatalf("got %v", err)
+		synctest.Wait()
+		c.SetEnv(map[string]string{"A": "2"})
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if n := len(f.started("A")); n != 1 || len(f.signalsOf(0)) != 0 {
+			t.Fatalf("%d starts, signals %v", n, f.signalsOf(0))
 		}
-		done <- nil // for the cleanup
-	case <-time.After(5 * time.Second):
-		t.Fatal("no exit")
-	}
-	// A child that ignores the stop signal is killed after the timeout.
-	c, done2, cancel := run(t, Spec{Command: command.Command{Argv: []string{"sh", "-c", "trap '' TERM; while :; do sleep 0.05; done"}},
-		StopSignal: "SIGTERM", KillTimeout: 300 * time.Millisecond, Debounce: time.Second})
+	})
+}
+
+// A child that ignores the stop signal is killed after exactly
+// restart_kill_timeout.
+func TestKillAfterTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, f, stop := runFake(t, execCfg())
+		f.ignoreTerm = true
+		c.Ready()
+		synctest.Wait()
+		start := time.Now()
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.signalsOf(0); !slices.Equal(got, []os.Signal{syscall.SIGTERM, syscall.SIGKILL}) {
+			t.Fatalf("signals %v", got)
+		}
+		if d := time.Since(start); d != 5*time.Second {
+			t.Fatalf("killed after %v, want the 5s kill timeout", d)
+		}
+	})
+}
+
+func TestExitCodeIsReturned(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, f, stop := runFake(t, execCfg())
+		c.Ready()
+		synctest.Wait()
+		f.procs[0].exit(42)
+		if code, ok := IsExit(stop()); !ok || code != 42 {
+			t.Fatalf("exit code %d %v", code, ok)
+		}
+	})
+}
+
+// The real thing once: a process's exit status and a kill after the
+// timeout, with a shell that ignores SIGTERM.
+func TestRealChild(t *testing.T) {
+	c := New(Options{Spec: Spec{Command: command.Command{Shell: "exit 42"}, StopSignal: "SIGTERM", KillTimeout: time.Second, Debounce: time.Second}})
 	c.Ready()
-	waitFor(t, 5*time.Second, c.Started)
-	time.Sleep(100 * time.Millisecond)
+	if code, ok := IsExit(c.Run(context.Background())); !ok || code != 42 {
+		t.Fatalf("exit code %d %v", code, ok)
+	}
+	ready := filepath.Join(t.TempDir(), "ready")
+	c = New(Options{Spec: Spec{Command: command.Command{Argv: []string{"sh", "-c", fmt.Sprintf("trap '' TERM; touch %s; while :; do sleep 0.05; done", ready)}},
+		StopSignal: "SIGTERM", KillTimeout: 300 * time.Millisecond, Debounce: time.Second}, Env: os.Environ()})
+	c.Ready()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for _, err := os.Stat(ready); err != nil; _, err = os.Stat(ready) {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatal("the child did not start")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	start := time.Now()
 	cancel()
-	err := <-done2
-	done2 <- err
-	if err != nil || time.Since(start) > 3*time.Second {
-		t.Fatalf("stop: %v after %v", err, time.Since(start))
+	select {
+	case err := <-done:
+		if err != nil || time.Since(start) < 300*time.Millisecond {
+			t.Fatalf("stop: %v after %v", err, time.Since(start))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a child ignoring SIGTERM was not killed")
 	}
 }

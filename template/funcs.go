@@ -66,10 +66,25 @@ func (t *tmpl) secretFunc(path string, args ...string) (any, error) {
 		return nil, err
 	}
 	v, ok := t.rec.get(ref)
-	if !ok {
+	if !ok || v.Secret == nil {
 		return nil, nil
 	}
-	return v.Secret, nil
+	return dependencySecret(v.Secret), nil
+}
+
+// dependencySecret gives templates consul-template's shape of a secret:
+// its field names are what templates (and toJSON) see.
+func dependencySecret(s *lease.Secret) *dependency.Secret {
+	d := &dependency.Secret{RequestID: s.RequestID, LeaseID: s.LeaseID, LeaseDuration: s.LeaseDuration,
+		Renewable: s.Renewable, Data: s.Data, Warnings: s.Warnings}
+	if a := s.Auth; a != nil {
+		d.Auth = &dependency.SecretAuth{ClientToken: a.ClientToken, Accessor: a.Accessor, Policies: a.Policies,
+			Metadata: a.Metadata, LeaseDuration: a.LeaseDuration, Renewable: a.Renewable}
+	}
+	if w := s.WrapInfo; w != nil {
+		d.WrapInfo = &dependency.SecretWrapInfo{Token: w.Token, TTL: w.TTL, CreationTime: w.CreationTime, WrappedAccessor: w.WrappedAccessor}
+	}
+	return d
 }
 
 // secretsFunc is `secrets "path"`: the keys listed under path.

@@ -1,0 +1,281 @@
+package lease
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/vault/api"
+	"github.com/rotorproject/rotor/auth"
+	"github.com/rotorproject/rotor/internal/clock"
+	"github.com/rotorproject/rotor/internal/vaulterr"
+)
+
+// job is one action Run hands to a worker, with copies of everything the
+// worker needs: a worker never touches the entry, Run alone does.
+type job struct {
+	e        *entry
+	key      string
+	ref      Ref
+	action   Action
+	leaseID  string
+	leaseTTL time.Duration
+	deadline time.Time // zero: none
+	prio     time.Time // the slot queue's order: the deadline, or later
+	forced   bool
+	c        *api.Client
+	tok      *auth.Token
+}
+
+// outcome is what a worker reports back to Run.
+type outcome struct {
+	j         job
+	at        time.Time
+	granted   time.Duration // renewal: the TTL Vault granted
+	renewable bool
+	res       fetched // fetch: the new secret
+	err       error
+	class     vaulterr.Class
+	timedOut  bool // the request ran out of its own time (it hung)
+}
+
+// Run keeps every secret alive until ctx is done. It is the only
+// goroutine that plans and starts actions: it sleeps until the earliest
+// action is due (or a worker reports, or something is marked due), starts
+// what is due in workers, earliest deadline first, at most workers at
+// once, and applies each result as soon as it comes, calling OnChange for
+// that secret alone. A slow action delays nothing but its own secret.
+// Run returns once every worker it started has ended.
+func (s *Store) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	// Workers are cancelled with ctx; waiting for them keeps Run the
+	// owner of every goroutine it started.
+	defer wg.Wait()
+	running := 0
+	for {
+		for _, o := range s.takeDone() {
+			running--
+			s.finish(ctx, &wg, o)
+		}
+		for _, j := range s.takeDue(s.workers - running) {
+			running++
+			wg.Go(func() { s.report(s.perform(ctx, j)) })
+		}
+		var next time.Time // with every worker busy, only a report can start more
+		if running < s.workers {
+			next = s.earliest()
+		}
+		if _, err := clock.Wait(ctx, s.o.Clock, next, s.wake); err != nil {
+			return nil
+		}
+	}
+}
+
+// report hands a worker's outcome to Run. It never blocks.
+func (s *Store) report(o outcome) {
+	s.mu.Lock()
+	s.done = append(s.done, o)
+	s.mu.Unlock()
+	s.poke()
+}
+
+func (s *Store) takeDone() []outcome {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	done := s.done
+	s.done = nil
+	return done
+}
+
+// plan gives every entry that has none its next action. Called with s.mu
+// held.
+func (s *Store) plan() {
+	for _, e := range s.entries {
+		if e.planned || e.busy {
+			continue
+		}
+		s.bindOwner(e)
+		e.action, e.next = Next(e.timing, s.o.Policy, s.o.Rand())
+		e.planned = true
+	}
+}
+
+// earliest is when the next action is due; zero when nothing is planned
+// or the store has no token yet.
+func (s *Store) earliest() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.client == nil {
+		return time.Time{}
+	}
+	s.plan()
+	var t time.Time
+	for _, e := range s.entries {
+		if !e.busy && (t.IsZero() || e.next.Before(t)) {
+			t = e.next
+		}
+	}
+	return t
+}
+
+// priority orders due actions and slot waiters: a secret's deadline, or,
+// for secrets that never expire, a static interval after they are due.
+func (s *Store) priority(e *entry) time.Time {
+	if d := Deadline(e.timing); !d.IsZero() {
+		return d
+	}
+	return e.next.Add(max(s.o.Policy.StaticInterval, time.Minute))
+}
+
+// takeDue marks up to n due entries busy, earliest deadline first, and
+// returns their jobs.
+func (s *Store) takeDue(n int) []job {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n <= 0 || s.client == nil {
+		return nil
+	}
+	s.plan()
+	now := s.o.Clock.Now()
+	var due []*entry
+	for _, e := range s.entries {
+		if !e.busy && !e.next.After(now) {
+			due = append(due, e)
+		}
+	}
+	sort.Slice(due, func(i, j int) bool {
+		pi, pj := s.priority(due[i]), s.priority(due[j])
+		if !pi.Equal(pj) {
+			return pi.Before(pj)
+		}
+		return due[i].ref.Key() < due[j].ref.Key()
+	})
+	jobs := make([]job, 0, min(n, len(due)))
+	for _, e := range due[:min(n, len(due))] {
+		j := job{e: e, key: e.ref.Key(), ref: e.ref, action: e.action, leaseID: e.leaseID, leaseTTL: e.leaseTTL,
+			deadline: Deadline(e.timing), prio: s.priority(e), forced: e.forced, c: s.client, tok: s.tok}
+		if j.action == ActionRenew && (j.forced || j.leaseID == "" || RequestTimeout(ActionRenew, now, j.deadline) == 0) {
+			j.action = ActionRefetch // a rotation, or a lease already ended
+		}
+		e.busy, e.forced = true, false
+		jobs = append(jobs, j)
+	}
+	return jobs
+}
+
+// finish applies a worker's outcome, then tells the rest of rotor.
+func (s *Store) finish(ctx context.Context, wg *sync.WaitGroup, o outcome) {
+	changed, revoke := s.apply(o)
+	if o.class == vaulterr.Canceled {
+		return
+	}
+	if changed {
+		s.o.OnChange([]string{o.j.key})
+	}
+	s.o.OnUpdate()
+	if revoke != "" {
+		wg.Go(func() { s.revokeOld(ctx, o.j.c, revoke, o.j.ref) })
+	}
+}
+
+// apply records o in its entry and plans the entry's next action. It
+// reports whether the value changed, and a replaced lease to revoke.
+func (s *Store) apply(o outcome) (changed bool, revoke string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := o.j.e
+	e.busy = false
+	if s.entries[o.j.key] != e {
+		return false, "" // released meanwhile
+	}
+	// Rotate may have been called while the action was in flight: the
+	// new secret it asks for is still owed, whatever the outcome.
+	again := e.forced
+	if o.class == vaulterr.Canceled {
+		e.forced, e.planned = again || o.j.forced, false
+		return false, ""
+	}
+	now := o.at
+	if o.err != nil {
+		e.lastErr, e.errClass = o.err, o.class
+		e.forced = again || o.j.forced
+		s.failed(e, o, now)
+	} else {
+		if o.j.action == ActionRenew {
+			s.renewed(e, o, now)
+		} else {
+			old, oldLease := e.val, e.leaseID
+			e.val, e.timing, e.leaseID, e.leaseTTL = o.res.val, o.res.timing, o.res.leaseID, o.res.leaseTTL
+			e.owner = o.j.tok.Generation
+			changed = !sameValue(old, e.val)
+			if o.j.forced && oldLease != "" && oldLease != e.leaseID {
+				// A forced rotation is for a secret that may have leaked:
+				// the old lease goes as soon as the new one is held.
+				revoke = oldLease
+			}
+		}
+		e.lastErr, e.errClass = nil, vaulterr.None
+		e.b.Reset()
+		e.slow.Reset()
+		// A token that came while this was in flight: bind the lease to
+		// its owner's death before planning, so the plan is before it.
+		s.bindOwner(e)
+		e.action, e.next = Next(e.timing, s.o.Policy, s.o.Rand())
+		msg := "secret refreshed"
+		if o.j.action == ActionRenew {
+			msg = "lease renewed"
+		}
+		s.o.Logger.Debug(msg, "secret", e.ref.String(), "changed", changed, "class", e.timing.Class.String(),
+			"capped", e.timing.Capped, "next", e.action.String(), "at", e.next)
+	}
+	e.planned = true
+	if again {
+		e.action, e.next = ActionRefetch, now
+	}
+	return changed, revoke
+}
+
+// renewed records a successful renewal. Called with s.mu held.
+func (s *Store) renewed(e *entry, o outcome, now time.Time) {
+	e.timing.Issued = now
+	e.timing.Expires = now.Add(safeTTL(o.granted))
+	e.timing.Renewable = o.renewable
+	// Vault grants min(increment, time left before max TTL): a grant a
+	// second or more short of the ask means renewal cannot go further.
+	e.timing.Capped = o.granted+time.Second < e.leaseTTL
+	if e.val.Secret != nil {
+		// A copy: templates may be reading the old one.
+		e.val.Secret = e.val.Secret.withLeaseDuration(int(o.granted.Seconds()))
+	}
+}
+
+// failed plans what follows a failed action. Called with s.mu held.
+//
+// A renewal that hung (ran out of its time), or that Vault refuses for
+// good (the lease is gone, the policy denies renewing), is replaced at
+// once by a fetch of a new secret. A renewal that failed transiently is
+// retried, as a renewal, while the lease has time: a Vault back from a
+// restart then keeps the lease instead of issuing a new one. A fetch is
+// retried within seconds after a transient failure and every few minutes
+// after a permanent one. With a dead token, the retry waits for the new
+// login (SetToken wakes it).
+func (s *Store) failed(e *entry, o outcome, now time.Time) {
+	deadline := Deadline(e.timing)
+	ra, _ := vaulterr.RetryAfter(o.err)
+	log := s.o.Logger.With("secret", e.ref.String(), "error", o.err, "error_class", o.class.String())
+	switch {
+	case o.j.action == ActionRenew && o.class == vaulterr.Transient && !o.timedOut:
+		e.action, e.next = ActionRenew, now.Add(RetryIn(e.b.Next(), ra, now, deadline))
+		log.Warn("lease renewal failed; retrying", "retry_in", e.next.Sub(now).Round(time.Millisecond))
+	case o.j.action == ActionRenew && o.class != vaulterr.BadToken:
+		e.action, e.next = ActionRefetch, now
+		log.Warn("lease renewal failed; fetching a new secret", "timed_out", o.timedOut)
+	case o.class == vaulterr.Permanent || o.class == vaulterr.Config:
+		e.action, e.next = ActionRefetch, now.Add(e.slow.Next())
+		log.Error("secret refresh failed; Vault refuses it, retrying slowly", "retry_in", e.next.Sub(now).Round(time.Second))
+	default:
+		e.action, e.next = ActionRefetch, now.Add(RetryIn(e.b.Next(), ra, now, deadline))
+		log.Warn("secret refresh failed", "retry_in", e.next.Sub(now).Round(time.Millisecond))
+	}
+}
