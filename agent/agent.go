@@ -22,6 +22,7 @@ import (
 	"github.com/rotorproject/rotor/internal/vaultclient"
 	"github.com/rotorproject/rotor/lease"
 	"github.com/rotorproject/rotor/ops"
+	"github.com/rotorproject/rotor/proxy"
 	"github.com/rotorproject/rotor/sink"
 	"github.com/rotorproject/rotor/supervise"
 	"github.com/rotorproject/rotor/template"
@@ -60,13 +61,23 @@ type Agent struct {
 	lifeSlot   slot
 	runnerSlot slot
 
-	state  *state.File         // nil without a state block
-	resume []lease.SecretState // secrets saved by the previous run
-	saveCh chan struct{}
+	state       *state.File         // nil without a state block
+	resume      []lease.SecretState // secrets saved by the previous run
+	resumeCache []proxy.Entry       // proxy cache saved by the previous run
+	saveCh      chan struct{}
+
+	cache *proxy.Cache // the API proxy's cache; nil without a cache block
+	// quit is closed by POST /agent/v1/quit: Run stops as on SIGTERM.
+	quit     chan struct{}
+	quitOnce sync.Once
 }
 
-// errDone ends Run successfully once exit_after_auth's work is finished.
-var errDone = errors.New("done")
+// errDone ends Run successfully once exit_after_auth's work is finished;
+// errQuit ends it as a clean stop (POST /agent/v1/quit).
+var (
+	errDone = errors.New("done")
+	errQuit = errors.New("quit")
+)
 
 // New builds the agent's parts from cfg. It starts nothing and reads no
 // credential; it fails on settings that cannot work (TLS files, owners).
@@ -79,7 +90,8 @@ func New(cfg *config.Config, o Options) (*Agent, error) {
 	atomicfile.Umask()
 	s := translate(cfg)
 	warnInsecureVault(log, s.vault)
-	a := &Agent{set: s, log: log, onReady: o.OnReady, done: make(chan struct{}), saveCh: make(chan struct{}, 1)}
+	a := &Agent{set: s, log: log, onReady: o.OnReady, done: make(chan struct{}), saveCh: make(chan struct{}, 1),
+		quit: make(chan struct{})}
 	a.metrics = ops.NewMetrics(a.Status)
 	client, err := vaultclient.New(s.vault, vaultclient.Options{MaxConnsPerHost: s.maxConns, Observe: a.metrics.Request, Logger: log})
 	if err != nil {
@@ -109,14 +121,19 @@ func New(cfg *config.Config, o Options) (*Agent, error) {
 		}
 		if snap != nil {
 			resume = auth.FromSaved(snap.Token)
-			a.resume = snap.Secrets.Secrets
+			a.resume, a.resumeCache = snap.Secrets.Secrets, snap.Cache
 		}
 	}
 	if a.life, a.sinks, err = a.newLifecycle(s, resume, nil); err != nil {
 		return nil, err
 	}
+	api, err := a.newProxy(s)
+	if err != nil {
+		return nil, err
+	}
+	api.Quit = func() { a.quitOnce.Do(func() { close(a.quit) }) }
 	for _, l := range s.listeners {
-		srv, err := ops.NewServer(l, a, a.metrics, log.With("component", "api"))
+		srv, err := ops.NewServer(l, a, a.metrics, log.With("component", "api"), api)
 		if err != nil {
 			a.closeServers()
 			return nil, err
@@ -216,6 +233,15 @@ func (a *Agent) Run(ctx context.Context) error {
 	for _, srv := range a.servers {
 		g.Go(func() error { return srv.Run(ctx) })
 	}
+	g.Go(func() error {
+		select {
+		case <-a.quit:
+			a.log.Info("stopping: quit requested over the API")
+			return errQuit
+		case <-ctx.Done():
+			return nil
+		}
+	})
 	if s.exitAfterAuth {
 		g.Go(func() error {
 			select {
@@ -236,6 +262,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.revokeOnShutdown()
 	a.finalState()
+	if errors.Is(err, errQuit) {
+		return nil
+	}
 	return err
 }
 
@@ -297,11 +326,18 @@ func (a *Agent) onToken(ctx context.Context, tok *auth.Token) error {
 	if err := a.writeSinks(ctx, tok); err != nil && tok.Generation == 1 {
 		return err
 	}
+	if a.cache != nil {
+		a.cache.Manage(tok.Value())
+	}
 	if tok.Resumed && a.resume != nil {
 		n := a.store.Restore(a.resume, tok.Generation)
 		a.log.Info("reusing the saved token and leases", "component", "state", "accessor", tok.Accessor, "secrets", n)
 	}
-	a.resume = nil
+	if tok.Resumed && a.cache != nil && len(a.resumeCache) > 0 {
+		n := a.cache.Restore(a.resumeCache)
+		a.log.Info("reusing the saved proxy cache", "component", "state", "entries", n)
+	}
+	a.resume, a.resumeCache = nil, nil
 	if err := a.store.SetToken(tok); err != nil {
 		return err
 	}
@@ -357,6 +393,11 @@ func (a *Agent) secrets() *redact.Set {
 			if !yield(v) {
 				return
 			}
+		}
+		cont := true
+		a.cacheValues(func(v string) bool { cont = yield(v); return cont })
+		if !cont {
+			return
 		}
 		if tok != nil {
 			yield(tok.Value())

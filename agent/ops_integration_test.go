@@ -69,7 +69,7 @@ template {
 		t.Fatalf("the rendered template is not ready on its own: %d", code)
 	}
 	// Status: token by accessor, the lease with its ID redacted, templates.
-	code, body := get(t, "GET", base+"/v1/status")
+	code, body := get(t, "GET", base+"/agent/v1/status")
 	if code != 200 {
 		t.Fatal(code)
 	}
@@ -136,7 +136,7 @@ path "secret/data/denied" { capabilities = ["read"] }`)
 	})
 	// Rotate over the API: a new database user.
 	first := readFile(t, db)
-	if code, body := get(t, "POST", base+"/v1/rotate"); code != 200 || !strings.Contains(body, "rotating") {
+	if code, body := get(t, "POST", base+"/agent/v1/rotate"); code != 200 || !strings.Contains(body, "rotating") {
 		t.Fatalf("rotate %d %s", code, body)
 	}
 	vaulttest.Eventually(t, 20*time.Second, func() error {

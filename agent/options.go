@@ -38,6 +38,7 @@ type settings struct {
 
 	exec      *supervise.Spec
 	listeners []ops.ListenerOptions
+	proxy     proxySettings
 	state     *stateSettings
 
 	pidFile               string
@@ -93,6 +94,9 @@ type stateSettings struct {
 	keyEnv            string
 	kubernetesSAToken bool
 	bind              string // what the state belongs to: Vault address and auth mount
+	// exitOnErr stops rotor when a state file cannot be restored (cache
+	// persist's exit_on_err); otherwise rotor starts fresh.
+	exitOnErr bool
 }
 
 // translate turns a loaded configuration into settings.
@@ -141,7 +145,7 @@ func translate(cfg *config.Config) *settings {
 		s.listeners = append(s.listeners, ops.ListenerOptions{Type: l.Type, Address: l.Address, Mode: l.Mode,
 			TLSCertFile: l.TLSCertFile, TLSKeyFile: l.TLSKeyFile, TLSMinVersion: l.TLSMinVersion, EnableRotate: l.EnableRotate,
 			RequireRequestHeader: l.RequireRequestHeader, Role: l.Role, SocketUser: l.SocketUser, SocketGroup: l.SocketGroup,
-			AllowedHosts: strings.Join(l.AllowedHosts, ",")})
+			AllowedHosts: strings.Join(l.AllowedHosts, ","), TLSDisable: l.TLSDisable, EnableQuit: l.AgentAPIEnableQuit})
 	}
 	if st := cfg.State; st != nil {
 		bind := v.Address + "|token"
@@ -149,6 +153,14 @@ func translate(cfg *config.Config) *settings {
 			bind = v.Address + "|" + s.auth.method.MountPath
 		}
 		s.state = &stateSettings{dir: st.Dir, keyFile: st.KeyFile, keyEnv: st.KeyEnv, kubernetesSAToken: st.KubernetesSAToken, bind: bind}
+	}
+	s.proxy = translateProxy(cfg)
+	if s.state == nil {
+		bind := v.Address + "|token"
+		if s.auth != nil {
+			bind = v.Address + "|" + s.auth.method.MountPath
+		}
+		s.state = persistState(cfg, bind)
 	}
 	return s
 }
@@ -203,6 +215,7 @@ func restartNeeded(old, cur *settings) []string {
 	check("state block", eqPtr(old.state, cur.state))
 	check("exec block", (old.exec == nil) == (cur.exec == nil) && (old.exec == nil || old.exec.Equal(*cur.exec)))
 	check("listener blocks", slices.Equal(old.listeners, cur.listeners))
+	check("api_proxy and cache blocks", old.proxy == cur.proxy)
 	check("pid_file", old.pidFile == cur.pidFile)
 	check("template_config.max_connections_per_host", old.maxConns == cur.maxConns)
 	if (old.auth == nil) != (cur.auth == nil) {

@@ -3,12 +3,14 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"time"
 
 	"github.com/rotorproject/rotor/auth"
 	"github.com/rotorproject/rotor/internal/state"
 	"github.com/rotorproject/rotor/lease"
+	"github.com/rotorproject/rotor/proxy"
 )
 
 // snapshot is the state file's content.
@@ -16,6 +18,9 @@ type snapshot struct {
 	SavedAt time.Time
 	Token   auth.Saved
 	Secrets lease.SavedSecrets
+	// Cache is the API proxy's cache: a restarted sidecar hands its app
+	// the same lease.
+	Cache []proxy.Entry `json:",omitempty"`
 }
 
 // saveDelay gathers bursts of updates into one write of the state file.
@@ -44,6 +49,8 @@ func (a *Agent) openState(s *stateSettings) (*snapshot, error) {
 	case errors.Is(err, state.ErrOldFormat):
 		log.Warn("state file format v1 is no longer read; starting fresh", "path", f.Path())
 		return nil, nil
+	case err != nil && s.exitOnErr:
+		return nil, fmt.Errorf("state file %s cannot be restored (cache persist exit_on_err): %w", f.Path(), err)
 	case err != nil:
 		log.Warn("state file ignored; starting fresh", "path", f.Path(), "reason", err)
 		return nil, nil
@@ -93,6 +100,9 @@ func (a *Agent) saveState() {
 		return
 	}
 	snap := snapshot{SavedAt: time.Now(), Token: tok.Save(), Secrets: lease.SavedSecrets{Secrets: a.store.Snapshot()}}
+	if a.cache != nil {
+		snap.Cache = a.cache.Snapshot()
+	}
 	if err := a.state.Save(snap); err != nil {
 		a.log.Warn("could not save the state file", "component", "state", "error", err)
 	}

@@ -19,7 +19,7 @@ func (s *Store) Revoke(ctx context.Context, want func(key string) bool) (int, er
 	tok := s.tok
 	var keys []string
 	for k, e := range s.entries {
-		if e.leaseID != "" && want(k) {
+		if e.leaseID != "" && e.tracked == nil && want(k) {
 			keys = append(keys, k)
 		}
 	}
@@ -63,8 +63,8 @@ func (s *Store) Rotate(match func(key string) bool) int {
 	now := s.o.Clock.Now()
 	n := 0
 	for k, e := range s.entries {
-		if match != nil && !match(k) {
-			continue
+		if e.tracked != nil || match != nil && !match(k) {
+			continue // a proxied lease is the application's to replace
 		}
 		e.forced = true
 		if !e.busy {
@@ -85,8 +85,8 @@ func (s *Store) Retain(keep func(key string) bool) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
-	for k := range s.entries {
-		if !keep(k) {
+	for k, e := range s.entries {
+		if e.tracked == nil && !keep(k) {
 			delete(s.entries, k)
 			n++
 		}

@@ -26,6 +26,7 @@ type job struct {
 	forced   bool
 	c        *api.Client
 	tok      *auth.Token
+	tracked  bool // a proxied lease or token: renewed with c, never fetched
 }
 
 // outcome is what a worker reports back to Run.
@@ -38,6 +39,14 @@ type outcome struct {
 	err       error
 	class     vaulterr.Class
 	timedOut  bool // the request ran out of its own time (it hung)
+}
+
+// takeEnded drops tracked entries that can no longer be renewed; Run
+// calls their Gone callbacks.
+func (s *Store) takeEnded() []func() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ended(s.o.Clock.Now())
 }
 
 // Run keeps every secret alive until ctx is done. It is the only
@@ -57,6 +66,9 @@ func (s *Store) Run(ctx context.Context) error {
 		for _, o := range s.takeDone() {
 			running--
 			s.finish(ctx, &wg, o)
+		}
+		for _, f := range s.takeEnded() {
+			f()
 		}
 		for _, j := range s.takeDue(s.workers - running) {
 			running++
@@ -155,6 +167,9 @@ func (s *Store) takeDue(n int) []job {
 	for _, e := range due[:min(n, len(due))] {
 		j := job{e: e, key: e.ref.Key(), ref: e.ref, action: e.action, leaseID: e.leaseID, leaseTTL: e.leaseTTL,
 			deadline: Deadline(e.timing), prio: s.priority(e), forced: e.forced, c: s.client, tok: s.tok}
+		if e.tracked != nil {
+			j.key, j.c, j.tracked = trackedKey(e.tracked.ID), e.tc, true
+		}
 		if j.action == ActionRenew && (j.forced || j.leaseID == "" || RequestTimeout(ActionRenew, now, j.deadline) == 0) {
 			j.action = ActionRefetch // a rotation, or a lease already ended
 		}
@@ -265,6 +280,11 @@ func (s *Store) failed(e *entry, o outcome, now time.Time) {
 	ra, _ := vaulterr.RetryAfter(o.err)
 	log := s.o.Logger.With("secret", e.ref.String(), "error", o.err, "error_class", o.class.String())
 	switch {
+	case e.tracked != nil && !(o.class == vaulterr.Transient && !o.timedOut && now.Before(deadline)):
+		// A proxied lease cannot be fetched again: it is released and
+		// the proxy evicts it (takeEnded, at once).
+		e.action, e.next = ActionRefetch, now
+		log.Warn("proxied lease can no longer be renewed; releasing it")
 	case o.j.action == ActionRenew && o.class == vaulterr.Transient && !o.timedOut:
 		e.action, e.next = ActionRenew, now.Add(RetryIn(e.b.Next(), ra, now, deadline))
 		log.Warn("lease renewal failed; retrying", "retry_in", e.next.Sub(now).Round(time.Millisecond))

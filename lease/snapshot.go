@@ -93,6 +93,9 @@ func (s *Store) Snapshot() []SecretState {
 	defer s.mu.Unlock()
 	out := make([]SecretState, 0, len(s.entries))
 	for _, e := range s.entries {
+		if e.tracked != nil {
+			continue // the proxy saves its own cache
+		}
 		out = append(out, SecretState{Ref: e.ref, Secret: e.val.Secret, List: e.val.List, Timing: e.timing, LeaseID: e.leaseID, LeaseTTL: e.leaseTTL})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Ref.Key() < out[j].Ref.Key() })

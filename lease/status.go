@@ -44,8 +44,15 @@ func (s *Store) Status() []Status {
 			!cur.Expires.IsZero() && (cur.Capped || !cur.Renewable) {
 			t.OwnerDeath = cur.Expires
 		}
+		path := e.ref.String()
+		if e.tracked != nil {
+			path = "proxy cache: token"
+			if e.leaseID != "" {
+				path = "proxy cache: " + redactLease(e.leaseID)
+			}
+		}
 		st := Status{
-			Key: k, Path: e.ref.String(), Engine: engine(e.ref.Path), Class: e.timing.Class.String(),
+			Key: k, Path: path, Engine: engine(path), Class: e.timing.Class.String(),
 			LeaseID: redactLease(e.leaseID), Renewable: e.timing.Renewable && e.timing.Class == ClassLease,
 			Expires: Deadline(t), NextAction: e.action.String(), NextAt: e.next,
 		}

@@ -35,6 +35,10 @@ type entry struct {
 	lastErr  error
 	errClass vaulterr.Class
 	forced   bool // Rotate asked for a new secret; revoke the old lease after
+	// tracked is set for a proxied lease or token (see Track): renewed
+	// with its own token (tc), never fetched again.
+	tracked *Tracked
+	tc      *api.Client
 }
 
 // Options configure a Store.
@@ -187,7 +191,7 @@ func (s *Store) tokenReplaced(prev, tok *auth.Token) {
 		if e.errClass == vaulterr.BadToken && !e.busy {
 			e.next = now // it failed for want of a token: try the new one
 		}
-		if e.leaseID == "" || e.owner >= tok.Generation {
+		if e.leaseID == "" || e.owner >= tok.Generation || e.tracked != nil {
 			continue
 		}
 		s.bindOwner(e)
@@ -232,8 +236,8 @@ func (s *Store) ownerDeath(gen int) time.Time {
 // bindOwner sets e's OwnerDeath from its owner token, keeping an earlier
 // one (restored from the state file). Called with s.mu held.
 func (s *Store) bindOwner(e *entry) {
-	if e.leaseID == "" {
-		return
+	if e.leaseID == "" || e.tracked != nil {
+		return // a proxied lease belongs to the token that asked for it
 	}
 	if d := s.ownerDeath(e.owner); !d.IsZero() && (e.timing.OwnerDeath.IsZero() || d.Before(e.timing.OwnerDeath)) {
 		e.timing.OwnerDeath = d

@@ -16,6 +16,9 @@ func (s *Store) Values() iter.Seq[string] {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		for _, e := range s.entries {
+			if e.tracked != nil && !yield(e.tracked.Token) {
+				return
+			}
 			sec := e.val.Secret
 			if sec == nil {
 				continue

@@ -21,9 +21,12 @@ func (s *Store) perform(ctx context.Context, j job) outcome {
 	timeout := RequestTimeout(j.action, s.o.Clock.Now(), j.deadline)
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if j.action == ActionRenew {
+	switch {
+	case j.tracked:
+		o.granted, o.renewable, o.err = s.renewTracked(rctx, j)
+	case j.action == ActionRenew:
 		o.granted, o.renewable, o.err = s.renewLease(rctx, j)
-	} else {
+	default:
 		o.res, o.err = s.fetch(rctx, j.c, j.ref, j.prio)
 	}
 	o.at = s.o.Clock.Now()

@@ -30,7 +30,7 @@ func FuzzServer(f *testing.F) {
 	}
 	servers := make([]*Server, len(opts))
 	for i, o := range opts {
-		s, err := NewServer(o, src, NewMetrics(src.Status), discard())
+		s, err := NewServer(o, src, NewMetrics(src.Status), discard(), APIOptions{})
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -38,14 +38,14 @@ func FuzzServer(f *testing.F) {
 		servers[i] = s
 		f.Cleanup(func() { s.Close() })
 	}
-	f.Add("POST", "/v1/rotate", "localhost", "", []byte(nil), uint8(0))
-	f.Add("POST", "/v1/rotate?secret=db", "127.0.0.1:8210", "X-Vault-Request: true\n", []byte(nil), uint8(0))
-	f.Add("POST", "/v1/rotate", "attacker.example", "X-Vault-Request: true\n", []byte("x"), uint8(0))
-	f.Add("POST", "/v1/rotate", "localhost", "X-Vault-Request: true\nOrigin: http://attacker.example\n", []byte(nil), uint8(1))
-	f.Add("GET", "/v1/status", "localhost", "", []byte(nil), uint8(0))
+	f.Add("POST", "/agent/v1/rotate", "localhost", "", []byte(nil), uint8(0))
+	f.Add("POST", "/agent/v1/rotate?secret=db", "127.0.0.1:8210", "X-Vault-Request: true\n", []byte(nil), uint8(0))
+	f.Add("POST", "/agent/v1/rotate", "attacker.example", "X-Vault-Request: true\n", []byte("x"), uint8(0))
+	f.Add("POST", "/agent/v1/rotate", "localhost", "X-Vault-Request: true\nOrigin: http://attacker.example\n", []byte(nil), uint8(1))
+	f.Add("GET", "/agent/v1/status", "localhost", "", []byte(nil), uint8(0))
 	f.Add("GET", "/readyz/etc/app/db.env", "localhost", "", []byte(nil), uint8(3))
 	f.Add("GET", "/metrics", "localhost", "", []byte(nil), uint8(2))
-	f.Add("PUT", "/v1/rotate", "localhost", "X-Vault-Request: true\nSec-Fetch-Site: same-site\n", []byte("{}"), uint8(0))
+	f.Add("PUT", "/agent/v1/rotate", "localhost", "X-Vault-Request: true\nSec-Fetch-Site: same-site\n", []byte("{}"), uint8(0))
 	f.Fuzz(func(t *testing.T, method, target, host, headers string, body []byte, which uint8) {
 		s := servers[int(which)%len(servers)]
 		raw := fmt.Sprintf("%s %s HTTP/1.1\r\nHost: %s\r\n%sContent-Length: %d\r\n\r\n", method, target, host,

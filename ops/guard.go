@@ -29,6 +29,11 @@ type route struct {
 	mutation bool
 	// metrics: served on a metrics_only listener too.
 	metrics bool
+	// proxy: Vault's API, forwarded. Like Vault Agent's, it needs the
+	// request header only with require_request_header (Vault clients
+	// need not send it; a browser's cross-site requests are refused by
+	// the Origin and Fetch Metadata checks), and it bounds bodies itself.
+	proxy bool
 }
 
 // guard is the one place where the local API's protections are checked,
@@ -83,13 +88,16 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusForbidden, errorBody("cross-site requests are refused"))
 		return
 	}
-	if r.ContentLength > MaxBodyBytes {
-		writeJSON(w, http.StatusRequestEntityTooLarge, errorBody("request body too large"))
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 	_, pattern := g.mux.Handler(r)
-	mutation := g.routes[pattern].mutation || (r.Method != http.MethodGet && r.Method != http.MethodHead)
+	rt := g.routes[pattern]
+	if !rt.proxy {
+		if r.ContentLength > MaxBodyBytes {
+			writeJSON(w, http.StatusRequestEntityTooLarge, errorBody("request body too large"))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	}
+	mutation := !rt.proxy && (rt.mutation || (r.Method != http.MethodGet && r.Method != http.MethodHead))
 	if (mutation || g.requireAll) && !hasRequestHeader(r) {
 		// 412, as Vault Agent answers require_request_header.
 		writeJSON(w, http.StatusPreconditionFailed, errorBody("missing \""+RequestHeader+": true\" header"))

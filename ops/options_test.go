@@ -39,7 +39,7 @@ func TestHostAllowed(t *testing.T) {
 
 // The listener's own host name is allowed without configuring it.
 func TestListenerNameAllowed(t *testing.T) {
-	s, err := NewServer(ListenerOptions{Type: "tcp", Address: "localhost:0", AllowedHosts: "rotor.test"}, &fakeSource{}, nil, discard())
+	s, err := NewServer(ListenerOptions{Type: "tcp", Address: "localhost:0", AllowedHosts: "rotor.test"}, &fakeSource{}, nil, discard(), APIOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,10 +65,10 @@ func TestUnixSocketSkipsHostCheckOnly(t *testing.T) {
 	if code, _, _ := call(t, c, "GET", "http://rotor/healthz", nil, map[string]string{"Host": "any.name"}); code != 200 {
 		t.Errorf("health over the socket: %d", code)
 	}
-	if code, _, _ := call(t, c, "POST", "http://rotor/v1/rotate", nil, nil); code != 412 {
+	if code, _, _ := call(t, c, "POST", "http://rotor/agent/v1/rotate", nil, nil); code != 412 {
 		t.Errorf("rotation without the header over the socket: %d, want 412", code)
 	}
-	if code, _, _ := call(t, c, "POST", "http://rotor/v1/rotate", nil, map[string]string{"X-Vault-Request": "true", "Origin": "http://attacker.example"}); code != 403 {
+	if code, _, _ := call(t, c, "POST", "http://rotor/agent/v1/rotate", nil, map[string]string{"X-Vault-Request": "true", "Origin": "http://attacker.example"}); code != 403 {
 		t.Errorf("cross-origin rotation over the socket: %d, want 403", code)
 	}
 	if src.rotations() != 0 {
@@ -79,7 +79,7 @@ func TestUnixSocketSkipsHostCheckOnly(t *testing.T) {
 // require_request_header applies to every endpoint of a default listener.
 func TestRequireRequestHeader(t *testing.T) {
 	_, base := serve(t, ListenerOptions{Type: "tcp", Address: "127.0.0.1:0", RequireRequestHeader: true}, &fakeSource{})
-	for _, p := range []string{"/healthz", "/readyz", "/v1/status", "/metrics"} {
+	for _, p := range []string{"/healthz", "/readyz", "/agent/v1/status", "/metrics"} {
 		if code, _, _ := call(t, nil, "GET", base+p, nil, nil); code != 412 {
 			t.Errorf("%s without the header: %d, want 412", p, code)
 		}
@@ -97,12 +97,12 @@ func TestMetricsOnlyListener(t *testing.T) {
 	if code, _, body := call(t, nil, "GET", base+"/metrics", nil, nil); code != 200 || !strings.Contains(body, "rotor_authenticated") {
 		t.Errorf("metrics: %d %s", code, body)
 	}
-	for _, p := range []string{"/healthz", "/readyz", "/readyz/x", "/v1/status"} {
+	for _, p := range []string{"/healthz", "/readyz", "/readyz/x", "/agent/v1/status"} {
 		if code, _, _ := call(t, nil, "GET", base+p, nil, withHeader); code != 404 {
 			t.Errorf("%s on a metrics_only listener: %d, want 404", p, code)
 		}
 	}
-	if code, _, _ := call(t, nil, "POST", base+"/v1/rotate", nil, withHeader); code != 404 && code != 405 || src.rotations() != 0 {
+	if code, _, _ := call(t, nil, "POST", base+"/agent/v1/rotate", nil, withHeader); code != 404 && code != 405 || src.rotations() != 0 {
 		t.Errorf("rotate on a metrics_only listener: %d", code)
 	}
 }
@@ -110,7 +110,7 @@ func TestMetricsOnlyListener(t *testing.T) {
 // The rate limit refills: one rotation every 60/RotationsPerMinute s.
 func TestRotationRateRefills(t *testing.T) {
 	src := &fakeSource{}
-	s, err := NewServer(ListenerOptions{Type: "tcp", Address: "127.0.0.1:0", EnableRotate: true}, src, nil, discard())
+	s, err := NewServer(ListenerOptions{Type: "tcp", Address: "127.0.0.1:0", EnableRotate: true}, src, nil, discard(), APIOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestRotationRateRefills(t *testing.T) {
 	s.now = func() time.Time { return now }
 	post := func() *httptest.ResponseRecorder {
 		rec := httptest.NewRecorder()
-		req := httptest.NewRequest("POST", "http://localhost/v1/rotate", nil)
+		req := httptest.NewRequest("POST", "http://localhost/agent/v1/rotate", nil)
 		req.Header.Set(RequestHeader, "true")
 		s.srv.Handler.ServeHTTP(rec, req)
 		return rec
@@ -151,7 +151,7 @@ func TestTLSMinVersionAndValidation(t *testing.T) {
 		{Type: "tcp", Address: "127.0.0.1:0", Role: "admin"},
 		{Type: "tcp", Address: "127.0.0.1:0", TLSMinVersion: "ssl3"},
 	} {
-		if s, err := NewServer(o, &fakeSource{}, nil, discard()); err == nil {
+		if s, err := NewServer(o, &fakeSource{}, nil, discard(), APIOptions{}); err == nil {
 			s.Close()
 			t.Errorf("%+v accepted", o)
 		}
@@ -202,7 +202,7 @@ func TestSocketOwnerAndMode(t *testing.T) {
 		{SocketGroup: g.Name, Mode: 0o640},
 	} {
 		o.Type, o.Address = "unix", filepath.Join(dir, strconv.Itoa(i)+".sock")
-		s, err := NewServer(o, &fakeSource{}, nil, discard())
+		s, err := NewServer(o, &fakeSource{}, nil, discard(), APIOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -217,7 +217,7 @@ func TestSocketOwnerAndMode(t *testing.T) {
 		}
 	}
 	o := ListenerOptions{Type: "unix", Address: filepath.Join(dir, "x.sock"), SocketUser: "no-such-user-rotor"}
-	if s, err := NewServer(o, &fakeSource{}, nil, discard()); err == nil {
+	if s, err := NewServer(o, &fakeSource{}, nil, discard(), APIOptions{}); err == nil {
 		s.Close()
 		t.Fatal("unknown socket_user accepted")
 	}
@@ -236,4 +236,69 @@ func TestSocketDefaultMode(t *testing.T) {
 	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
 		t.Fatalf("the temporary bind directory is left: %v", entries)
 	}
+}
+
+// One listener, two roles: /v1/ is Vault's API (proxied, never shadowed
+// by rotor's own endpoints, which live under /agent/v1/), and a browser
+// still cannot reach it cross-site.
+func TestProxyServesV1AndRotorMovedToAgentPrefix(t *testing.T) {
+	var got []string
+	proxy := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Method+" "+r.URL.Path)
+		w.WriteHeader(204)
+	})
+	s, err := NewServer(ListenerOptions{Type: "tcp", Address: "127.0.0.1:0", EnableRotate: true, EnableQuit: true}, &fakeSource{}, nil, discard(),
+		APIOptions{Proxy: proxy, CacheClear: proxy, Quit: func() {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	serve := func(method, path string, hdr map[string]string) int {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(method, "http://localhost"+path, nil)
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		s.srv.Handler.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for _, p := range []string{"/v1/status", "/v1/rotate", "/v1/sys/health"} {
+		if code := serve("GET", p, nil); code != 204 {
+			t.Errorf("GET %s: %d, want the proxy's 204", p, code)
+		}
+	}
+	// A Vault client need not send X-Vault-Request for a proxied write
+	// (Vault Agent does not require it either)...
+	if code := serve("POST", "/v1/secret/data/app", nil); code != 204 {
+		t.Errorf("proxied POST without the header: %d", code)
+	}
+	// ...but a browser page on another site is refused.
+	if code := serve("POST", "/v1/sys/leases/revoke", map[string]string{"Origin": "http://attacker.example"}); code != 403 {
+		t.Errorf("cross-site proxied POST: %d, want 403", code)
+	}
+	if len(got) != 4 {
+		t.Errorf("proxy saw %q", got)
+	}
+	if code := serve("GET", "/agent/v1/status", nil); code != 200 {
+		t.Errorf("GET /agent/v1/status: %d", code)
+	}
+	for _, p := range []string{"/agent/v1/cache-clear", "/agent/v1/quit", "/agent/v1/rotate"} {
+		if code := serve("POST", p, nil); code != 412 {
+			t.Errorf("POST %s without the header: %d, want 412", p, code)
+		}
+	}
+}
+
+// A non-loopback TCP listener without TLS is refused unless tls_disable
+// says plain HTTP is wanted there.
+func TestNonLoopbackPlaintextRefused(t *testing.T) {
+	if _, err := NewServer(ListenerOptions{Type: "tcp", Address: "0.0.0.0:0"}, &fakeSource{}, nil, discard(), APIOptions{}); err == nil ||
+		!strings.Contains(err.Error(), "tls_disable") {
+		t.Fatalf("err %v", err)
+	}
+	s, err := NewServer(ListenerOptions{Type: "tcp", Address: "0.0.0.0:0", TLSDisable: true}, &fakeSource{}, nil, discard(), APIOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
 }

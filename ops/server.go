@@ -37,8 +37,13 @@ type ListenerOptions struct {
 	// TLSMinVersion is tls10, tls11, tls12 or tls13 (Vault's
 	// tls_min_version); empty means tls12.
 	TLSMinVersion string
-	// EnableRotate allows POST /v1/rotate.
+	// TLSDisable allows a non-loopback TCP listener without TLS (Vault's
+	// tls_disable); without it such a listener is refused.
+	TLSDisable bool
+	// EnableRotate allows POST /agent/v1/rotate.
 	EnableRotate bool
+	// EnableQuit allows POST /agent/v1/quit (agent_api { enable_quit }).
+	EnableQuit bool
 	// RequireRequestHeader (Vault's require_request_header) requires
 	// "X-Vault-Request: true" on every request, not only on mutations.
 	RequireRequestHeader bool
@@ -78,6 +83,22 @@ const (
 
 var tlsVersions = map[string]uint16{"tls10": tls.VersionTLS10, "tls11": tls.VersionTLS11, "tls12": tls.VersionTLS12, "tls13": tls.VersionTLS13}
 
+// APIOptions are what a listener serves beyond rotor's own endpoints.
+type APIOptions struct {
+	// Proxy, if set, serves Vault's API paths (/v1/...): the API proxy.
+	Proxy http.Handler
+	// CacheClear, if set, serves POST /agent/v1/cache-clear.
+	CacheClear http.Handler
+	// Quit, if set, is POST /agent/v1/quit (agent_api { enable_quit }):
+	// rotor stops as on SIGTERM.
+	Quit func()
+}
+
+// proxyWriteTimeout bounds a proxied request's answer: longer than
+// rotor's own endpoints need, as Vault may be slow to answer (a 4096-bit
+// key, a slow database), but never forever.
+const proxyWriteTimeout = 5 * time.Minute
+
 // Server serves the local API on one listener.
 type Server struct {
 	cfg       ListenerOptions
@@ -93,7 +114,7 @@ type Server struct {
 
 // NewServer checks cfg and binds the listener now (so a taken port or a
 // bad socket path fails at start); it serves nothing until Run.
-func NewServer(cfg ListenerOptions, src Source, m *Metrics, log *slog.Logger) (*Server, error) {
+func NewServer(cfg ListenerOptions, src Source, m *Metrics, log *slog.Logger, api APIOptions) (*Server, error) {
 	s := &Server{cfg: cfg, src: src, log: log, now: time.Now,
 		rotations: rate.NewLimiter(rate.Every(time.Minute/RotationsPerMinute), RotationBurst)}
 	fail := func(err error) (*Server, error) {
@@ -110,6 +131,9 @@ func NewServer(cfg ListenerOptions, src Source, m *Metrics, log *slog.Logger) (*
 		}
 		minTLS = v
 	}
+	if cfg.Type == "tcp" && cfg.TLSCertFile == "" && !cfg.TLSDisable && !loopback(cfg.Address) {
+		return fail(fmt.Errorf("%s is not a loopback address: serve it with tls_cert_file and tls_key_file, or set tls_disable = true to allow plain HTTP there", cfg.Address))
+	}
 	hosts := parseHosts(cfg.AllowedHosts)
 	if h, _, err := net.SplitHostPort(cfg.Address); err == nil && h != "" {
 		hosts[strings.ToLower(h)] = true // the name the operator chose to listen on
@@ -118,12 +142,33 @@ func NewServer(cfg ListenerOptions, src Source, m *Metrics, log *slog.Logger) (*
 		{pattern: "GET /healthz", handler: func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) }},
 		{pattern: "GET /readyz", handler: s.readyz},
 		{pattern: "GET /readyz/{template...}", handler: s.readyzTemplate},
-		{pattern: "GET /v1/status", handler: func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, src.Status().View()) }},
-		{pattern: "POST /v1/rotate", handler: s.rotate, mutation: true},
-		{pattern: "GET /metrics", metrics: true, handler: func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-			m.Write(w)
-		}},
+		{pattern: "GET /agent/v1/status", handler: func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, src.Status().View()) }},
+		{pattern: "POST /agent/v1/rotate", handler: s.rotate, mutation: true},
+	}
+	metrics := func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		m.Write(w)
+	}
+	// Vault Agent's path, and Prometheus' default one.
+	routes = append(routes, route{pattern: "GET /agent/v1/metrics", metrics: true, handler: metrics},
+		route{pattern: "GET /metrics", metrics: true, handler: metrics})
+	if api.CacheClear != nil {
+		routes = append(routes, route{pattern: "POST /agent/v1/cache-clear", handler: api.CacheClear.ServeHTTP, mutation: true})
+	}
+	if api.Quit != nil && cfg.EnableQuit {
+		routes = append(routes, route{pattern: "POST /agent/v1/quit", mutation: true, handler: func(w http.ResponseWriter, _ *http.Request) {
+			s.log.Info("quit requested over the API")
+			writeJSON(w, 200, map[string]any{"quitting": true})
+			api.Quit()
+		}})
+	}
+	if api.Proxy != nil {
+		// Everything under /v1/ is Vault's: rotor serves none of its own
+		// endpoints there, so a proxied path is never shadowed.
+		routes = append(routes, route{pattern: "/v1/", proxy: true, handler: func(w http.ResponseWriter, r *http.Request) {
+			http.NewResponseController(w).SetWriteDeadline(time.Now().Add(proxyWriteTimeout))
+			api.Proxy.ServeHTTP(w, r)
+		}})
 	}
 	s.srv = &http.Server{
 		Handler:           newGuard(routes, cfg.Role == RoleMetricsOnly, cfg.Type == "unix", cfg.RequireRequestHeader, hosts),
@@ -245,6 +290,19 @@ func (s *Server) rotate(w http.ResponseWriter, r *http.Request) {
 	n := s.src.Rotate(match)
 	s.log.Info("rotation requested over the API", "match", match, "secrets", n)
 	writeJSON(w, 200, map[string]any{"rotating": n})
+}
+
+// loopback reports whether a TCP address names a loopback host.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

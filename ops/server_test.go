@@ -65,7 +65,7 @@ func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // its base URL (for tcp).
 func serve(t *testing.T, o ListenerOptions, src Source) (*Server, string) {
 	t.Helper()
-	s, err := NewServer(o, src, NewMetrics(src.Status), discard())
+	s, err := NewServer(o, src, NewMetrics(src.Status), discard(), APIOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestBrowserCannotForceRotation(t *testing.T) {
 		{"header with another value", map[string]string{"X-Vault-Request": "1"}, 412},
 	}
 	for _, c := range cases {
-		code, _, body := call(t, nil, "POST", base+"/v1/rotate", nil, c.hdr)
+		code, _, body := call(t, nil, "POST", base+"/agent/v1/rotate", nil, c.hdr)
 		if code != c.want || !strings.Contains(body, `"error"`) {
 			t.Errorf("%s: %d %s, want %d with a JSON error", c.name, code, body, c.want)
 		}
@@ -146,12 +146,12 @@ func TestBrowserCannotForceRotation(t *testing.T) {
 		{"X-Vault-Request": "true", "Origin": base, "Sec-Fetch-Site": "same-origin"},
 		{"X-Vault-Request": "true", "Host": "localhost", "Sec-Fetch-Site": "none"},
 	} {
-		if code, _, body := call(t, nil, "POST", base+"/v1/rotate?secret=db", nil, h); code != 200 {
+		if code, _, body := call(t, nil, "POST", base+"/agent/v1/rotate?secret=db", nil, h); code != 200 {
 			t.Fatalf("legitimate rotation %v refused: %d %s", h, code, body)
 		}
 	}
 	// Reads are refused to rebinding pages too: status names every secret.
-	if code, _, _ := call(t, nil, "GET", base+"/v1/status", nil, map[string]string{"Host": "attacker.example"}); code != 421 {
+	if code, _, _ := call(t, nil, "GET", base+"/agent/v1/status", nil, map[string]string{"Host": "attacker.example"}); code != 421 {
 		t.Fatalf("status served to a rebinding page: %d", code)
 	}
 }
@@ -163,7 +163,7 @@ func TestRotationRateLimited(t *testing.T) {
 	var code int
 	var hdr http.Header
 	for range 20 {
-		if code, hdr, _ = call(t, nil, "POST", base+"/v1/rotate", nil, withHeader); code != 200 {
+		if code, hdr, _ = call(t, nil, "POST", base+"/agent/v1/rotate", nil, withHeader); code != 200 {
 			break
 		}
 	}
@@ -180,7 +180,7 @@ func TestRequestSizeLimits(t *testing.T) {
 	src := &fakeSource{}
 	_, base := serve(t, ListenerOptions{Type: "tcp", Address: "127.0.0.1:0", EnableRotate: true}, src)
 	big := strings.NewReader(strings.Repeat("x", 1<<20))
-	if code, _, _ := call(t, nil, "POST", base+"/v1/rotate", big, withHeader); code != http.StatusRequestEntityTooLarge {
+	if code, _, _ := call(t, nil, "POST", base+"/agent/v1/rotate", big, withHeader); code != http.StatusRequestEntityTooLarge {
 		t.Errorf("1 MiB body: %d, want 413", code)
 	}
 	hdr := map[string]string{"X-Filler": strings.Repeat("y", 100<<10)}
@@ -199,7 +199,7 @@ func TestAPIServesErrorClassesNotText(t *testing.T) {
 	src := &fakeSource{st: failingStatus()}
 	_, base := serve(t, ListenerOptions{Type: "tcp", Address: "127.0.0.1:0"}, src)
 	for path, want := range map[string][]string{
-		"/v1/status":               {`"vault_denied"`, `"template_error"`, `"line": 3`, `"col": 14`, `"function": "secret"`, `"command_failed"`, `"class": "error"`},
+		"/agent/v1/status":               {`"vault_denied"`, `"template_error"`, `"line": 3`, `"col": 14`, `"function": "secret"`, `"command_failed"`, `"class": "error"`},
 		"/readyz":                  {`"template_error"`, `"class": "error"`},
 		"/readyz/etc/app/db.env":   {`"template_error"`, `"line": 3`, `"function": "secret"`},
 		"/readyz/env SECRET":       {`"class": "error"`},

@@ -22,7 +22,7 @@ func unixClient(path string) *http.Client {
 func TestSocketNeverDeletesAFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "passwd")
 	os.WriteFile(path, []byte("root:x:0:0\n"), 0o644)
-	if s, err := NewServer(ListenerOptions{Type: "unix", Address: path, Mode: 0o600}, &fakeSource{}, nil, discard()); err == nil {
+	if s, err := NewServer(ListenerOptions{Type: "unix", Address: path, Mode: 0o600}, &fakeSource{}, nil, discard(), APIOptions{}); err == nil {
 		s.Close()
 		t.Fatal("a listener replaced a regular file")
 	} else if !strings.Contains(err.Error(), "not a socket") {
@@ -37,7 +37,7 @@ func TestSocketNeverDeletesAFile(t *testing.T) {
 func TestSocketLiveRefusedStaleReplaced(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "rotor.sock")
 	serve(t, ListenerOptions{Type: "unix", Address: path, Mode: 0o600}, &fakeSource{})
-	if s, err := NewServer(ListenerOptions{Type: "unix", Address: path, Mode: 0o600}, &fakeSource{}, nil, discard()); err == nil {
+	if s, err := NewServer(ListenerOptions{Type: "unix", Address: path, Mode: 0o600}, &fakeSource{}, nil, discard(), APIOptions{}); err == nil {
 		s.Close()
 		t.Fatal("a second server took over a live socket")
 	} else if !strings.Contains(err.Error(), "another process is listening") {
@@ -65,7 +65,7 @@ func TestSocketShutdownRemovesOnlyItsOwn(t *testing.T) {
 	dir := t.TempDir()
 	own, replaced := filepath.Join(dir, "own.sock"), filepath.Join(dir, "replaced.sock")
 	for _, p := range []string{own, replaced} {
-		s, err := NewServer(ListenerOptions{Type: "unix", Address: p, Mode: 0o600}, &fakeSource{}, nil, discard())
+		s, err := NewServer(ListenerOptions{Type: "unix", Address: p, Mode: 0o600}, &fakeSource{}, nil, discard(), APIOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,7 +109,7 @@ func TestSocketHasFinalModeFromTheStart(t *testing.T) {
 				}
 			}
 		}()
-		s, err := NewServer(ListenerOptions{Type: "unix", Address: path, Mode: 0o600}, &fakeSource{}, nil, discard())
+		s, err := NewServer(ListenerOptions{Type: "unix", Address: path, Mode: 0o600}, &fakeSource{}, nil, discard(), APIOptions{})
 		close(stop)
 		bad := <-seen
 		if err != nil {

@@ -54,7 +54,7 @@ func closedByServer(t *testing.T, c net.Conn) bool {
 // synctest bubble.
 func withPipeServer(t *testing.T, f func(l *pipeListener)) {
 	synctest.Test(t, func(t *testing.T) {
-		s, err := NewServer(ListenerOptions{Type: "tcp", Address: "127.0.0.1:0"}, &fakeSource{}, NewMetrics(func() Status { return Status{} }), discard())
+		s, err := NewServer(ListenerOptions{Type: "tcp", Address: "127.0.0.1:0"}, &fakeSource{}, NewMetrics(func() Status { return Status{} }), discard(), APIOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

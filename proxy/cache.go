@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"iter"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
+	"github.com/rotorproject/rotor/internal/redact"
 )
 
 // Renewer keeps cached leases and tokens alive: the agent passes rotor's
@@ -282,4 +285,36 @@ func (c *Cache) Restore(entries []Entry) int {
 		c.track(e, true)
 	}
 	return len(added)
+}
+
+// Values yields every string in the cached answers and the tokens they
+// were asked with, for redaction: they hold secrets (database passwords,
+// tokens) that must never reach a log line.
+func (c *Cache) Values() iter.Seq[string] {
+	return func(yield func(string) bool) {
+		c.mu.Lock()
+		var bodies [][]byte
+		var toks []string
+		for _, e := range c.byID {
+			bodies = append(bodies, e.Body)
+			toks = append(toks, e.RequestToken, e.Token)
+		}
+		c.mu.Unlock()
+		for _, t := range toks {
+			if t != "" && !yield(t) {
+				return
+			}
+		}
+		for _, b := range bodies {
+			var v any
+			if json.Unmarshal(b, &v) != nil {
+				continue
+			}
+			for s := range redact.Strings(v) {
+				if !yield(s) {
+					return
+				}
+			}
+		}
+	}
 }

@@ -173,7 +173,9 @@ func (d *decoder) decodeCache(b *block, it *item) *Cache {
 		}
 		c.Persist = d.decodePersist(b, ps[0])
 	}
-	d.ds.warnf(it.pos, "Not served by rotor yet", "cache: Vault Agent caches tokens and leases for the clients of its listeners; rotor parses this block and does not cache yet.")
+	if c.EnforceConsistency == "always" {
+		d.ds.warnf(it.pos, "Consistency headers passed through", "cache: enforce_consistency = \"always\": Vault Agent tracks Vault Enterprise's X-Vault-Index headers for its clients; rotor passes them through without tracking them.")
+	}
 	return c
 }
 
@@ -210,6 +212,8 @@ func (d *decoder) decodeAPIProxy(b *block, it *item) *APIProxy {
 	d.useAutoAuthToken(b, &p.UseAutoAuthToken, &p.ForceAutoAuthToken, &p.UseAutoAuthTokenSet)
 	d.tstrVault(b, "enforce_consistency", &p.EnforceConsistency)
 	d.tstrVault(b, "when_inconsistent", &p.WhenInconsistent)
-	d.ds.warnf(it.pos, "Not served by rotor yet", "api_proxy: Vault Agent proxies its listeners' requests to Vault; rotor parses this block and does not proxy yet.")
+	if p.EnforceConsistency == "always" {
+		d.ds.warnf(it.pos, "Consistency headers passed through", "api_proxy: enforce_consistency = \"always\": Vault Agent tracks Vault Enterprise's X-Vault-Index headers for its clients; rotor passes them through without tracking them.")
+	}
 	return p
 }

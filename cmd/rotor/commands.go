@@ -335,7 +335,7 @@ func rotateOverAPI(configs []string, match string, stdout, stderr io.Writer) int
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	resp, err := apiCall(ctx, client, "POST", base+"/v1/rotate?secret="+url.QueryEscape(match))
+	resp, err := apiCall(ctx, client, "POST", base+"/agent/v1/rotate?secret="+url.QueryEscape(match))
 	if err != nil {
 		fmt.Fprintf(stderr, "rotor rotate: %v\n", err)
 		return exitFailed

@@ -17,7 +17,7 @@ import (
 	"github.com/rotorproject/rotor/ops"
 )
 
-// cmdStatus prints a running agent's /v1/status as tables (or JSON).
+// cmdStatus prints a running agent's /agent/v1/status as tables (or JSON).
 func cmdStatus(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("rotor status", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -35,7 +35,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	resp, err := apiCall(ctx, client, "GET", base+"/v1/status")
+	resp, err := apiCall(ctx, client, "GET", base+"/agent/v1/status")
 	if err != nil {
 		fmt.Fprintf(stderr, "rotor status: is rotor running? %v\n", err)
 		return exitFailed

@@ -1,0 +1,69 @@
+package lease
+
+import (
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// A proxied lease is renewed on time with the token that asked for it
+// (not rotor's), and when renewal can go no further (its max TTL) it is
+// released and Gone is called, never fetched again.
+func TestTrackedLeaseRenewedThenReleased(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fv := newMemVault()
+		fv.role("app", 30*time.Second, 100*time.Second, true)
+		r := startStore(t, fv, Options{})
+		defer r.stop(t)
+		id := fv.issue("app", "app-token", time.Now())
+		var gone atomic.Int32
+		r.Track(Tracked{ID: "c1", LeaseID: id, Token: "app-token", TTL: 30 * time.Second, Issued: time.Now(),
+			Gone: func() { gone.Add(1) }})
+		sleep(25 * time.Second)
+		renews := fv.requests("PUT sys/leases/renew")
+		if len(renews) != 1 || renews[0].token != "app-token" || renews[0].leaseID != id {
+			t.Fatalf("after 25s: renewals %+v, want one with the app's token", renews)
+		}
+		sleep(2 * time.Minute)
+		if gone.Load() != 1 {
+			t.Fatalf("Gone called %d times after the max TTL, want 1", gone.Load())
+		}
+		if n := len(fv.requests("GET database/creds/")); n != 0 {
+			t.Fatalf("a proxied lease was fetched again (%d fetches)", n)
+		}
+		if !fv.lease(id).expires.After(time.Now().Add(-time.Minute)) {
+			t.Fatal("the lease lapsed before its max TTL")
+		}
+		for _, st := range r.Status() {
+			if st.Key == trackedKey("c1") {
+				t.Fatal("a released proxied lease is still held")
+			}
+		}
+	})
+}
+
+// An evicted entry stops being renewed; a restored one (no issue time) is
+// renewed at once, and a lease gone from Vault is released.
+func TestTrackedUntrackAndRestore(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fv := newMemVault()
+		fv.role("app", time.Minute, time.Hour, true)
+		r := startStore(t, fv, Options{})
+		defer r.stop(t)
+		id := fv.issue("app", "app-token", time.Now())
+		r.Track(Tracked{ID: "c1", LeaseID: id, Token: "app-token", TTL: time.Minute, Issued: time.Now()})
+		r.Untrack("c1")
+		sleep(5 * time.Minute)
+		if n := len(fv.requests("PUT sys/leases/renew")); n != 0 {
+			t.Fatalf("an untracked lease was renewed %d times", n)
+		}
+		var gone atomic.Int32
+		r.Track(Tracked{ID: "c2", LeaseID: "database/creds/app/nope", Token: "app-token", TTL: time.Minute,
+			Gone: func() { gone.Add(1) }})
+		sleep(time.Second)
+		if n := len(fv.requests("PUT sys/leases/renew")); n != 1 || gone.Load() != 1 {
+			t.Fatalf("restored unknown lease: %d renewals, Gone %d; want 1 and 1", n, gone.Load())
+		}
+	})
+}
