@@ -106,5 +106,3 @@ func (a *Agent) cacheValues(yield func(string) bool) {
 		}
 	}
 }
-
-

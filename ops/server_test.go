@@ -199,7 +199,7 @@ func TestAPIServesErrorClassesNotText(t *testing.T) {
 	src := &fakeSource{st: failingStatus()}
 	_, base := serve(t, ListenerOptions{Type: "tcp", Address: "127.0.0.1:0"}, src)
 	for path, want := range map[string][]string{
-		"/agent/v1/status":               {`"vault_denied"`, `"template_error"`, `"line": 3`, `"col": 14`, `"function": "secret"`, `"command_failed"`, `"class": "error"`},
+		"/agent/v1/status":         {`"vault_denied"`, `"template_error"`, `"line": 3`, `"col": 14`, `"function": "secret"`, `"command_failed"`, `"class": "error"`},
 		"/readyz":                  {`"template_error"`, `"class": "error"`},
 		"/readyz/etc/app/db.env":   {`"template_error"`, `"line": 3`, `"function": "secret"`},
 		"/readyz/env SECRET":       {`"class": "error"`},
