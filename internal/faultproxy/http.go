@@ -303,3 +303,10 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the connection (Hijack, Flush).
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// Target returns the base URL requests are forwarded to.
+func (p *HTTP) Target() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.target.String()
+}
