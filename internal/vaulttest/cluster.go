@@ -100,6 +100,7 @@ cluster_addr = %q
 		// node answers the leader's challenge with the key.
 		s.Unseal(t)
 		s.WaitUnsealed(t, readyTimeout)
+		s.WaitLeader(t, readyTimeout)
 	}
 	c.waitVoters(t, n, readyTimeout)
 	EnableSecrets(t, root, "secret", "kv", map[string]any{"version": 2})
@@ -186,7 +187,8 @@ func (c *Cluster) Kill(i int) { c.Nodes[i].Kill() }
 func (c *Cluster) Stop(i int) { c.Nodes[i].Stop() }
 
 // Restart starts node i again (stopping it first if it runs), unseals it
-// and waits until it is a standby or active again.
+// and waits until it is a standby or active again and knows the active
+// node.
 func (c *Cluster) Restart(t testing.TB, i int) {
 	t.Helper()
 	c.Nodes[i].Restart(t)

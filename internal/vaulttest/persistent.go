@@ -227,9 +227,29 @@ func (s *Persistent) Restart(t testing.TB) {
 	s.Unseal(t)
 	if s.member {
 		s.WaitUnsealed(t, readyTimeout)
+		s.WaitLeader(t, readyTimeout)
 	} else {
 		s.WaitActive(t, readyTimeout)
 	}
+}
+
+// WaitLeader waits until the server knows the cluster's active node
+// (sys/leader names it). A standby that does not yet know it answers
+// requests with 500 "local node not active but active cluster node not
+// found" instead of forwarding them.
+func (s *Persistent) WaitLeader(t testing.TB, timeout time.Duration) {
+	t.Helper()
+	c := s.NewClient(t, "")
+	Eventually(t, timeout, func() error {
+		l, err := c.Sys().Leader()
+		if err != nil {
+			return err
+		}
+		if l.LeaderAddress == "" {
+			return fmt.Errorf("%s does not know the active node yet", s.Addr)
+		}
+		return nil
+	})
 }
 
 // Seal seals the server with the root token (sys/seal). Requests then

@@ -21,7 +21,7 @@ func TestVaultSlow(t *testing.T) {
 		scenario: scenarioName("Vault answers every request 5s late for %d", d),
 		length:   d,
 		begin:    func(e *env) { id = e.proxy.Add(faultproxy.Rule{Fault: faultproxy.Delay(5 * time.Second)}) },
-		end:      func(e *env) { e.proxy.Remove(id) },
+		end:      func(e *env) string { e.proxy.Remove(id); return "" },
 	})
 }
 
@@ -45,7 +45,7 @@ func TestVaultErrors(t *testing.T) {
 				scenario: scenarioName(fmt.Sprintf("Vault answers %s for %%d", f.fault), d),
 				length:   d,
 				begin:    func(e *env) { id = e.proxy.Add(faultproxy.Rule{Fault: f.fault}) },
-				end:      func(e *env) { e.proxy.Remove(id) },
+				end:      func(e *env) string { e.proxy.Remove(id); return "" },
 			})
 		})
 	}

@@ -16,7 +16,7 @@ func TestVaultStoppedThenRestarted(t *testing.T) {
 		scenario: scenarioName("Vault stopped %d, then restarted (file storage)", d),
 		length:   d,
 		begin:    func(e *env) { e.vault.Stop() },
-		end:      func(e *env) { e.vault.Restart(e.t) },
+		end:      func(e *env) string { e.vault.Restart(e.t); return "" },
 	})
 }
 
@@ -28,9 +28,10 @@ func TestVaultSealedThenUnsealed(t *testing.T) {
 		scenario: scenarioName("Vault sealed %d, then unsealed", d),
 		length:   d,
 		begin:    func(e *env) { e.vault.Seal(e.t) },
-		end: func(e *env) {
+		end: func(e *env) string {
 			e.vault.Unseal(e.t)
 			e.vault.WaitActive(e.t, 30*time.Second)
+			return ""
 		},
 	})
 }

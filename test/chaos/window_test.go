@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -11,11 +12,15 @@ import (
 type faultWindow struct {
 	scenario string
 	// begin starts the fault; end ends it and returns once Vault serves
-	// again (for a restart: unsealed and active).
-	begin, end func(e *env)
-	// length is how long the fault lasts. It begins two thirds of its
-	// length before rotor's renewal is due, so several attempts fail.
+	// again (for a restart: unsealed and active), with a note for the
+	// result line (or "").
+	begin func(e *env)
+	end   func(e *env) string
+	// length is how long the fault lasts.
 	length time.Duration
+	// lead is how long before rotor's renewal is due the fault begins;
+	// zero means two thirds of its length, so several attempts fail.
+	lead time.Duration
 }
 
 // ttlFor returns the database lease TTL for a fault of length d: long
@@ -58,12 +63,15 @@ func runWindow(t *testing.T, e *env, w faultWindow) {
 		t.Fatalf("rotor plans to %s the lease at %v, %v after it was issued; want a renewal within the TTL %v",
 			st.Leases[i].NextAction, due, due.Sub(issued), ttl)
 	}
-	time.Sleep(time.Until(due.Add(-w.length * 2 / 3)))
+	if w.lead == 0 {
+		w.lead = w.length * 2 / 3
+	}
+	time.Sleep(time.Until(due.Add(-w.lead)))
 
 	faultStart := time.Now()
 	w.begin(e)
 	time.Sleep(time.Until(faultStart.Add(w.length))) // the fault itself
-	w.end(e)
+	note := w.end(e)
 	faultEnd := time.Now()
 	recovered := e.waitLeaseSuccess(faultStart, time.Minute+10*time.Second)
 	recovery := max(recovered.Sub(faultEnd), 0)
@@ -72,6 +80,11 @@ func runWindow(t *testing.T, e *env, w faultWindow) {
 	logins, failures := probe.stop()
 	rd.stop()
 
+	if os.Getenv("ROTOR_CHAOS_VERBOSE") == "1" {
+		for _, r := range e.proxy.Between(faultStart.Add(-time.Second), time.Time{}) {
+			t.Logf("request %s %+.1fs %s %s: %s -> %d in %v", r.At.Format("15:04:05.000"), r.At.Sub(faultStart).Seconds(), r.Method, r.Path, r.Fault, r.Status, r.Duration.Round(time.Millisecond))
+		}
+	}
 	known := &knownFailures{owner: "the scheduler rewrite"}
 	if !r.alive() {
 		t.Fatalf("rotor exited: %v", r.cmd.ProcessState)
@@ -105,6 +118,9 @@ func runWindow(t *testing.T, e *env, w faultWindow) {
 		known.add("the reload command ran %d times, want 1", n)
 	}
 	users := e.dbUsers()
+	if note != "" {
+		did = note + "; " + did
+	}
 	lost := "0"
 	if len(failures) > 0 {
 		lost = fmt.Sprintf("app locked out (%d failed logins)", len(failures))
