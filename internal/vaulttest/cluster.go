@@ -22,7 +22,11 @@ const failoverTimeout = 60 * time.Second
 // active node over the cluster port and answer with its response, so a
 // client talking to a standby sees no difference. A client that sends
 // X-Vault-No-Request-Forwarding, or a request that cannot be forwarded,
-// gets a 307 redirect to the active node's api_addr instead.
+// gets a 307 redirect to the active node's api_addr instead; the Go API
+// client follows one redirect and sends a PUT's body again. While a new
+// active node is being elected, a standby may still redirect to the dead
+// one's address, and a node that does not know the active node yet
+// answers 500 ("local node not active but active cluster node not found").
 type Cluster struct {
 	// Nodes are the cluster's servers; Nodes[0] was initialised first.
 	Nodes []*Persistent

@@ -95,8 +95,7 @@ func TestSIGKILLDuringWrites(t *testing.T) {
 
 	// A complete start repairs whatever the kills left.
 	r = startRotor(t, e.sock, "agent", "-config", cfg)
-	r.waitRendered(30 * time.Second)
-	time.Sleep(500 * time.Millisecond) // the reload command after the last write
+	r.waitRendered(30 * time.Second) // logged after the last write and reload
 	if err := checkPEMPair(cert, key); err != nil {
 		mismatchRepaired = false
 		t.Errorf("after a complete start: %v", err)
