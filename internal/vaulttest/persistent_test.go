@@ -167,3 +167,18 @@ func TestClusterFailover(t *testing.T) {
 		return err
 	})
 }
+
+func TestPersistentTLS(t *testing.T) {
+	s := vaulttest.StartPersistent(t, vaulttest.WithTLS())
+	if !strings.HasPrefix(s.Addr, "https://") || s.CACert == "" {
+		t.Fatalf("Addr %q CACert %q", s.Addr, s.CACert)
+	}
+	c := s.Client(t)
+	if _, err := c.KVv2("secret").Put(t.Context(), "x", map[string]any{"v": "1"}); err != nil {
+		t.Fatal(err)
+	}
+	s.Restart(t)
+	if kv, err := c.KVv2("secret").Get(t.Context(), "x"); err != nil || kv.Data["v"] != "1" {
+		t.Fatalf("after a restart: %v %v", kv, err)
+	}
+}

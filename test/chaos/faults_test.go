@@ -2,11 +2,14 @@ package chaos
 
 import (
 	"fmt"
+	"net"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/rotorproject/rotor/internal/faultproxy"
+	"github.com/rotorproject/rotor/internal/pgtest"
 )
 
 // Vault slow or failing for a while, through the fault proxy: no lease
@@ -49,4 +52,32 @@ func TestVaultErrors(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestDatabaseUnreachableFromVault cuts Vault off from PostgreSQL (a TCP
+// proxy between them stops forwarding, connections stay open) while
+// rotor's renewal is due; the application still reaches PostgreSQL.
+// Vault then cannot run the renewal's statement; when the network comes
+// back, the held bytes flow again.
+func TestDatabaseUnreachableFromVault(t *testing.T) {
+	t.Parallel()
+	d := settings().outage
+	e := dbEnv(t, d)
+	tp := faultproxy.NewTCP(t, net.JoinHostPort(e.pg.Host, strconv.Itoa(e.pg.Port)))
+	if _, err := e.root.Logical().Write("database/config/"+pgtest.ConnectionName, map[string]any{
+		"plugin_name":       "postgresql-database-plugin",
+		"allowed_roles":     "*",
+		"connection_url":    "postgresql://{{username}}:{{password}}@" + tp.Addr + "/" + pgtest.Database + "?sslmode=disable",
+		"username":          e.pg.AdminUser,
+		"password":          e.pg.AdminPassword,
+		"verify_connection": true,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	runWindow(t, e, faultWindow{
+		scenario: scenarioName("PostgreSQL unreachable from Vault for %d (TCP paused, connections kept open)", d),
+		length:   d,
+		begin:    func(*env) { tp.Pause() },
+		end:      func(*env) string { tp.Resume(); return "" },
+	})
 }
