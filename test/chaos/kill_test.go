@@ -112,8 +112,13 @@ func TestSIGKILLDuringWrites(t *testing.T) {
 		t.Errorf("partial or unreadable file: %s", p)
 	}
 	if len(left) > 0 {
-		t.Errorf("a complete start left %d temporary file(s) from earlier kills in the destination directories (%d of %d kills left some): %v; "+
-			"rotor does not clean up .<name>.tmp-* files at start-up", len(left), len(leftoverKills), kills, left)
+		byFile := map[string]int{}
+		for _, name := range left {
+			base, _, _ := strings.Cut(strings.TrimPrefix(name, "."), ".tmp-")
+			byFile[base]++
+		}
+		t.Errorf("a complete start left %d temporary file(s) from earlier kills in the destination directories (%d of %d kills left some; by file: %s), e.g. %v; "+
+			"rotor does not clean up .<name>.tmp-* files at start-up", len(left), len(leftoverKills), kills, counts(byFile), first(left, 3))
 	}
 	known := &knownFailures{owner: "nobody yet (template publish writes a group's files one rename at a time)"}
 	if len(mismatched) > 0 {
