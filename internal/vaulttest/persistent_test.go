@@ -114,7 +114,7 @@ func TestClusterFailover(t *testing.T) {
 
 	killed := time.Now()
 	c.Kill(active)
-	next := c.WaitActive(t, 60*time.Second, active)
+	next := c.WaitActive(t, 15*time.Second, active) // Raft elects within seconds
 	failover := time.Since(killed)
 	t.Logf("failover: node%d killed, node%d active after %v", active, next, failover.Round(10*time.Millisecond))
 	// The token made before works through every surviving node.

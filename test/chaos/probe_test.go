@@ -190,18 +190,23 @@ func leaseIDs(t *testing.T, root *api.Client, prefix string) []string {
 	return out
 }
 
-// leaseTimes returns a lease's expiry and last renewal (zero if never
-// renewed), from sys/leases/lookup; ok is false when Vault no longer knows
-// the lease (expired or revoked).
-func leaseTimes(t *testing.T, root *api.Client, id string) (expire, renewed time.Time, ok bool) {
-	t.Helper()
+// leaseInfo is what Vault tells an operator about a lease.
+type leaseInfo struct {
+	issued, expire time.Time
+	renewed        time.Time // zero if never renewed
+}
+
+// lookupLease reads a lease from sys/leases/lookup; ok is false when
+// Vault no longer knows it (expired or revoked).
+func lookupLease(root *api.Client, id string) (info leaseInfo, ok bool) {
 	s, err := root.Logical().Write("sys/leases/lookup", map[string]any{"lease_id": id})
 	if err != nil || s == nil {
-		return time.Time{}, time.Time{}, false
+		return info, false
 	}
-	expire, _ = time.Parse(time.RFC3339Nano, fmt.Sprint(s.Data["expire_time"]))
-	if lr, ok := s.Data["last_renewal"].(string); ok {
-		renewed, _ = time.Parse(time.RFC3339Nano, lr)
+	parse := func(k string) time.Time {
+		v, _ := s.Data[k].(string)
+		tm, _ := time.Parse(time.RFC3339Nano, v)
+		return tm
 	}
-	return expire, renewed, true
+	return leaseInfo{issued: parse("issue_time"), expire: parse("expire_time"), renewed: parse("last_renewal")}, true
 }

@@ -125,7 +125,7 @@ func TestReloadCommandHanging(t *testing.T) {
 		template(kvTpl("app"), out, hang, fmt.Sprintf("command_timeout = %q", timeout)) +
 		template(kvTpl("other"), other, "")))
 	waitFile(t, out, 30*time.Second, func(b []byte) bool { return string(b) == "1" })
-	ts := waitRuns(t, runs, 1, 30*time.Second)
+	waitRuns(t, runs, 1, 30*time.Second)
 	// While the command hangs, another template's secret changes.
 	changed := time.Now()
 	e.putKV("other", "b")
@@ -133,7 +133,7 @@ func TestReloadCommandHanging(t *testing.T) {
 	otherDelay := time.Since(changed)
 	// The command is killed at its timeout, with its process group (the
 	// backgrounded sleep too), and retried.
-	ts = waitRuns(t, runs, 2, 3*timeout)
+	ts := waitRuns(t, runs, 2, 3*timeout)
 	if d := ts[1].Sub(ts[0]); d < timeout {
 		t.Errorf("the second run came %v after the first, before the %v timeout", d, timeout)
 	}

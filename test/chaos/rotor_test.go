@@ -3,7 +3,6 @@ package chaos
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -118,19 +117,6 @@ func (r *rotor) readyz() int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
-}
-
-// rotate asks for new secrets whose key contains match (POST /v1/rotate).
-func (r *rotor) rotate(match string) {
-	r.t.Helper()
-	resp, err := r.hc.Post("http://rotor/v1/rotate?secret="+match, "", nil)
-	if err != nil {
-		r.t.Fatalf("rotate: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		r.t.Fatalf("rotate: %s", resp.Status)
-	}
 }
 
 // waitLog waits until substr has appeared at least n times in the output.
@@ -249,9 +235,6 @@ func (rd *readiness) last() int {
 	}
 	return rd.samples[len(rd.samples)-1].code
 }
-
-// errNotYet is returned by polled conditions that are not met yet.
-var errNotYet = errors.New("not yet")
 
 // lastLines returns the last n lines of s.
 func lastLines(s string, n int) string {

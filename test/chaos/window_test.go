@@ -98,7 +98,8 @@ func runWindow(t *testing.T, e *env, w faultWindow) {
 	if code := rd.last(); code != 200 {
 		t.Errorf("/readyz answers %d after the recovery", code)
 	}
-	expire, renewed, ok := leaseTimes(t, e.root, leases[0])
+	info, ok := lookupLease(e.root, leases[0])
+	expire, renewed := info.expire, info.renewed
 	newCreds := e.classCount("database/creds", 200, faultStart, time.Time{})
 	did := fmt.Sprintf("renewed the lease %s after the fault began", renewedWhen(renewed, faultStart))
 	if ok && renewed.After(faultStart) && !expire.After(issued.Add(ttl)) {
