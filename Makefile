@@ -3,7 +3,7 @@ VAULT_BIN := test/vault/bin/vault
 AGENTCHECK_BIN := test/vault/bin/agentcheck
 GO_TEST_FLAGS ?= -race -count=1 -timeout 40m
 
-.PHONY: build vault agentcheck test lint demo clean
+.PHONY: build vault agentcheck test chaos lint demo clean
 
 build:
 	go build -trimpath -ldflags "-s -w" -o bin/rotor ./cmd/rotor
@@ -30,6 +30,15 @@ lint:
 # where installed); integration tests fail instead of skipping here.
 test: vault agentcheck lint
 	ROTOR_REQUIRE_INTEGRATION=1 ROTOR_VAULT_BIN=$(CURDIR)/$(VAULT_BIN) ROTOR_AGENTCHECK_BIN=$(CURDIR)/$(AGENTCHECK_BIN) go test $(GO_TEST_FLAGS) ./...
+
+# Only the chaos suite (test/chaos): rotor against a Vault that is stopped,
+# sealed, slow, failing or failing over, with revocations, broken reload
+# commands and filesystems, SIGKILLs and bad configs; `make test` runs it
+# too. -v prints each scenario's result line. Long variants (60s outage,
+# 1,000 kills): ROTOR_CHAOS_LONG=1 make chaos. Known rotor bugs skip;
+# ROTOR_CHAOS_STRICT=1 makes them fail.
+chaos: vault
+	ROTOR_REQUIRE_INTEGRATION=1 ROTOR_VAULT_BIN=$(CURDIR)/$(VAULT_BIN) go test $(GO_TEST_FLAGS) -v ./test/chaos/
 
 demo:
 	./examples/demo/run.sh

@@ -2,6 +2,12 @@
 // configures the auth methods rotor supports (AppRole, Kubernetes, JWT, TLS
 // certificates) against it.
 //
+// For fault-tolerance tests it also runs Vault as in production:
+// StartPersistent is a server with file storage whose tokens and leases
+// survive Stop, Kill, Restart, Seal and Unseal; StartCluster is an HA
+// cluster on integrated storage (Raft) whose nodes can be killed and
+// restarted one by one.
+//
 // Everything here is test-only: helpers take a testing.TB, fail the test on
 // error and register their own cleanup. Servers listen on 127.0.0.1 only and
 // run in their own process group, which is killed and reaped when the test

@@ -2,18 +2,14 @@ package vaulttest
 
 import (
 	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -50,13 +46,6 @@ type Server struct {
 
 	mu   sync.Mutex // guards proc; Stop may run from any goroutine
 	proc *process
-}
-
-// process is one run of the vault binary.
-type process struct {
-	cmd  *exec.Cmd
-	done chan struct{} // closed once cmd.Wait has returned
-	err  error         // cmd.Wait's result; read only after done is closed
 }
 
 // Option changes how Start runs Vault.
@@ -204,12 +193,19 @@ func (s *Server) NewCertClient(t testing.TB, cert CertPair) *api.Client {
 
 func (s *Server) newClient(t testing.TB, token string, tlsCfg *api.TLSConfig) *api.Client {
 	t.Helper()
+	return newAPIClient(t, s.Addr, s.CACert, token, tlsCfg)
+}
+
+// newAPIClient returns a client for the server at addr using token (none
+// when empty), configured with tlsCfg when caCert is set (a TLS server).
+func newAPIClient(t testing.TB, addr, caCert, token string, tlsCfg *api.TLSConfig) *api.Client {
+	t.Helper()
 	cfg := api.DefaultConfig()
 	if cfg.Error != nil {
 		t.Fatalf("vaulttest: client config: %v", cfg.Error)
 	}
-	cfg.Address = s.Addr
-	if s.CACert != "" {
+	cfg.Address = addr
+	if caCert != "" {
 		if err := cfg.ConfigureTLS(tlsCfg); err != nil {
 			t.Fatalf("vaulttest: client TLS: %v", err)
 		}
@@ -229,33 +225,10 @@ func (s *Server) newClient(t testing.TB, token string, tlsCfg *api.TLSConfig) *a
 
 // launch starts the vault process and waits until it is ready.
 func (s *Server) launch() error {
-	logf, err := os.OpenFile(s.LogFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	p, err := spawn(s.bin, s.args, s.dir, s.env, s.LogFile, s.Addr)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(logf, "=== vaulttest: starting vault at %s on %s\n", time.Now().Format(time.RFC3339Nano), s.Addr)
-	cmd := exec.Command(s.bin, s.args...)
-	cmd.Dir = s.dir
-	cmd.Env = s.env
-	cmd.Stdout = logf
-	cmd.Stderr = logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		// Own process group, so Stop can signal Vault and anything it spawns.
-		Setpgid: true,
-		// If the test binary dies without running cleanups (go test -timeout
-		// panics, for one), take Vault down with it instead of leaking it.
-		Pdeathsig: syscall.SIGKILL,
-	}
-	err = cmd.Start()
-	logf.Close() // the child holds its own descriptor
-	if err != nil {
-		return err
-	}
-	p := &process{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
 	s.mu.Lock()
 	s.proc = p
 	s.mu.Unlock()
@@ -269,53 +242,12 @@ func (s *Server) launch() error {
 // waitReady polls sys/health until it answers 200 (initialized, unsealed,
 // active), the process exits, or readyTimeout passes.
 func (s *Server) waitReady(p *process) error {
-	tr := &http.Transport{Proxy: nil}
-	if s.CACert != "" {
-		pemBytes, err := os.ReadFile(s.CACert)
-		if err != nil {
-			return err
-		}
-		pool := x509.NewCertPool()
-		pool.AppendCertsFromPEM(pemBytes)
-		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	h, err := newHealth(s.Addr, s.CACert)
+	if err != nil {
+		return err
 	}
-	defer tr.CloseIdleConnections()
-	hc := &http.Client{Transport: tr, Timeout: 2 * time.Second}
-	deadline := time.Now().Add(readyTimeout)
-	var last error
-	for {
-		resp, err := hc.Get(s.Addr + "/v1/sys/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = fmt.Errorf("sys/health: %s", resp.Status)
-		}
-		last = err
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not ready after %v: %w", readyTimeout, last)
-		}
-		select {
-		case <-p.done:
-			return fmt.Errorf("vault exited before becoming ready: %v (see %s)", p.err, s.LogFile)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-// stop signals the process group and reaps the leader. The group is
-// signalled before the leader is reaped, so its id cannot have been reused.
-func (p *process) stop() {
-	pgid := p.cmd.Process.Pid
-	_ = syscall.Kill(-pgid, syscall.SIGTERM)
-	select {
-	case <-p.done:
-		return
-	case <-time.After(stopTimeout):
-	}
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
-	<-p.done
+	defer h.close()
+	return h.wait(p, readyTimeout, s.LogFile, func(code int) bool { return code == http.StatusOK })
 }
 
 // freePorts returns n distinct loopback ports that were free a moment ago.

@@ -1,0 +1,158 @@
+package vaulttest
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+)
+
+// process is one run of the vault binary.
+type process struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed once cmd.Wait has returned
+	err  error         // cmd.Wait's result; read only after done is closed
+}
+
+// spawn starts bin in its own process group with its output appended to
+// logFile (after a banner naming addr) and reaps it in the background.
+func spawn(bin string, args []string, dir string, env []string, logFile, addr string) (*process, error) {
+	logf, err := os.OpenFile(logFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(logf, "=== vaulttest: starting vault at %s on %s\n", time.Now().Format(time.RFC3339Nano), addr)
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Env = env
+	cmd.Stdout = logf
+	cmd.Stderr = logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		// Own process group, so Stop can signal Vault and anything it spawns.
+		Setpgid: true,
+		// If the test binary dies without running cleanups (go test -timeout
+		// panics, for one), take Vault down with it instead of leaking it.
+		Pdeathsig: syscall.SIGKILL,
+	}
+	err = cmd.Start()
+	logf.Close() // the child holds its own descriptor
+	if err != nil {
+		return nil, err
+	}
+	p := &process{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// stop signals the process group and reaps the leader. The group is
+// signalled before the leader is reaped, so its id cannot have been reused.
+func (p *process) stop() {
+	pgid := p.cmd.Process.Pid
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	select {
+	case <-p.done:
+		return
+	case <-time.After(stopTimeout):
+	}
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	<-p.done
+}
+
+// kill sends SIGKILL to the process group at once (a crash, a power cut)
+// and reaps the leader.
+func (p *process) kill() {
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	<-p.done
+}
+
+// exited reports whether the process has exited.
+func (p *process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// health asks a server for sys/health, whose status code says its state:
+// 200 active, 429 standby, 501 not initialised, 503 sealed.
+type health struct {
+	addr string
+	tr   *http.Transport
+	hc   *http.Client
+}
+
+// Status codes of sys/health with Vault's default query parameters.
+const (
+	healthActive  = http.StatusOK
+	healthStandby = http.StatusTooManyRequests
+	healthUninit  = http.StatusNotImplemented
+	healthSealed  = http.StatusServiceUnavailable
+)
+
+func newHealth(addr, caCert string) (*health, error) {
+	tr := &http.Transport{Proxy: nil}
+	if caCert != "" {
+		pemBytes, err := os.ReadFile(caCert)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pemBytes)
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return &health{addr: addr, tr: tr, hc: &http.Client{Transport: tr, Timeout: 2 * time.Second}}, nil
+}
+
+func (h *health) close() { h.tr.CloseIdleConnections() }
+
+// code returns sys/health's status code, or an error when nothing answers.
+func (h *health) code() (int, error) {
+	resp, err := h.hc.Get(h.addr + "/v1/sys/health")
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// wait polls sys/health every 50ms until ok accepts its status code, the
+// process p exits (when p is not nil), or timeout passes.
+func (h *health) wait(p *process, timeout time.Duration, logFile string, ok func(code int) bool) error {
+	deadline := time.Now().Add(timeout)
+	var last error
+	for {
+		code, err := h.code()
+		if err == nil {
+			if ok(code) {
+				return nil
+			}
+			err = fmt.Errorf("sys/health: %d %s", code, http.StatusText(code))
+		}
+		last = err
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not in the wanted state after %v: %w", timeout, last)
+		}
+		var exited <-chan struct{}
+		if p != nil {
+			exited = p.done
+		}
+		select {
+		case <-exited:
+			return fmt.Errorf("vault exited: %v (see %s)", p.err, logFile)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// errNotRunning is returned by operations that need a running server.
+var errNotRunning = errors.New("vault is not running")
