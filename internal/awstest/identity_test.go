@@ -67,10 +67,12 @@ func TestGetCallerIdentityChecksSignatures(t *testing.T) {
 			r.Body = io.NopCloser(strings.NewReader(body + "&X=1"))
 			r.ContentLength += 4
 		},
-		"SignatureDoesNotMatch/host":        func(r *http.Request) { r.Host = "sts.eu-west-1.amazonaws.com" },
-		"SignatureDoesNotMatch/server id":   func(r *http.Request) { r.Header.Set("X-Vault-AWS-IAM-Server-ID", "other") },
-		"InvalidClientTokenId/token":        func(r *http.Request) { r.Header.Set("X-Amz-Security-Token", "OTHER") },
-		"InvalidClientTokenId/key":          func(r *http.Request) { r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "AKIDEXAMPLE", "AKIDOTHER", 1)) },
+		"SignatureDoesNotMatch/host":      func(r *http.Request) { r.Host = "sts.eu-west-1.amazonaws.com" },
+		"SignatureDoesNotMatch/server id": func(r *http.Request) { r.Header.Set("X-Vault-AWS-IAM-Server-ID", "other") },
+		"InvalidClientTokenId/token":      func(r *http.Request) { r.Header.Set("X-Amz-Security-Token", "OTHER") },
+		"InvalidClientTokenId/key": func(r *http.Request) {
+			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "AKIDEXAMPLE", "AKIDOTHER", 1))
+		},
 		"MissingAuthenticationToken/":       func(r *http.Request) { r.Header.Del("Authorization") },
 		"IncompleteSignature/date mismatch": func(r *http.Request) { r.Header.Set("X-Amz-Date", "20260103T030405Z") },
 	}
