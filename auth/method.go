@@ -41,6 +41,8 @@ func NewMethod(m MethodOptions, v vaultclient.Config, log *slog.Logger) (Method,
 		return newCert(mount, *m.Cert, v)
 	case m.Type == "token_file" && m.TokenFile != nil:
 		return &tokenFile{path: m.TokenFile.Path}, nil
+	case m.Type == "aws" && m.AWS != nil:
+		return newAWS(mount, *m.AWS, log)
 	}
 	return nil, fmt.Errorf("auth method %q: unknown, or its settings are missing", m.Type)
 }

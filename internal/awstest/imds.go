@@ -23,7 +23,7 @@ import (
 
 // IMDS is a fake EC2 instance metadata service for one instance. It
 // serves IMDSv2 (a session token from PUT /latest/api/token, required on
-// every GET unless AllowV1), the instance identity document with its RSA
+// every GET unless OnlyV1), the instance identity document with its RSA
 // SHA-256 signature (/latest/dynamic/instance-identity/document and
 // /signature, as Vault Agent's ec2 login reads them) and the instance
 // profile's role credentials, which the FakeAWS it belongs to accepts.
@@ -40,12 +40,12 @@ type IMDS struct {
 
 	f   *FakeAWS
 	key *rsa.PrivateKey
-	// AllowV1 lets GETs without a token through (an instance that still
-	// allows IMDSv1); NoV2 makes the token PUT answer 404, as an IMDSv1-only
-	// emulator does. Set them before the first request.
-	AllowV1, NoV2 bool
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// v1 lets GETs without a token through (an instance that still allows
+	// IMDSv1); noV2 makes the token PUT answer 404, as an IMDSv1-only
+	// emulator does.
+	v1, noV2 bool
 	tokens   map[string]bool
 	requests []string
 	creds    *xmlCredentials
@@ -73,6 +73,14 @@ func (f *FakeAWS) StartIMDS(t testing.TB, in Instance) *IMDS {
 	t.Cleanup(srv.Close)
 	m.URL = srv.URL
 	return m
+}
+
+// OnlyV1 makes the endpoint an IMDSv1-only emulator: the token request
+// answers 404 and reads need no token.
+func (m *IMDS) OnlyV1() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.v1, m.noV2 = true, true
 }
 
 // Requests returns "METHOD path" of every request so far; a GET made
@@ -106,7 +114,7 @@ func (m *IMDS) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPut && r.URL.Path == "/latest/api/token" {
 		ttl, err := strconv.Atoi(r.Header.Get("X-Aws-Ec2-Metadata-Token-Ttl-Seconds"))
 		switch {
-		case m.NoV2:
+		case m.noV2:
 			http.NotFound(w, r)
 		case err != nil || ttl < 1 || ttl > 21600:
 			http.Error(w, "bad X-aws-ec2-metadata-token-ttl-seconds", http.StatusBadRequest)
@@ -121,7 +129,7 @@ func (m *IMDS) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	if !m.tokens[tok] && !(tok == "" && (m.AllowV1 || m.NoV2)) {
+	if !m.tokens[tok] && !(tok == "" && m.v1) {
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
 	}
