@@ -19,6 +19,9 @@ import (
 // the reason, and the running one continues.
 func (a *Agent) Reload(cfg *config.Config) error {
 	cur := translate(cfg)
+	if err := checkWrapped(cur); err != nil {
+		return err
+	}
 	old := a.settings()
 	if why := restartNeeded(old, cur); len(why) > 0 {
 		return fmt.Errorf("these changes need a restart: %s", strings.Join(why, "; "))
