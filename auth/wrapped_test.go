@@ -54,8 +54,13 @@ func TestWrappedLoginIsHandedOverOnce(t *testing.T) {
 		var got []*api.SecretWrapInfo
 		var mu sync.Mutex
 		l := NewLifecycle(Options{Client: testClient(t), Method: m, WrapTTL: 5 * time.Minute, MinBackoff: time.Second, MaxBackoff: 4 * time.Second,
-			OnWrapped: func(_ context.Context, w *api.SecretWrapInfo) error { mu.Lock(); got = append(got, w); mu.Unlock(); return nil },
-			OnToken:   func(context.Context, *Token) error { t.Error("OnToken called for a wrapped login"); return nil }})
+			OnWrapped: func(_ context.Context, w *api.SecretWrapInfo) error {
+				mu.Lock()
+				got = append(got, w)
+				mu.Unlock()
+				return nil
+			},
+			OnToken: func(context.Context, *Token) error { t.Error("OnToken called for a wrapped login"); return nil }})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error)
 		go func() { done <- l.Run(ctx) }()
