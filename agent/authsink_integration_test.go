@@ -331,3 +331,45 @@ auto_auth {
 		}
 	})
 }
+
+// With a method wrap_ttl, a reload that changes the sink logs in again:
+// the new sink gets its own wrapped login (rotor has no token to wrap).
+func TestMethodWrapTTLSinkReload(t *testing.T) {
+	srv := vaulttest.Start(t)
+	root := srv.Client(t)
+	roleID, secretID := vaulttest.SetupAppRole(t, root, "approle", "app", nil)
+	dir := t.TempDir()
+	roleFile := writeFile(t, dir, "role_id", roleID)
+	secretFile := writeFile(t, dir, "secret_id", secretID)
+	hcl := func(sink string) string {
+		return fmt.Sprintf(`
+auto_auth {
+  method "approle" {
+    wrap_ttl = "5m"
+    config = {
+      role_id_file_path   = %q
+      secret_id_file_path = %q
+      remove_secret_id_file_after_reading = false
+    }
+  }
+  sink "file" { config = { path = %q } }
+}`, roleFile, secretFile, sink)
+	}
+	first, second := filepath.Join(dir, "first"), filepath.Join(dir, "second")
+	r := startAgentEnv(t, srv, hcl(first), nil)
+	unwrap := func(path string) {
+		t.Helper()
+		var info api.SecretWrapInfo
+		if err := json.Unmarshal([]byte(readSink(t, path)), &info); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := srv.NewClient(t, "").Logical().Unwrap(info.Token); err != nil {
+			t.Fatalf("unwrap %s: %v", path, err)
+		}
+	}
+	unwrap(first)
+	if err := r.agent.Reload(loadConfig(t, srv, hcl(second))); err != nil {
+		t.Fatal(err)
+	}
+	unwrap(second)
+}

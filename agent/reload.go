@@ -36,6 +36,11 @@ func (a *Agent) Reload(cfg *config.Config) error {
 	var sinks []*sink.File
 	authChanged := !old.auth.equal(cur.auth)
 	sinksChanged := !slices.Equal(old.sinks, cur.sinks)
+	if sinksChanged && cur.auth != nil && cur.auth.wrapTTL > 0 {
+		// A wrapped login's wrap info is for one reader and rotor keeps no
+		// token: a changed sink gets a new wrapped login.
+		authChanged = true
+	}
 	if authChanged || sinksChanged {
 		var newLife *auth.Lifecycle
 		if newLife, sinks, err = a.newLifecycle(cur, nil, a.lifecycle().Token()); err != nil {
