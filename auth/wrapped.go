@@ -81,7 +81,7 @@ func (l *Lifecycle) wrappedLogin(ctx context.Context) (*api.SecretWrapInfo, erro
 		return nil, err
 	}
 	if s == nil || s.WrapInfo == nil || s.WrapInfo.Token == "" {
-		return nil, errors.New("Vault's login answer is not response-wrapped")
+		return nil, errors.New("the login answer from Vault is not response-wrapped")
 	}
 	return s.WrapInfo, nil
 }

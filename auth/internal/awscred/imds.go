@@ -42,8 +42,9 @@ func NewIMDS(env Env, client *http.Client) *IMDS {
 }
 
 // errV1Fallback means the token request found no IMDSv2 (an old emulator
-// answering 404/405, or the PUT's answer lost one hop away in a container,
-// a timeout): the SDKs then read without a token (IMDSv1), unless
+// answering 404/405, or the PUT's answer lost one hop away in a container
+// whose instance limits IMDSv2 answers to one hop: a timeout after the
+// connection opened): the SDKs then read without a token (IMDSv1), unless
 // AWS_EC2_METADATA_V1_DISABLED is set. An instance that requires IMDSv2
 // answers such reads 401, so nothing is weakened there.
 var errV1Fallback = errors.New("IMDSv2 token unavailable")
@@ -86,8 +87,12 @@ func (m *IMDS) sessionToken(ctx context.Context) (string, error) {
 	req.Header.Set("X-Aws-Ec2-Metadata-Token-Ttl-Seconds", fmt.Sprint(int(tokenTTL.Seconds())))
 	resp, err := m.client.Do(req)
 	if err != nil {
+		// Only a connection that opened and then got no answer is the
+		// container case; one that could not even open means no IMDS here.
 		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil {
+		var op *net.OpError
+		dial := errors.As(err, &op) && op.Op == "dial"
+		if errors.As(err, &ne) && ne.Timeout() && !dial && ctx.Err() == nil {
 			return "", fmt.Errorf("%w: %v", errV1Fallback, err)
 		}
 		return "", fmt.Errorf("instance metadata at %s: %w", m.endpoint, err)
