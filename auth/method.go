@@ -21,8 +21,9 @@ import (
 //
 // Login blocks until Vault answers or ctx is done, and returns Vault's
 // answer with Auth set (with WrapInfo instead when the lifecycle asks for
-// a wrapped login through ctx: see wrapped.go). It does not retry: the lifecycle owns retries and
-// backoff. c has no token set and may be used freely; Login must not keep it.
+// a wrapped login through ctx: see wrapped.go). It does not retry: the
+// lifecycle owns retries and backoff. c has no token set and may be used
+// freely; Login must not keep it.
 type Method interface {
 	Login(ctx context.Context, c *api.Client) (*api.Secret, error)
 }
