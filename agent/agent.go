@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/vault/api"
 	"github.com/rotorproject/rotor/agent/config"
@@ -45,9 +46,11 @@ type Agent struct {
 	child  *supervise.Child // nil without exec
 	// done is closed once the token is in every sink and every template
 	// has rendered: the one "finished" signal of init mode (and READY=1).
-	done    chan struct{}
-	once    sync.Once
-	onReady func()
+	done     chan struct{}
+	once     sync.Once
+	onReady  func()
+	rendered atomic.Bool // every template has rendered once
+	sinkw    sinkWriter
 
 	metrics *ops.Metrics
 	servers []*ops.Server
@@ -89,9 +92,13 @@ func New(cfg *config.Config, o Options) (*Agent, error) {
 	// The umask is read before any goroutine starts (see its doc).
 	atomicfile.Umask()
 	s := translate(cfg)
+	if err := checkWrapped(s); err != nil {
+		return nil, err
+	}
 	warnInsecureVault(log, s.vault)
 	a := &Agent{set: s, log: log, onReady: o.OnReady, done: make(chan struct{}), saveCh: make(chan struct{}, 1),
 		quit: make(chan struct{})}
+	a.sinkw.kick = make(chan struct{}, 1)
 	a.metrics = ops.NewMetrics(a.Status)
 	client, err := vaultclient.New(s.vault, vaultclient.Options{MaxConnsPerHost: s.maxConns, Observe: a.metrics.Request, Logger: log})
 	if err != nil {
@@ -188,6 +195,9 @@ func (a *Agent) newLifecycle(s *settings, resume, prev *auth.Token) (*auth.Lifec
 		return nil, nil, fmt.Errorf("auto_auth method %q: %w", s.auth.method.Type, err)
 	}
 	opts.Method = m
+	if s.auth.wrapTTL > 0 {
+		opts.WrapTTL, opts.OnWrapped = s.auth.wrapTTL, a.onWrapped
+	}
 	opts.Namespace = s.auth.namespace
 	opts.MinBackoff, opts.MaxBackoff = s.auth.minBackoff, s.auth.maxBackoff
 	opts.ExitOnErr = s.auth.exitOnErr
@@ -224,6 +234,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	g.Go(func() error { return a.lifeSlot.run(ctx) })
 	g.Go(func() error { return a.store.Run(ctx) })
 	g.Go(func() error { return a.runnerSlot.run(ctx) })
+	g.Go(func() error { return a.runSinkRetry(ctx) })
 	if a.child != nil {
 		g.Go(func() error { return a.child.Run(ctx) })
 	}
@@ -348,27 +359,20 @@ func (a *Agent) onToken(ctx context.Context, tok *auth.Token) error {
 	return nil
 }
 
-// writeSinks writes tok to every sink and returns the failures, joined.
-func (a *Agent) writeSinks(ctx context.Context, tok *auth.Token) error {
-	log := a.log.With("component", "sink")
-	a.mu.Lock()
-	sinks := a.sinks
-	a.mu.Unlock()
-	var errs []error
-	for _, s := range sinks {
-		if err := s.Write(ctx, a.client, tok.Value()); err != nil {
-			errs = append(errs, err)
-			log.Error("sink write failed", "path", s.Path(), "error", err)
-			continue
-		}
-		log.Info("token written", "path", s.Path(), "wrapped", s.Wrapped())
-	}
-	return errors.Join(errs...)
+// finish marks the first complete render: every template rendered (or
+// there are none). rotor is ready once the sinks hold the token too.
+func (a *Agent) finish() {
+	a.rendered.Store(true)
+	a.maybeReady()
 }
 
-// finish marks the first complete render: the sinks are written and every
-// template rendered. It ends init mode (done) and tells OnReady.
-func (a *Agent) finish() {
+// maybeReady ends init mode (done) and tells OnReady, once: when every
+// template has rendered and every sink holds the latest token (a sink
+// waiting for its reader's public key holds rotor back, as in Vault Agent).
+func (a *Agent) maybeReady() {
+	if !a.rendered.Load() || a.sinkw.waiting() {
+		return
+	}
 	a.once.Do(func() {
 		close(a.done)
 		if a.onReady != nil {

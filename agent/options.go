@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"os"
 	"slices"
 	"strconv"
@@ -70,6 +71,9 @@ type authSettings struct {
 	namespace              string
 	minBackoff, maxBackoff time.Duration
 	exitOnErr              bool
+	// wrapTTL is the method's wrap_ttl: a wrapped login, whose wrap info
+	// goes to the one sink (see auth/wrapped.go).
+	wrapTTL time.Duration
 }
 
 func (a *authSettings) equal(b *authSettings) bool {
@@ -77,7 +81,24 @@ func (a *authSettings) equal(b *authSettings) bool {
 		return a == b
 	}
 	return a.method.Equal(b.method) && a.namespace == b.namespace && a.minBackoff == b.minBackoff &&
-		a.maxBackoff == b.maxBackoff && a.exitOnErr == b.exitOnErr
+		a.maxBackoff == b.maxBackoff && a.exitOnErr == b.exitOnErr && a.wrapTTL == b.wrapTTL
+}
+
+// checkWrapped refuses what cannot work with a method's wrap_ttl. rotor
+// never sees that token, so templates have no token to read secrets with
+// (Vault Agent accepts them, and its templates then fail with the wrapping
+// token), and token_file has no login to wrap.
+func checkWrapped(s *settings) error {
+	if s.auth == nil || s.auth.wrapTTL == 0 {
+		return nil
+	}
+	if len(s.templates) > 0 || len(s.envs) > 0 {
+		return errors.New("auto_auth: the method's wrap_ttl hands the token, unseen by rotor, to the sink's reader, so templates cannot use it: remove wrap_ttl or the templates")
+	}
+	if s.auth.method.Type == "token_file" {
+		return errors.New("auto_auth: wrap_ttl on a token_file method: there is no login to wrap")
+	}
+	return nil
 }
 
 // renderSettings are the template runner's knobs that are not per template.
@@ -121,7 +142,8 @@ func translate(cfg *config.Config) *settings {
 	if aa := cfg.AutoAuth; aa != nil && aa.Method != nil {
 		s.auth = translateAuth(aa.Method)
 		for _, sk := range aa.Sinks {
-			s.sinks = append(s.sinks, sink.FileOptions{Path: sk.Path, Mode: sk.Mode, Owner: owner(sk.Owner), WrapTTL: sk.WrapTTL})
+			s.sinks = append(s.sinks, sink.FileOptions{Path: sk.Path, Mode: sk.Mode, Owner: owner(sk.Owner), WrapTTL: sk.WrapTTL,
+				DH: sink.DHOptions{Type: sk.DHType, Path: sk.DHPath, DeriveKey: sk.DeriveKey, AAD: string(sk.AAD)}})
 		}
 	}
 	for _, t := range cfg.Templates {
@@ -181,8 +203,13 @@ func translateAuth(m *config.Method) *authSettings {
 		o.Cert = &auth.CertOptions{Name: c.Name, CACert: c.CACert, ClientCert: c.ClientCert, ClientKey: c.ClientKey, Reload: c.Reload}
 	case m.TokenFile != nil:
 		o.TokenFile = &auth.TokenFileOptions{Path: m.TokenFile.Path}
+	case m.AWS != nil:
+		a := m.AWS
+		o.AWS = &auth.AWSOptions{Type: a.Type, Role: a.Role, AccessKey: string(a.AccessKey), SecretKey: string(a.SecretKey),
+			SessionToken: string(a.SessionToken), HeaderValue: a.HeaderValue, Nonce: string(a.Nonce), Region: a.Region}
 	}
-	return &authSettings{method: o, namespace: m.Namespace, minBackoff: m.MinBackoff, maxBackoff: m.MaxBackoff, exitOnErr: m.ExitOnErr}
+	return &authSettings{method: o, namespace: m.Namespace, minBackoff: m.MinBackoff, maxBackoff: m.MaxBackoff, exitOnErr: m.ExitOnErr,
+		wrapTTL: m.WrapTTL}
 }
 
 // owner turns the configuration's owner (names or numbers, in two forms)

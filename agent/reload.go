@@ -19,6 +19,9 @@ import (
 // the reason, and the running one continues.
 func (a *Agent) Reload(cfg *config.Config) error {
 	cur := translate(cfg)
+	if err := checkWrapped(cur); err != nil {
+		return err
+	}
 	old := a.settings()
 	if why := restartNeeded(old, cur); len(why) > 0 {
 		return fmt.Errorf("these changes need a restart: %s", strings.Join(why, "; "))
@@ -33,6 +36,11 @@ func (a *Agent) Reload(cfg *config.Config) error {
 	var sinks []*sink.File
 	authChanged := !old.auth.equal(cur.auth)
 	sinksChanged := !slices.Equal(old.sinks, cur.sinks)
+	if sinksChanged && cur.auth != nil && cur.auth.wrapTTL > 0 {
+		// A wrapped login's wrap info is for one reader and rotor keeps no
+		// token: a changed sink gets a new wrapped login.
+		authChanged = true
+	}
 	if authChanged || sinksChanged {
 		var newLife *auth.Lifecycle
 		if newLife, sinks, err = a.newLifecycle(cur, nil, a.lifecycle().Token()); err != nil {

@@ -24,6 +24,7 @@ func Validate(cfg *config.Config) (problems, warnings []string) {
 			problems = append(problems, err.Error())
 		}
 	}
+	add(nil, checkWrapped(s))
 	for _, t := range s.templates {
 		if t.Source != "" {
 			if _, err := os.Stat(t.Source); err != nil {

@@ -54,6 +54,12 @@ type Options struct {
 	OnRenewed func(*Token)
 	Clock     clock.Clock    // default clock.Real
 	Rand      func() float64 // default math/rand/v2
+
+	// WrapTTL, the method's wrap_ttl, asks Vault to response-wrap the
+	// login answer: Run then hands the wrap info to OnWrapped and never
+	// sees the token (OnToken is not called). See wrapped.go.
+	WrapTTL   time.Duration
+	OnWrapped func(context.Context, *api.SecretWrapInfo) error
 }
 
 // NewLifecycle builds a lifecycle; it starts nothing.
@@ -112,6 +118,9 @@ var ErrStaticTokenGone = errors.New("the token from VAULT_TOKEN expired or was r
 // is one request: the client's own retries are off (vaulterr.Prepare),
 // this loop is the only one that retries.
 func (l *Lifecycle) Run(ctx context.Context) error {
+	if l.o.WrapTTL > 0 {
+		return l.runWrapped(ctx) // wrapped.go: a wrapped login, no token to keep
+	}
 	log := l.o.Logger
 	b := backoff.New(l.o.MinBackoff, l.o.MaxBackoff).WithRand(l.o.Rand)
 	gen := 0

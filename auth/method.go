@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/vault/api"
 	"github.com/rotorproject/rotor/internal/atomicfile"
@@ -19,8 +20,10 @@ import (
 // Method turns local credentials into a Vault token.
 //
 // Login blocks until Vault answers or ctx is done, and returns Vault's
-// answer with Auth set. It does not retry: the lifecycle owns retries and
-// backoff. c has no token set and may be used freely; Login must not keep it.
+// answer with Auth set (with WrapInfo instead when the lifecycle asks for
+// a wrapped login through ctx: see wrapped.go). It does not retry: the
+// lifecycle owns retries and backoff. c has no token set and may be used
+// freely; Login must not keep it.
 type Method interface {
 	Login(ctx context.Context, c *api.Client) (*api.Secret, error)
 }
@@ -41,6 +44,8 @@ func NewMethod(m MethodOptions, v vaultclient.Config, log *slog.Logger) (Method,
 		return newCert(mount, *m.Cert, v)
 	case m.Type == "token_file" && m.TokenFile != nil:
 		return &tokenFile{path: m.TokenFile.Path}, nil
+	case m.Type == "aws" && m.AWS != nil:
+		return newAWS(mount, *m.AWS, log)
 	}
 	return nil, fmt.Errorf("auth method %q: unknown, or its settings are missing", m.Type)
 }
@@ -76,8 +81,12 @@ func readCredential(path, what string) (string, error) {
 	return s, nil
 }
 
-// loginWrite posts data to <mount>/login and checks the answer has a token.
+// loginWrite posts data to <mount>/login and checks the answer has a
+// token, or, for a method with wrap_ttl (see wrapped.go), a wrapped one.
 func loginWrite(ctx context.Context, c *api.Client, path string, data map[string]any) (*api.Secret, error) {
+	if ttl, _ := ctx.Value(wrapTTLKey{}).(time.Duration); ttl > 0 {
+		return wrappedLoginWrite(ctx, c, path, data, ttl)
+	}
 	s, err := c.Logical().WriteWithContext(ctx, path, data)
 	if err != nil {
 		return nil, fmt.Errorf("login at %s: %w", path, err)

@@ -1,5 +1,7 @@
 package auth
 
+import "fmt"
+
 // MethodOptions say how to log in: the auto-auth method's type, where it
 // is mounted, and that method's own settings (exactly one of the pointers,
 // matching Type). The agent builds them from the configuration.
@@ -12,6 +14,7 @@ type MethodOptions struct {
 	JWT        *JWTOptions
 	Cert       *CertOptions
 	TokenFile  *TokenFileOptions
+	AWS        *AWSOptions
 }
 
 // AppRoleOptions configure the approle method.
@@ -52,11 +55,34 @@ type TokenFileOptions struct {
 	Path string
 }
 
+// AWSOptions configure the aws method (Vault Agent's keys). Printing them
+// never shows the keys or the nonce.
+type AWSOptions struct {
+	Type string // "iam" or "ec2"
+	Role string
+	// AccessKey, SecretKey and SessionToken, if set, are used instead of
+	// the AWS credential chain (iam only).
+	AccessKey, SecretKey, SessionToken string
+	HeaderValue                        string // iam: X-Vault-AWS-IAM-Server-ID
+	// Nonce is the ec2 login's reauthentication nonce; empty: one is made
+	// up at the first login and kept for this run, as Vault Agent does.
+	Nonce  string
+	Region string // iam: the signing region, default us-east-1
+}
+
+// String describes the options without secrets.
+func (o AWSOptions) String() string {
+	return fmt.Sprintf("aws(type=%s role=%s region=%s static_keys=%v)", o.Type, o.Role, o.Region, o.AccessKey != "")
+}
+
+// GoString is String, so %#v shows no secret either.
+func (o AWSOptions) GoString() string { return o.String() }
+
 // Equal reports whether m and o log in the same way.
 func (m MethodOptions) Equal(o MethodOptions) bool {
 	return m.Type == o.Type && m.MountPath == o.MountPath &&
 		eqPtr(m.AppRole, o.AppRole) && eqPtr(m.Kubernetes, o.Kubernetes) && eqPtr(m.JWT, o.JWT) &&
-		eqPtr(m.Cert, o.Cert) && eqPtr(m.TokenFile, o.TokenFile)
+		eqPtr(m.Cert, o.Cert) && eqPtr(m.TokenFile, o.TokenFile) && eqPtr(m.AWS, o.AWS)
 }
 
 // eqPtr compares two optional settings by value.

@@ -49,9 +49,6 @@ func (d *decoder) decodeSink(parent *block, it *item) *Sink {
 	if a := b.one("aad_env_var"); a != nil {
 		d.str(a, where, "aad_env_var", &s.AADEnvVar)
 	}
-	if s.DHType != "" || s.DHPath != "" {
-		d.ds.warnf(it.pos, "Not encrypted by rotor", "%s: Vault Agent encrypts the token it writes here for the public key in dh_path (dh_type, derive_key, aad); rotor does not implement it yet and writes the token in plaintext, protected by the file's mode only.", where)
-	}
 	cw := where + " config"
 	c := b.bodies("config", cw, sinkConfigSpec)
 	if p := c.one("path"); p == nil {

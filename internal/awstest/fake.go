@@ -1,22 +1,29 @@
-// Package awstest fakes the parts of AWS IAM and STS that Vault's aws
-// secrets engine calls, so integration tests can issue, renew and revoke
-// AWS credentials through a real Vault without an AWS account.
+// Package awstest fakes the parts of AWS IAM, STS and EC2 that Vault's aws
+// secrets engine and aws auth method call, and the EC2 instance metadata
+// service, so integration tests can issue, renew and revoke AWS
+// credentials, and log in to Vault with AWS identities, through a real
+// Vault without an AWS account.
 //
 // FakeAWS is one HTTP server on 127.0.0.1 speaking the AWS Query protocol
 // (form-encoded POSTs with an Action parameter, XML answers shaped as
-// aws-sdk-go v1's unmarshalers expect) for both services; point Vault's
-// iam_endpoint and sts_endpoint at its URL (SetupVaultAWS does). Request
-// signatures are not checked. It keeps IAM users, their policies and access
-// keys in memory, so a test can assert that revoking a lease deleted the
-// user and its keys.
+// aws-sdk-go v1's unmarshalers expect) for the three services; point
+// Vault's iam_endpoint, sts_endpoint and (aws auth) endpoint at its URL
+// (SetupVaultAWS and SetupVaultAWSAuth do). Signatures are checked on
+// sts:GetCallerIdentity only, as STS does, since that is the request an
+// aws auth iam login hands to Vault; other actions trust their caller. It
+// keeps IAM users, their policies and access keys, issued STS sessions and
+// EC2 instances in memory, so a test can assert that revoking a lease
+// deleted the user and its keys.
 //
 // Everything here is test-only: helpers take a testing.TB and register
 // their own cleanup.
 package awstest
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
+	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -37,6 +44,7 @@ type FakeAWS struct {
 	URL string
 
 	srv *httptest.Server
+	now func() time.Time // signature dates and key expiry are checked against it
 
 	mu       sync.Mutex // guards everything below
 	users    map[string]*iamUser
@@ -44,6 +52,12 @@ type FakeAWS struct {
 	sessions []STSSession
 	actions  []string
 	fail     map[string]injected
+	// keys maps every access key the fake knows (root, IAM users', STS
+	// sessions') to its secret and owner, for GetCallerIdentity.
+	keys        map[string]principal
+	callers     []CallerIdentityRequest
+	webIdentity map[string]bool // trusted web identity tokens
+	instances   map[string]Instance
 }
 
 // User is a snapshot of a fake IAM user.
@@ -68,7 +82,9 @@ type User struct {
 
 // STSSession records temporary credentials the fake issued through STS.
 type STSSession struct {
-	// Action is "AssumeRole", "GetFederationToken" or "GetSessionToken".
+	// Action is "AssumeRole", "AssumeRoleWithWebIdentity", "GetFederationToken",
+	// "GetSessionToken", or "InstanceProfile" for credentials served by a
+	// fake IMDS.
 	Action string
 	// RoleARN and SessionName are AssumeRole's RoleArn and RoleSessionName;
 	// for GetFederationToken SessionName is the Name parameter.
@@ -104,9 +120,13 @@ type injected struct {
 func Start(t testing.TB) *FakeAWS {
 	t.Helper()
 	f := &FakeAWS{
-		users:    map[string]*iamUser{},
-		keyOwner: map[string]string{},
-		fail:     map[string]injected{},
+		users:       map[string]*iamUser{},
+		keyOwner:    map[string]string{},
+		fail:        map[string]injected{},
+		keys:        map[string]principal{RootAccessKey: {secret: RootSecretKey, arn: rootARN, userID: rootUserID}},
+		webIdentity: map[string]bool{},
+		instances:   map[string]Instance{},
+		now:         time.Now,
 	}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serveHTTP))
 	t.Cleanup(f.srv.Close)
@@ -182,6 +202,13 @@ func (f *FakeAWS) FailAction(action string, status int, code string) {
 
 // serveHTTP answers one Query API request.
 func (f *FakeAWS) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	// The body is kept for signature checks, then parsed as the form.
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		writeError(w, iamNS, &apiError{http.StatusBadRequest, "MalformedQueryString", err.Error()})
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if err := r.ParseForm(); err != nil {
 		writeError(w, iamNS, &apiError{http.StatusBadRequest, "MalformedQueryString", err.Error()})
 		return
@@ -202,12 +229,23 @@ func (f *FakeAWS) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, op.ns, &apiError{inj.status, inj.code, "awstest: injected failure"})
 		return
 	}
-	result, aerr := op.fn(f, r.Form)
-	if aerr != nil {
-		writeError(w, op.ns, aerr)
-		return
+	var result any
+	var aerr *apiError
+	if op.signed != nil {
+		result, aerr = op.signed(f, r, body)
+	} else {
+		result, aerr = op.fn(f, r.Form)
 	}
-	writeResult(w, op.ns, action, result)
+	switch {
+	case aerr != nil && op.ns == ec2NS:
+		writeEC2Error(w, aerr)
+	case aerr != nil:
+		writeError(w, op.ns, aerr)
+	case op.ns == ec2NS:
+		writeEC2Result(w, action, result)
+	default:
+		writeResult(w, op.ns, action, result)
+	}
 }
 
 // randID returns prefix followed by n random characters from A-Z and 2-7,

@@ -109,8 +109,8 @@ func (f *FakeAWS) createUser(form url.Values) (any, *apiError) {
 // the user whose (fake) keys Vault is configured with.
 func (f *FakeAWS) getUser(form url.Values) (any, *apiError) {
 	if form.Get("UserName") == "" {
-		return userResult{xmlUser{Path: "/", UserName: "vault-root", UserID: "AIDAFAKEVAULTROOT0000",
-			Arn: "arn:aws:iam::" + AccountID + ":user/vault-root", CreateDate: isoTime(time.Unix(0, 0))}}, nil
+		return userResult{xmlUser{Path: "/", UserName: "vault-root", UserID: rootUserID,
+			Arn: rootARN, CreateDate: isoTime(time.Unix(0, 0))}}, nil
 	}
 	u, err := f.user(form)
 	if err != nil {
@@ -268,11 +268,12 @@ func (f *FakeAWS) createAccessKey(form url.Values) (any, *apiError) {
 	if len(u.keys) >= 2 { // IAM's quota
 		return nil, &apiError{http.StatusConflict, "LimitExceeded", "Cannot exceed quota for AccessKeysPerUser: 2"}
 	}
-	id, now := randID("AKIA", 16), time.Now()
+	id, now, secret := randID("AKIA", 16), time.Now(), randSecret()
 	u.keys[id] = now
 	f.keyOwner[id] = u.name
+	f.keys[id] = principal{secret: secret, arn: u.arn, userID: u.id}
 	return createAccessKeyResult{xmlAccessKey{UserName: u.name, AccessKeyID: id, Status: "Active",
-		SecretAccessKey: randSecret(), CreateDate: isoTime(now)}}, nil
+		SecretAccessKey: secret, CreateDate: isoTime(now)}}, nil
 }
 
 func (f *FakeAWS) deleteAccessKey(form url.Values) (any, *apiError) {
@@ -286,6 +287,7 @@ func (f *FakeAWS) deleteAccessKey(form url.Values) (any, *apiError) {
 	}
 	delete(u.keys, id)
 	delete(f.keyOwner, id)
+	delete(f.keys, id)
 	return nil, nil
 }
 

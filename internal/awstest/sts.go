@@ -1,6 +1,9 @@
 package awstest
 
 import (
+	"crypto/sha256"
+	"encoding/base32"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -35,6 +38,14 @@ type (
 	getSessionTokenResult struct {
 		Credentials xmlCredentials
 	}
+	assumeRoleWithWebIdentityResult struct {
+		Credentials                 xmlCredentials
+		SubjectFromWebIdentityToken string
+		AssumedRoleUser             struct {
+			AssumedRoleID string `xml:"AssumedRoleId"`
+			Arn           string
+		}
+	}
 	getCallerIdentityResult struct {
 		Arn     string
 		UserID  string `xml:"UserId"`
@@ -42,35 +53,86 @@ type (
 	}
 )
 
-// getCallerIdentity answers as the user Vault's root keys belong to. Vault
-// calls it to check each STS endpoint before using it.
-func (f *FakeAWS) getCallerIdentity(url.Values) (any, *apiError) {
-	return getCallerIdentityResult{
-		Arn:     "arn:aws:iam::" + AccountID + ":user/vault-root",
-		UserID:  "AIDAFAKEVAULTROOT0000",
-		Account: AccountID,
-	}, nil
+// getCallerIdentity answers for whoever signed the request: Vault's root
+// keys when Vault checks its configuration, an IAM user's or an STS
+// session's keys when Vault forwards an aws auth iam login. A request
+// that is unsigned, signed with an unknown or expired key, or whose
+// signature does not match is refused as STS refuses it.
+func (f *FakeAWS) getCallerIdentity(r *http.Request, body []byte) (any, *apiError) {
+	var rec CallerIdentityRequest
+	p, aerr := f.verify(r, body, &rec)
+	f.callers = append(f.callers, rec)
+	if aerr != nil {
+		return nil, aerr
+	}
+	return getCallerIdentityResult{Arn: p.arn, UserID: p.userID, Account: AccountID}, nil
+}
+
+// roleID is a role's unique ID (AROA...), the same for every use of a role
+// name, as GetRole and the UserId of its sessions must agree.
+func roleID(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return "AROA" + strings.ToUpper(base32.StdEncoding.EncodeToString(sum[:]))[:17]
+}
+
+// assumedRole returns the STS ARN and UserId of a session of roleARN.
+func assumedRole(roleARN, session string) (arn, userID string, aerr *apiError) {
+	_, roleName, ok := strings.Cut(roleARN, ":role/")
+	if !strings.HasPrefix(roleARN, "arn:aws:iam::") || !ok || roleName == "" {
+		return "", "", validationError("RoleArn is not a role ARN: " + roleARN)
+	}
+	if session == "" || len(session) > 64 {
+		return "", "", validationError("RoleSessionName must have 2 to 64 characters")
+	}
+	roleName = roleName[strings.LastIndex(roleName, "/")+1:] // drop a role path
+	return "arn:aws:sts::" + AccountID + ":assumed-role/" + roleName + "/" + session, roleID(roleName) + ":" + session, nil
 }
 
 // assumeRole issues credentials for any role ARN of the form
 // arn:aws:iam::<account>:role/<name>; the fake has no trust policies.
 func (f *FakeAWS) assumeRole(form url.Values) (any, *apiError) {
 	roleARN, session := form.Get("RoleArn"), form.Get("RoleSessionName")
-	_, roleName, ok := strings.Cut(roleARN, ":role/")
-	if !strings.HasPrefix(roleARN, "arn:aws:iam::") || !ok || roleName == "" {
-		return nil, validationError("RoleArn is not a role ARN: " + roleARN)
+	arn, userID, aerr := assumedRole(roleARN, session)
+	if aerr != nil {
+		return nil, aerr
 	}
-	if session == "" || len(session) > 64 {
-		return nil, validationError("RoleSessionName must have 2 to 64 characters")
-	}
-	creds, aerr := f.issue("AssumeRole", roleARN, session, form)
+	creds, aerr := f.issue("AssumeRole", roleARN, session, form, arn, userID)
 	if aerr != nil {
 		return nil, aerr
 	}
 	res := assumeRoleResult{Credentials: creds}
-	roleName = roleName[strings.LastIndex(roleName, "/")+1:] // drop a role path
-	res.AssumedRoleUser.AssumedRoleID = randID("AROA", 17) + ":" + session
-	res.AssumedRoleUser.Arn = "arn:aws:sts::" + AccountID + ":assumed-role/" + roleName + "/" + session
+	res.AssumedRoleUser.AssumedRoleID = userID
+	res.AssumedRoleUser.Arn = arn
+	return res, nil
+}
+
+// TrustWebIdentityToken makes the fake accept token in
+// AssumeRoleWithWebIdentity (for any role). Other tokens are refused.
+func (f *FakeAWS) TrustWebIdentityToken(token string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.webIdentity[token] = true
+}
+
+// assumeRoleWithWebIdentity is the unsigned call EKS pods make with their
+// projected service-account token (IRSA).
+func (f *FakeAWS) assumeRoleWithWebIdentity(form url.Values) (any, *apiError) {
+	tok := form.Get("WebIdentityToken")
+	if !f.webIdentity[tok] {
+		return nil, &apiError{http.StatusBadRequest, "InvalidIdentityToken", "awstest: the web identity token is not trusted"}
+	}
+	roleARN, session := form.Get("RoleArn"), form.Get("RoleSessionName")
+	arn, userID, aerr := assumedRole(roleARN, session)
+	if aerr != nil {
+		return nil, aerr
+	}
+	creds, aerr := f.issue("AssumeRoleWithWebIdentity", roleARN, session, form, arn, userID)
+	if aerr != nil {
+		return nil, aerr
+	}
+	res := assumeRoleWithWebIdentityResult{Credentials: creds, SubjectFromWebIdentityToken: "system:serviceaccount:default:app"}
+	res.AssumedRoleUser.AssumedRoleID = userID
+	res.AssumedRoleUser.Arn = arn
 	return res, nil
 }
 
@@ -79,28 +141,29 @@ func (f *FakeAWS) getFederationToken(form url.Values) (any, *apiError) {
 	if name == "" || len(name) > 32 {
 		return nil, validationError("Name must have 2 to 32 characters")
 	}
-	creds, aerr := f.issue("GetFederationToken", "", name, form)
+	arn, userID := "arn:aws:sts::"+AccountID+":federated-user/"+name, AccountID+":"+name
+	creds, aerr := f.issue("GetFederationToken", "", name, form, arn, userID)
 	if aerr != nil {
 		return nil, aerr
 	}
 	res := getFederationTokenResult{Credentials: creds}
-	res.FederatedUser.FederatedUserID = AccountID + ":" + name
-	res.FederatedUser.Arn = "arn:aws:sts::" + AccountID + ":federated-user/" + name
+	res.FederatedUser.FederatedUserID = userID
+	res.FederatedUser.Arn = arn
 	return res, nil
 }
 
 func (f *FakeAWS) getSessionToken(form url.Values) (any, *apiError) {
-	creds, aerr := f.issue("GetSessionToken", "", "", form)
+	creds, aerr := f.issue("GetSessionToken", "", "", form, rootARN, rootUserID)
 	if aerr != nil {
 		return nil, aerr
 	}
 	return getSessionTokenResult{Credentials: creds}, nil
 }
 
-// issue makes temporary credentials lasting DurationSeconds and records
-// them. Any positive duration is accepted; aws-sdk-go itself refuses to
-// send less than 900 seconds.
-func (f *FakeAWS) issue(action, roleARN, session string, form url.Values) (xmlCredentials, *apiError) {
+// issue makes temporary credentials lasting DurationSeconds for the
+// principal arn (userID) and records them. Any positive duration is
+// accepted; aws-sdk-go itself refuses to send less than 900 seconds.
+func (f *FakeAWS) issue(action, roleARN, session string, form url.Values, arn, userID string) (xmlCredentials, *apiError) {
 	d := defaultSTSDuration
 	if s := form.Get("DurationSeconds"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -125,5 +188,6 @@ func (f *FakeAWS) issue(action, roleARN, session string, form url.Values) (xmlCr
 		AccessKeyID: c.AccessKeyID,
 		Expiration:  exp,
 	})
+	f.keys[c.AccessKeyID] = principal{secret: c.SecretAccessKey, sessionToken: c.SessionToken, arn: arn, userID: userID, expires: exp}
 	return c, nil
 }

@@ -78,8 +78,8 @@ func SetupVaultAWS(t testing.TB, c *api.Client, f *FakeAWS, opts ...Option) {
 	}
 	vaulttest.EnableSecrets(t, c, Mount, "aws", nil)
 	write(t, c, Mount+"/config/root", map[string]any{
-		"access_key":   "AKIAAWSTESTROOTKEY00",
-		"secret_key":   "awstest-root-secret-key-not-checked-by-the-fake",
+		"access_key":   RootAccessKey,
+		"secret_key":   RootSecretKey,
 		"region":       "us-east-1",
 		"iam_endpoint": f.URL,
 		"sts_endpoint": f.URL,

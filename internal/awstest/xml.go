@@ -13,22 +13,25 @@ import (
 const (
 	iamNS = "https://iam.amazonaws.com/doc/2010-05-08/"
 	stsNS = "https://sts.amazonaws.com/doc/2011-06-15/"
+	ec2NS = "http://ec2.amazonaws.com/doc/2016-11-15/"
 )
 
 // op is one Query API action: the namespace of its answers and its handler.
 // A handler runs with FakeAWS.mu held and returns the content of the
 // <ActionResult> element (nil for actions that answer with metadata only)
-// or an error.
+// or an error. A signed handler (GetCallerIdentity) gets the request and
+// its raw body instead, to check the signature.
 type op struct {
-	ns string
-	fn func(f *FakeAWS, form url.Values) (any, *apiError)
+	ns     string
+	fn     func(f *FakeAWS, form url.Values) (any, *apiError)
+	signed func(f *FakeAWS, r *http.Request, body []byte) (any, *apiError)
 }
 
 // operation returns the implementation of action. Every supported action
 // is listed here.
 func operation(action string) (op, bool) {
-	iam := func(fn func(*FakeAWS, url.Values) (any, *apiError)) (op, bool) { return op{iamNS, fn}, true }
-	sts := func(fn func(*FakeAWS, url.Values) (any, *apiError)) (op, bool) { return op{stsNS, fn}, true }
+	iam := func(fn func(*FakeAWS, url.Values) (any, *apiError)) (op, bool) { return op{ns: iamNS, fn: fn}, true }
+	sts := func(fn func(*FakeAWS, url.Values) (any, *apiError)) (op, bool) { return op{ns: stsNS, fn: fn}, true }
 	switch action {
 	case "CreateUser":
 		return iam((*FakeAWS).createUser)
@@ -62,8 +65,14 @@ func operation(action string) (op, bool) {
 		return iam((*FakeAWS).deleteAccessKey)
 	case "ListAccessKeys":
 		return iam((*FakeAWS).listAccessKeys)
+	case "GetRole":
+		return iam((*FakeAWS).getRole)
 	case "GetCallerIdentity":
-		return sts((*FakeAWS).getCallerIdentity)
+		return op{ns: stsNS, signed: (*FakeAWS).getCallerIdentity}, true
+	case "AssumeRoleWithWebIdentity":
+		return sts((*FakeAWS).assumeRoleWithWebIdentity)
+	case "DescribeInstances":
+		return op{ns: ec2NS, fn: (*FakeAWS).describeInstances}, true
 	case "AssumeRole":
 		return sts((*FakeAWS).assumeRole)
 	case "GetFederationToken":
