@@ -166,6 +166,7 @@ func (a *Agent) newRunner(s *settings) (*template.Runner, error) {
 		OnCommand:          a.metrics.Command,
 		Env:                s.childEnv(),
 		Secrets:            a.secrets,
+		CertReuseThreshold: s.policy.Threshold,
 	}
 	if a.child != nil {
 		o.OnEnv = a.child.SetEnv

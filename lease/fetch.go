@@ -49,8 +49,8 @@ func (s *Store) fetch(ctx context.Context, c *api.Client, r Ref, prio time.Time)
 
 func (s *Store) request(ctx context.Context, c *api.Client, r Ref, prio time.Time) (*api.Secret, error) {
 	path := r.Path
-	if r.Kind == KindRead {
-		p, err := s.kvPath(ctx, c, r.Path, prio)
+	if r.Kind == KindRead || r.Kind == KindList {
+		p, err := s.kvPath(ctx, c, r.Path, r.Kind, prio)
 		if err != nil {
 			return nil, err
 		}
@@ -77,6 +77,11 @@ func (s *Store) request(ctx context.Context, c *api.Client, r Ref, prio time.Tim
 	}
 	if err != nil {
 		return nil, annotate(err)
+	}
+	if sec == nil && r.Kind == KindList {
+		// Vault answers a list of nothing with 404: an empty list, as
+		// Vault Agent renders it.
+		return &api.Secret{Data: map[string]any{}}, nil
 	}
 	if sec == nil || (r.Kind == KindRead && deletedKVv2(sec, s.o.Clock.Now())) {
 		return nil, ErrNoSecret

@@ -45,7 +45,7 @@ func (m *mountCache) add(mp string, v int) {
 // <mount>/data/ as consul-template does, so templates stay unchanged.
 // prio is the lookup's place in the slot queue: that of the read it
 // serves.
-func (s *Store) kvPath(ctx context.Context, c *api.Client, p string, prio time.Time) (string, error) {
+func (s *Store) kvPath(ctx context.Context, c *api.Client, p string, kind Kind, prio time.Time) (string, error) {
 	mp, ver, ok := s.mounts.find(p)
 	if !ok {
 		// Concurrent reads under one top-level path share one lookup.
@@ -70,6 +70,18 @@ func (s *Store) kvPath(ctx context.Context, c *api.Client, p string, prio time.T
 	}
 	rest := strings.TrimPrefix(p+"/", mp)
 	rest = strings.TrimSuffix(rest, "/")
+	if kind == KindList {
+		// A list of a KV v2 mount lists its metadata, as consul-template
+		// (and so Vault Agent) does: `secrets "secret/app"` names the keys
+		// under secret/metadata/app.
+		switch {
+		case strings.HasPrefix(rest, "metadata/") || rest == "metadata":
+			return p, nil
+		case strings.HasPrefix(rest, "data/"):
+			rest = strings.TrimPrefix(rest, "data/")
+		}
+		return path.Join(mp, "metadata", rest), nil
+	}
 	if rest == "" {
 		return path.Join(mp, "data"), nil
 	}

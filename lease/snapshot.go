@@ -168,3 +168,23 @@ func (k *Kind) UnmarshalText(b []byte) error {
 	}
 	return fmt.Errorf("unknown secret kind %q", b)
 }
+
+// Seed makes the store hold sec as the answer to ref, with timing t,
+// unless it already holds one (a fetch got there first): a certificate
+// found still valid at a template's destination is used instead of a new
+// one. It reports whether it did. Run plans the next action from t.
+func (s *Store) Seed(ref Ref, sec *Secret, t Timing) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := ref.Key()
+	if _, ok := s.entries[key]; ok {
+		return false
+	}
+	owner := 0
+	if s.tok != nil {
+		owner = s.tok.Generation
+	}
+	s.entries[key] = &entry{ref: ref, val: Value{Secret: sec}, timing: t, owner: owner,
+		b: newBackoff(s.o.Rand), slow: newSlowBackoff(s.o.Rand)}
+	return true
+}

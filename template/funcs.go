@@ -2,9 +2,9 @@ package template
 
 import (
 	"fmt"
+	"github.com/hashicorp/consul-template/dependency"
 	"strings"
 
-	"github.com/hashicorp/consul-template/dependency"
 	"github.com/rotorproject/rotor/lease"
 )
 
@@ -14,6 +14,10 @@ type recorder struct {
 	store   *lease.Store // nil for a dry run (syntax check)
 	used    map[string]lease.Ref
 	missing map[string]lease.Ref
+	// reuse, when set, gives the store a still-valid certificate found at
+	// the template's destination for a pkiCert call the store does not
+	// hold yet (see Runner.reuseCert). Nil for env templates and dry runs.
+	reuse func(lease.Ref)
 }
 
 func (r *recorder) reset() {
@@ -102,7 +106,10 @@ func (t *tmpl) secretsFunc(p string) ([]string, error) {
 
 // pkiCertFunc is `pkiCert "pki/issue/role" "common_name=..."`: the
 // certificate, key and CA as PEM, from the same shared issue call that a
-// `secret` with the same arguments would use.
+// `secret` with the same arguments would use. The fields are Vault
+// Agent's, byte for byte (see pemsFromData): each PEM ends with a newline.
+// As in Vault Agent, a certificate still valid at the template's
+// destination is used instead of issuing a new one at each start.
 func (t *tmpl) pkiCertFunc(path string, args ...string) (any, error) {
 	ref, err := lease.ParseSecretArgs(append([]string{path}, args...))
 	if err != nil {
@@ -111,23 +118,18 @@ func (t *tmpl) pkiCertFunc(path string, args ...string) (any, error) {
 	if ref.Kind != lease.KindWrite {
 		ref.Kind, ref.Data = lease.KindWrite, map[string]string{}
 	}
+	if t.rec.reuse != nil {
+		t.rec.reuse(ref)
+	}
 	v, ok := t.rec.get(ref)
 	if !ok || v.Secret == nil {
 		return nil, nil
 	}
-	d := v.Secret.Data
-	pem := dependency.PemEncoded{}
-	pem.Cert, _ = d["certificate"].(string)
-	pem.Key, _ = d["private_key"].(string)
-	pem.CA, _ = d["issuing_ca"].(string)
-	if chain, ok := d["ca_chain"].([]any); ok {
-		for _, c := range chain {
-			if s, ok := c.(string); ok {
-				pem.CAChain = append(pem.CAChain, s)
-			}
-		}
+	pems, _, err := pemsFromData(v.Secret.Data)
+	if err != nil {
+		return nil, err
 	}
-	return pem, nil
+	return pems, nil
 }
 
 // fileFunc is `file "path"`: the file's content, read at each render (a

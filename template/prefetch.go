@@ -14,15 +14,30 @@ import (
 // template might not use could create a database user for nothing.
 func staticRefs(tree *parse.Tree) []lease.Ref {
 	var refs []lease.Ref
-	if tree != nil && tree.Root != nil {
-		walkList(tree.Root, &refs)
+	for _, c := range staticCalls(tree) {
+		refs = append(refs, c.ref)
 	}
 	return refs
 }
 
+// staticCall is one call found by staticCalls: the function and its Ref.
+type staticCall struct {
+	fn  string
+	ref lease.Ref
+}
+
+// staticCalls returns the calls behind staticRefs, with their function.
+func staticCalls(tree *parse.Tree) []staticCall {
+	var calls []staticCall
+	if tree != nil && tree.Root != nil {
+		walkList(tree.Root, &calls)
+	}
+	return calls
+}
+
 // walkList visits the nodes that always run: actions, and the pipelines
 // of if/with/range (evaluated whatever their outcome), not their bodies.
-func walkList(l *parse.ListNode, refs *[]lease.Ref) {
+func walkList(l *parse.ListNode, refs *[]staticCall) {
 	for _, n := range l.Nodes {
 		switch x := n.(type) {
 		case *parse.ActionNode:
@@ -37,7 +52,7 @@ func walkList(l *parse.ListNode, refs *[]lease.Ref) {
 	}
 }
 
-func walkPipe(p *parse.PipeNode, refs *[]lease.Ref) {
+func walkPipe(p *parse.PipeNode, refs *[]staticCall) {
 	if p == nil {
 		return
 	}
@@ -46,7 +61,7 @@ func walkPipe(p *parse.PipeNode, refs *[]lease.Ref) {
 	}
 }
 
-func walkCmd(c *parse.CommandNode, refs *[]lease.Ref) {
+func walkCmd(c *parse.CommandNode, refs *[]staticCall) {
 	for _, a := range c.Args {
 		if ch, ok := a.(*parse.ChainNode); ok {
 			a = ch.Node // (secret "x").Data.y
@@ -79,10 +94,10 @@ func walkCmd(c *parse.CommandNode, refs *[]lease.Ref) {
 		if id.Ident == "pkiCert" && r.Kind != lease.KindWrite {
 			r.Kind, r.Data = lease.KindWrite, map[string]string{}
 		}
-		*refs = append(*refs, r)
+		*refs = append(*refs, staticCall{id.Ident, r})
 	case "secrets":
 		if len(args) == 1 && args[0] != "" {
-			*refs = append(*refs, lease.Ref{Kind: lease.KindList, Path: trimSlashes(args[0])})
+			*refs = append(*refs, staticCall{id.Ident, lease.Ref{Kind: lease.KindList, Path: trimSlashes(args[0])}})
 		}
 	}
 }

@@ -40,6 +40,8 @@ type Runner struct {
 
 	smu    sync.Mutex // guards status
 	status map[*tmpl]*Status
+
+	seedMu sync.Mutex // serializes certificate reuse (reuseCert)
 }
 
 // Options configure a Runner. Callbacks are called from Run's goroutine
@@ -80,6 +82,10 @@ type Options struct {
 	// Secrets returns every secret value rotor holds, indexed for
 	// redaction of errors and command output. Nil: the store's values.
 	Secrets func() *redact.Set
+	// CertReuseThreshold is lease_renewal_threshold: a certificate found
+	// at a pkiCert template's destination is reused until this fraction of
+	// its validity has passed (0: the default, 0.9).
+	CertReuseThreshold float64
 }
 
 // New parses every template (reading source files and checking syntax)
@@ -101,6 +107,7 @@ func New(templates []Spec, envs []EnvSpec, o Options) (*Runner, error) {
 			errs = append(errs, err)
 			continue
 		}
+		t.rec.reuse = func(ref lease.Ref) { r.reuseCert(t, ref) }
 		r.tmpls = append(r.tmpls, t)
 	}
 	var envTmpls []*tmpl
@@ -158,6 +165,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		return nil
 	case <-r.store.Ready():
 	}
+	r.reuseCerts()
 	now := r.clock.Now()
 	for _, t := range r.tmpls {
 		t.dirty, t.dueAt = true, now

@@ -29,6 +29,7 @@ type tmpl struct {
 	sensitive     string    // a field naming a key or password it renders ("" if none)
 	sensitiveLine int
 	static        []lease.Ref          // secrets it certainly asks for (prefetched)
+	pkiRefs       []lease.Ref          // the pkiCert calls among them (certificate reuse)
 	used          map[string]lease.Ref // secrets the last render used
 	output        []byte               // last rendered content (nil before the first)
 	rendered      bool                 // has been written at least once
@@ -77,7 +78,12 @@ func newTmpl(c *Spec, name string) (*tmpl, error) {
 		}
 		t.funcs = append(t.funcs, u)
 	}
-	t.static = staticRefs(tree)
+	for _, c := range staticCalls(tree) {
+		t.static = append(t.static, c.ref)
+		if c.fn == "pkiCert" {
+			t.pkiRefs = append(t.pkiRefs, c.ref)
+		}
+	}
 	t.sensitive, t.sensitiveLine = sensitiveField(tree)
 	in := &ctemplate.NewTemplateInput{
 		Contents:         text,

@@ -1,0 +1,2 @@
+{{ with secret "kv1/passwords" }}
+{{ .Data.wifi }}{{ end }}

@@ -1,0 +1,2 @@
+{{ range secrets "kv1/" }}
+{{ . }}{{ end }}

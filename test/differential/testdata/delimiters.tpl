@@ -1,0 +1,1 @@
+[[ with secret "secret/passwords" ]]{{ literal }} [[ .Data.data.wifi ]][[ end ]]

@@ -1,0 +1,3 @@
+{{- with pkiCert "pki_int/issue/web-servers" "common_name=api.internal.example.com" "ttl=72h" -}}
+{{ .Cert }}{{ .CA }}{{ .Key }}
+{{- end -}}
