@@ -16,6 +16,43 @@ import (
 // on the machines measured here and pushed rotor past its 20 MB memory
 // budget. The exposition format is stable and simple.
 
+// exposition keeps the counters and histograms and writes them with the
+// gauges of a scrape.
+type exposition struct {
+	counters   []*counterVec
+	histograms []*histogramVec
+}
+
+func newExposition() *exposition { return &exposition{} }
+
+func (e *exposition) counter(name, help string, labels ...string) *counterVec {
+	c := newCounterVec(name, help, labels...)
+	e.counters = append(e.counters, c)
+	return c
+}
+
+func (e *exposition) histogram(name, help string, buckets []float64, labels ...string) *histogramVec {
+	h := newHistogramVec(name, help, buckets, labels...)
+	e.histograms = append(e.histograms, h)
+	return h
+}
+
+// write writes the gauges, then every counter and histogram.
+func (e *exposition) write(w io.Writer, gauges []family) {
+	for _, f := range gauges {
+		header(w, f.name, f.help, "gauge")
+		for _, s := range f.samples {
+			fmt.Fprintf(w, "%s%s %s\n", f.name, labelText(f.labels, s.values), num(s.value))
+		}
+	}
+	for _, c := range e.counters {
+		c.write(w)
+	}
+	for _, h := range e.histograms {
+		h.write(w)
+	}
+}
+
 // counterVec is a counter with labels.
 type counterVec struct {
 	name, help string
@@ -28,9 +65,12 @@ func newCounterVec(name, help string, labels ...string) *counterVec {
 	return &counterVec{name: name, help: help, labels: labels, values: map[string]float64{}}
 }
 
-func (c *counterVec) inc(values ...string) {
+func (c *counterVec) inc(values ...string) { c.add(1, values...) }
+
+// add adds n (0 creates the series).
+func (c *counterVec) add(n float64, values ...string) {
 	c.mu.Lock()
-	c.values[strings.Join(values, "\x00")]++
+	c.values[strings.Join(values, "\x00")] += n
 	c.mu.Unlock()
 }
 
@@ -100,18 +140,6 @@ func (h *histogramVec) write(w io.Writer) {
 		fmt.Fprintf(w, "%s_bucket%s %d\n", h.name, labelText(append(h.labels, "le"), append(vals, "+Inf")), s.count)
 		fmt.Fprintf(w, "%s_sum%s %s\n", h.name, labelText(h.labels, vals), num(s.sum))
 		fmt.Fprintf(w, "%s_count%s %d\n", h.name, labelText(h.labels, vals), s.count)
-	}
-}
-
-// gauge writes one gauge family with the given samples.
-func gauge(w io.Writer, name, help string, labels []string, samples map[string]float64) {
-	header(w, name, help, "gauge")
-	for _, k := range sortedKeys(samples) {
-		var vals []string
-		if len(labels) > 0 {
-			vals = strings.Split(k, "\x00")
-		}
-		fmt.Fprintf(w, "%s%s %s\n", name, labelText(labels, vals), num(samples[k]))
 	}
 }
 
