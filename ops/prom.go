@@ -1,3 +1,5 @@
+//go:build !metrics_vm && !metrics_client_golang
+
 package ops
 
 import (
