@@ -21,6 +21,7 @@ type family struct {
 type sample struct {
 	values []string
 	value  float64
+	key    string // values joined, for sorting
 }
 
 // gaugeSet collects samples by joined label values, so several secrets
@@ -47,13 +48,11 @@ func (g *gaugeSet) set(v float64, fold func(old, new float64) float64, values ..
 		return
 	}
 	g.index[k] = len(g.samples)
-	g.samples = append(g.samples, sample{values: values, value: v})
+	g.samples = append(g.samples, sample{values: values, value: v, key: k})
 }
 
 func (g *gaugeSet) done() family {
-	sort.Slice(g.samples, func(i, j int) bool {
-		return strings.Join(g.samples[i].values, "\x00") < strings.Join(g.samples[j].values, "\x00")
-	})
+	sort.Slice(g.samples, func(i, j int) bool { return g.samples[i].key < g.samples[j].key })
 	return g.family
 }
 

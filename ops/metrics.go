@@ -39,7 +39,7 @@ type Metrics struct {
 // NewMetrics creates every metric; status is read at each scrape.
 func NewMetrics(status func() Status) *Metrics {
 	out := newExposition()
-	return &Metrics{
+	m := &Metrics{
 		status:   status,
 		now:      time.Now,
 		out:      out,
@@ -55,6 +55,14 @@ func NewMetrics(status func() Status) *Metrics {
 		leaseRotations: out.counter("rotor_lease_rotations_total", "Leases and certificates replaced by a new secret, by engine.", "engine"),
 		secretFailures: out.counter("rotor_secret_failures_total", "Failed attempts to renew, replace or re-read a secret, by engine.", "engine"),
 	}
+	// Known label values start at 0, so the first failure is an increase
+	// that rate() and increase() can see, and alerts have a series to
+	// compare against before anything happened.
+	for _, o := range []string{"success", "failure"} {
+		m.logins.add(0, o)
+		m.renewals.add(0, o)
+	}
+	return m
 }
 
 // Auth observes a login or renewal ("login"/"renew", "success"/"failure").
@@ -111,6 +119,10 @@ func (m *Metrics) Write(w io.Writer) {
 	s := m.status()
 	now := m.now()
 	m.countLeaseEvents(s, now)
+	for _, t := range s.Templates {
+		m.renders.add(0, t.Name)
+		m.errors.add(0, t.Name)
+	}
 	m.out.write(w, gauges(s, now))
 }
 
