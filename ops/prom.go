@@ -1,5 +1,3 @@
-//go:build !metrics_vm && !metrics_client_golang
-
 package ops
 
 import (
