@@ -83,7 +83,7 @@ pg_vault() {
 	api POST sys/mounts/database '{"type":"database"}' >/dev/null
 	api POST database/config/myapp "{\"plugin_name\":\"postgresql-database-plugin\",
 		\"connection_url\":\"postgresql://{{username}}:{{password}}@127.0.0.1:$pg_port/myapp\",
-		\"username\":\"postgres\",\"password\":\"$pg_password\",\"allowed_roles\":\"myapp-readonly\"}" >/dev/null
+		\"username\":\"postgres\",\"password\":\"$pg_password\",\"allowed_roles\":\"myapp-*\"}" >/dev/null
 	# The article's statements. Its creation statements grant default
 	# privileges, which its revocation statements do not take back, so
 	# DROP ROLE would fail ("some objects depend on it") and Vault could
