@@ -7,9 +7,9 @@
 #
 #   bench/metrics.sh REV   # REV: a commit with ops/prom_vm.go and ops/prom_client_golang.go
 #
-# README's table came from the commit "bench: write /metrics three ways
-# behind build tags, to measure them". Needs the test Vault (make vault)
-# and the postgresql package.
+# README's table came from the commit "metrics: build the exposition in
+# one buffer with shared escapers", the last one with all three. Needs the
+# test Vault (make vault) and the postgresql package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rev=${1:?usage: bench/metrics.sh REV (a commit with ops/prom_vm.go and ops/prom_client_golang.go)}
