@@ -114,16 +114,16 @@ func (n *narrator) line(b []byte) {
 		}
 		switch r.str("class") {
 		case "lease":
-			n.say("rotated", "%s: new credentials from Vault, expire in %s (the old lease ends on its own)", secret, n.status.expiresIn(secret))
+			n.say("rotated", "%s: new credentials from Vault, expire in %s (Vault drops the old user when its lease ends)", secret, n.status.expiresIn(secret))
 		case "cert":
 			n.say("rotated", "%s: new certificate issued", secret)
 		default:
 			n.say("changed", "%s: the value in Vault changed", secret)
 		}
 	case "lease renewal failed; fetching a new secret":
-		n.say("refused", "%s: Vault refused the renewal (%s): fetching new credentials", secret, firstLine(r.str("error")))
+		n.say("refused", "%s: Vault refused the renewal (%s): fetching new credentials", secret, errSummary(r.str("error")))
 	case "secret refresh failed":
-		n.say("failed", "%s: %s (retry in %s)", secret, firstLine(r.str("error")), seconds(r.str("retry_in")))
+		n.say("failed", "%s: %s (retry in %s)", secret, errSummary(r.str("error")), seconds(r.str("retry_in")))
 	case "reload command succeeded":
 		n.say("reload", "ran %s (exit 0, %s)", short(r.str("command")), seconds(r.str("duration")))
 	case "reload command failed":
@@ -142,7 +142,7 @@ func (n *narrator) line(b []byte) {
 		n.say("api", "local API on %s", r.str("address"))
 	default:
 		if lvl := r.str("level"); lvl == "WARN" || lvl == "ERROR" {
-			detail := firstLine(r.str("error"))
+			detail := errSummary(r.str("error"))
 			if secret != "" {
 				detail = secret + ": " + detail
 			}
@@ -176,7 +176,19 @@ func short(cmd string) string {
 	return strings.Join(f, " ")
 }
 
-func firstLine(s string) string {
+// errSummary shortens an error to its point: the "* reason" lines of a
+// Vault API error ("Error making API request. URL: ... Code: 400.
+// Errors: * lease not found"), else its first line.
+func errSummary(s string) string {
+	var reasons []string
+	for _, l := range strings.Split(s, "\n") {
+		if r, ok := strings.CutPrefix(strings.TrimSpace(l), "* "); ok {
+			reasons = append(reasons, r)
+		}
+	}
+	if len(reasons) > 0 {
+		return strings.Join(reasons, "; ")
+	}
 	s, _, _ = strings.Cut(s, "\n")
 	return s
 }
