@@ -152,10 +152,11 @@ type leaseCounts struct {
 // (keyed by store key, which never leaves this process) and returns the
 // events in between, and the snapshot for the next comparison:
 //
-//   - renewed: a lease whose scheduled action was a renewal now ends at
-//     another time, without an error;
+//   - renewed: a lease whose renewal was due by now ends at another time,
+//     without an error;
 //   - rotated: any other lease or certificate that now ends at another
-//     time, without an error (a new secret replaced the old one);
+//     time, without an error (a new secret replaced the old one, because
+//     renewal could not extend it, or early: rotor rotate, a new token);
 //   - failed: a secret whose last attempt failed and was retried since,
 //     or that newly failed.
 //
@@ -183,7 +184,10 @@ func leaseEvents(prev map[string]leaseSnap, cur []lease.Status, now time.Time) (
 				c.failed[l.Engine]++
 			}
 		case !l.Expires.IsZero() && !l.Expires.Equal(p.expires):
-			if l.Class == "lease" && p.nextAction == "renew" {
+			// A renewal happens when it is due; a lease that changed
+			// before its renewal was due was replaced (rotor rotate, or
+			// a re-fetch ahead of its token's death).
+			if l.Class == "lease" && p.nextAction == "renew" && !now.Before(p.nextAt) {
 				c.renewed[l.Engine]++
 			} else {
 				c.rotated[l.Engine]++

@@ -172,15 +172,19 @@ func TestMetricsCountLeaseEventsBetweenScrapes(t *testing.T) {
 		`rotor_lease_renewals_total{engine="database"}`: "0", `rotor_lease_rotations_total{engine="pki"}`: "0",
 		`rotor_secret_failures_total{engine="secret"}`: "0",
 	})
+	step("forced rotation before the renewal was due", func() { cur[0].Expires = now.Add(61 * time.Second) }, map[string]string{
+		`rotor_lease_renewals_total{engine="database"}`: "0", `rotor_lease_rotations_total{engine="database"}`: "1",
+	})
+	now = now.Add(40 * time.Second) // the renewal is due
 	step("renewal", func() { cur[0].Expires = now.Add(2 * time.Minute) }, map[string]string{
-		`rotor_lease_renewals_total{engine="database"}`: "1", `rotor_lease_rotations_total{engine="database"}`: "0",
+		`rotor_lease_renewals_total{engine="database"}`: "1", `rotor_lease_rotations_total{engine="database"}`: "1",
 	})
 	step("nothing changed: nothing counted again", func() {}, map[string]string{
 		`rotor_lease_renewals_total{engine="database"}`: "1",
 	})
 	step("capped lease replaced", func() { cur[0].NextAction = "refetch" }, nil)
 	step("", func() { cur[0].Expires = now.Add(5 * time.Minute); cur[0].NextAction = "renew" }, map[string]string{
-		`rotor_lease_renewals_total{engine="database"}`: "1", `rotor_lease_rotations_total{engine="database"}`: "1",
+		`rotor_lease_renewals_total{engine="database"}`: "1", `rotor_lease_rotations_total{engine="database"}`: "2",
 	})
 	step("certificate re-issued", func() { cur[1].Expires = now.Add(2 * time.Hour) }, map[string]string{
 		`rotor_lease_rotations_total{engine="pki"}`: "1",

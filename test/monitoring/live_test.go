@@ -20,17 +20,20 @@ import (
 	"github.com/rotorproject/rotor/internal/vaulttest"
 )
 
-// liveScrape runs rotor against a real Vault and PostgreSQL with a
-// listener and database, PKI and KV templates (one with a reload
-// command), waits until it is ready, and returns two /metrics scrapes'
-// text (the second one is also the one returned last) and the rendered
-// database file.
-func liveScrape(t *testing.T) (metrics, dbFile string) {
+// liveRotor is a running rotor binary with a listener.
+type liveRotor struct {
+	api, bin, config, dbFile string
+}
+
+// startRotor runs rotor against a real Vault and PostgreSQL (database
+// leases of dbTTL) with a listener and database, PKI and KV templates (the
+// database one with a reload command), and waits until it is ready.
+func startRotor(t *testing.T, dbTTL string) liveRotor {
 	t.Helper()
 	srv := vaulttest.Start(t)
 	root := srv.Client(t)
 	pg := pgtest.Start(t)
-	pgtest.SetupVaultDatabase(t, root, pg, "1h", "24h")
+	pgtest.SetupVaultDatabase(t, root, pg, dbTTL, "24h")
 	vaulttest.SetupPKI(t, root, "720h", nil)
 	if _, err := root.KVv2("secret").Put(t.Context(), "app/config", map[string]any{"api_key": "kv-secret-value-42"}); err != nil {
 		t.Fatal(err)
@@ -58,10 +61,13 @@ path "secret/data/app/*" { capabilities = ["read"] }
 	api := ln.Addr().String()
 	ln.Close()
 	out := filepath.Join(dir, "out")
-	dbFile = filepath.Join(out, "db.env")
+	dbFile := filepath.Join(out, "db.env")
 	cfg := fmt.Sprintf(`
 vault { address = %q }
-listener "tcp" { address = %q }
+listener "tcp" {
+  address       = %q
+  enable_rotate = true
+}
 auto_auth {
   method "approle" {
     config = {
@@ -114,21 +120,22 @@ template {
 		}
 		return nil
 	})
-	// The first scrape is the lease counters' baseline; the second is
-	// what Prometheus sees from then on.
-	for range 2 {
-		resp, err := http.Get("http://" + api + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 200 || !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
-			t.Fatalf("/metrics: %d %s", resp.StatusCode, ct)
-		}
-		metrics = string(b)
+	return liveRotor{api: api, bin: bin, config: filepath.Join(dir, "rotor.hcl"), dbFile: dbFile}
+}
+
+// scrape returns one /metrics scrape's text.
+func (r liveRotor) scrape(t *testing.T) string {
+	t.Helper()
+	resp, err := http.Get("http://" + r.api + "/metrics")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return metrics, dbFile
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 200 || !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
+		t.Fatalf("/metrics: %d %s", resp.StatusCode, ct)
+	}
+	return string(b)
 }
 
 // TestLiveScrape checks a running rotor's /metrics against the shipped
@@ -136,7 +143,9 @@ template {
 // metric the dashboard and the alerts use is in it, it holds no secret,
 // and a healthy rotor fires no alert.
 func TestLiveScrape(t *testing.T) {
-	text, dbFile := liveScrape(t)
+	r := startRotor(t, "1h")
+	r.scrape(t) // the lease counters' baseline
+	text, dbFile := r.scrape(t), r.dbFile
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := p.TextToMetricFamilies(strings.NewReader(text))
 	if err != nil {
@@ -254,4 +263,58 @@ func seriesOf(f *dto.MetricFamily, m *dto.Metric) []series {
 		return out
 	}
 	return nil
+}
+
+// sample returns the value of one series in a scrape ("" if absent).
+func sample(text, series string) string {
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// TestLiveLeaseCounters checks the lease counters against rotor's real
+// scheduler: with 4s database leases, scrapes see renewals, none counted
+// as a rotation; after rotor rotate, the certificate's rotation is counted
+// and a new certificate written. (That a database lease replaced before
+// its renewal was due counts as a rotation is a unit test's: here the
+// renewal could fall between the same two scrapes.)
+func TestLiveLeaseCounters(t *testing.T) {
+	r := startRotor(t, "4s")
+	r.scrape(t)
+	renewals := `rotor_lease_renewals_total{engine="database"}`
+	vaulttest.Eventually(t, 30*time.Second, func() error {
+		text := r.scrape(t)
+		if v := sample(text, `rotor_lease_rotations_total{engine="database"}`); v != "0" {
+			t.Fatalf("database renewals counted as rotations: %s", v)
+		}
+		if v := sample(text, renewals); v == "" || v == "0" {
+			return fmt.Errorf("%s = %q", renewals, v)
+		}
+		return nil
+	})
+	crt := filepath.Join(filepath.Dir(r.dbFile), "server.crt")
+	before, _ := os.ReadFile(crt)
+	var out vaulttest.Buffer
+	cmd := exec.Command(r.bin, "rotate", "-config", r.config, "pki_int/")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("rotor rotate: %v\n%s", err, out.String())
+	}
+	rotations := `rotor_lease_rotations_total{engine="pki_int"}`
+	vaulttest.Eventually(t, 30*time.Second, func() error {
+		if v := sample(r.scrape(t), rotations); v != "1" {
+			return fmt.Errorf("%s = %q", rotations, v)
+		}
+		return nil
+	})
+	// The store holds the new certificate first; the file follows.
+	vaulttest.Eventually(t, 30*time.Second, func() error {
+		if after, _ := os.ReadFile(crt); string(before) == string(after) {
+			return fmt.Errorf("a rotation was counted but server.crt did not change")
+		}
+		return nil
+	})
 }
