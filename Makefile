@@ -26,10 +26,19 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	go vet ./...
 
-# Unit and integration tests against a real Vault (and PostgreSQL, nginx
-# where installed); integration tests fail instead of skipping here.
-test: vault agentcheck lint
+# What the tests need besides Go: PostgreSQL, nginx, curl, openssl,
+# python3. Installed when this user can (root or sudo -n); otherwise it
+# stops with the command to run. test/setup.sh --dry-run shows what it does.
+.PHONY: deps
+deps:
+	@./test/setup.sh
+
+# Unit and integration tests against a real Vault, PostgreSQL and nginx;
+# integration tests fail instead of skipping here. test/monitoring is a
+# nested module (Prometheus' parsers stay out of rotor's go.mod).
+test: deps vault agentcheck lint
 	ROTOR_REQUIRE_INTEGRATION=1 ROTOR_VAULT_BIN=$(CURDIR)/$(VAULT_BIN) ROTOR_AGENTCHECK_BIN=$(CURDIR)/$(AGENTCHECK_BIN) go test $(GO_TEST_FLAGS) ./...
+	cd test/monitoring && go vet ./... && ROTOR_REQUIRE_INTEGRATION=1 ROTOR_VAULT_BIN=$(CURDIR)/$(VAULT_BIN) go test $(GO_TEST_FLAGS) ./...
 
 # Only the chaos suite (test/chaos): rotor against a Vault that is stopped,
 # sealed, slow, failing or failing over, with revocations, broken reload

@@ -73,16 +73,7 @@ path "secret/data/app/*" { capabilities = ["read"] }
 
 	rotor := buildRotor(t)
 	vault := vaulttest.VaultBin(t)
-	four := scenario{name: "4 templates (DB creds, cert, key, KV)", templates: []tmplSpec{
-		{`{{ with secret "database/creds/myapp-readonly" }}{{ .Data.username }}:{{ .Data.password }}{{ end }}`, "db"},
-		{`{{ with secret "pki_int/issue/web-servers" "common_name=api.internal.example.com" "ttl=72h" }}{{ .Data.certificate }}{{ end }}`, "crt"},
-		{`{{ with secret "pki_int/issue/web-servers" "common_name=api.internal.example.com" "ttl=72h" }}{{ .Data.private_key }}{{ end }}`, "key"},
-		{`{{ with secret "secret/app/config" }}{{ .Data.data.api_key }}{{ end }}`, "kv"},
-	}}
-	kv := scenario{name: "500 KV templates"}
-	for i := range 500 {
-		kv.templates = append(kv.templates, tmplSpec{fmt.Sprintf(`{{ with secret "secret/app/k%03d" }}{{ .Data.data.v }}{{ end }}`, i), fmt.Sprintf("k%03d", i)})
-	}
+	four, kv := benchScenarios()
 	var report []string
 	for _, sc := range []scenario{four, kv} {
 		results := map[string]measure{}

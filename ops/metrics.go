@@ -4,35 +4,65 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
 // Metrics holds rotor's Prometheus metrics. Counters are fed by the parts
 // as things happen; gauges are computed from Status at scrape time, so
-// they are never stale.
+// they are never stale. Lease renewals, rotations and failures are counted
+// by comparing the scheduler's status with the previous scrape's (see
+// leaseEvents): the lease package reports no events of its own.
+//
+// Label sets stay bounded by the configuration: engine, class, template
+// and secret path. Lease IDs and written values (store keys) never become
+// labels.
 type Metrics struct {
 	status func() Status
+	now    func() time.Time
+	out    *exposition
 
 	logins, renewals *counterVec
 	renders, errors  *counterVec
 	commands         *counterVec
 	requests         *counterVec
 	latency          *histogramVec
+
+	leaseRenewals, leaseRotations, secretFailures *counterVec
+
+	// mu serialises scrapes' lease comparisons: each event must be
+	// counted by exactly one scrape, whichever comes first.
+	mu   sync.Mutex
+	prev map[string]leaseSnap
 }
 
 // NewMetrics creates every metric; status is read at each scrape.
 func NewMetrics(status func() Status) *Metrics {
-	return &Metrics{
+	out := newExposition()
+	m := &Metrics{
 		status:   status,
-		logins:   newCounterVec("rotor_logins_total", "Logins to Vault, by outcome.", "outcome"),
-		renewals: newCounterVec("rotor_token_renewals_total", "Token renewals, by outcome.", "outcome"),
-		renders:  newCounterVec("rotor_template_renders_total", "Successful template renders.", "template"),
-		errors:   newCounterVec("rotor_template_render_errors_total", "Failed template renders.", "template"),
-		commands: newCounterVec("rotor_reload_commands_total", "Reload commands run, by exit status (-1: did not run or timed out).", "exit_code"),
-		requests: newCounterVec("rotor_vault_requests_total", "Requests to Vault, by path class and HTTP status.", "path_class", "status"),
-		latency: newHistogramVec("rotor_vault_request_duration_seconds", "Latency of requests to Vault.",
+		now:      time.Now,
+		out:      out,
+		logins:   out.counter("rotor_logins_total", "Logins to Vault, by outcome.", "outcome"),
+		renewals: out.counter("rotor_token_renewals_total", "Token renewals, by outcome.", "outcome"),
+		renders:  out.counter("rotor_template_renders_total", "Successful template renders.", "template"),
+		errors:   out.counter("rotor_template_render_errors_total", "Failed template renders.", "template"),
+		commands: out.counter("rotor_reload_commands_total", "Reload commands run, by exit status (-1: did not run or timed out).", "exit_code"),
+		requests: out.counter("rotor_vault_requests_total", "Requests to Vault, by path class and HTTP status.", "path_class", "status"),
+		latency: out.histogram("rotor_vault_request_duration_seconds", "Latency of requests to Vault.",
 			[]float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}, "path_class"),
+		leaseRenewals:  out.counter("rotor_lease_renewals_total", "Leases extended by a renewal, by engine.", "engine"),
+		leaseRotations: out.counter("rotor_lease_rotations_total", "Leases and certificates replaced by a new secret, by engine.", "engine"),
+		secretFailures: out.counter("rotor_secret_failures_total", "Failed attempts to renew, replace or re-read a secret, by engine.", "engine"),
 	}
+	// Known label values start at 0, so the first failure is an increase
+	// that rate() and increase() can see, and alerts have a series to
+	// compare against before anything happened.
+	for _, o := range []string{"success", "failure"} {
+		m.logins.add(0, o)
+		m.renewals.add(0, o)
+	}
+	return m
 }
 
 // Auth observes a login or renewal ("login"/"renew", "success"/"failure").
@@ -84,42 +114,32 @@ func PathClass(p string) string {
 	return "secret"
 }
 
-// Write writes every metric in Prometheus text format.
+// Write writes every metric in Prometheus text format (0.0.4).
 func (m *Metrics) Write(w io.Writer) {
 	s := m.status()
-	gauge(w, "rotor_authenticated", "1 when rotor holds a valid token.", nil, map[string]float64{"": b2f(s.Authenticated)})
-	if s.Token != nil {
-		gauge(w, "rotor_token_ttl_seconds", "Seconds until the token expires (0: never).", nil, map[string]float64{"": float64(s.Token.TTLSeconds)})
-	}
-	byEngine := map[string]float64{}
-	expires := map[string]time.Time{}
-	for _, l := range s.Leases {
-		byEngine[l.Engine]++
-		if !l.Expires.IsZero() {
-			expires[l.Key] = l.Expires
-		}
-	}
-	gauge(w, "rotor_leases", "Secrets held, by engine (the path's mount).", []string{"engine"}, byEngine)
-	rendered, expiry := map[string]float64{}, map[string]float64{}
-	now := time.Now()
+	now := m.now()
+	m.countLeaseEvents(s, now)
 	for _, t := range s.Templates {
-		rendered[t.Name] = b2f(t.Rendered)
-		var earliest time.Time
-		for _, k := range t.Secrets {
-			if e, ok := expires[k]; ok && (earliest.IsZero() || e.Before(earliest)) {
-				earliest = e
-			}
-		}
-		if !earliest.IsZero() {
-			expiry[t.Name] = earliest.Sub(now).Seconds()
-		}
+		m.renders.add(0, t.Name)
+		m.errors.add(0, t.Name)
 	}
-	gauge(w, "rotor_template_rendered", "1 when the template has been written at least once.", []string{"template"}, rendered)
-	gauge(w, "rotor_secret_expiry_seconds", "Seconds until the earliest expiry among the secrets a template uses.", []string{"template"}, expiry)
-	for _, c := range []*counterVec{m.logins, m.renewals, m.renders, m.errors, m.commands, m.requests} {
-		c.write(w)
+	m.out.write(w, gauges(s, now))
+}
+
+// countLeaseEvents compares the secrets with the previous scrape's and
+// counts what happened in between (leaseEvents).
+func (m *Metrics) countLeaseEvents(s Status, now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ev, next := leaseEvents(m.prev, s.Leases, now)
+	m.prev = next
+	for _, e := range ev.engines {
+		// Every engine held gets its series at 0, so a first failure
+		// is an increase Prometheus can see.
+		m.leaseRenewals.add(float64(ev.renewed[e]), e)
+		m.leaseRotations.add(float64(ev.rotated[e]), e)
+		m.secretFailures.add(float64(ev.failed[e]), e)
 	}
-	m.latency.write(w)
 }
 
 func b2f(b bool) float64 {

@@ -74,3 +74,154 @@ func TestPathClass(t *testing.T) {
 		}
 	}
 }
+
+// scrape returns one scrape's text.
+func scrape(m *Metrics) string {
+	var b strings.Builder
+	m.Write(&b)
+	return b.String()
+}
+
+func TestMetricsPerSecretAndTemplateGauges(t *testing.T) {
+	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	exit1 := 1
+	m := NewMetrics(func() Status {
+		return Status{
+			Authenticated: true,
+			Leases: []lease.Status{
+				{Key: "read:database/creds/ro", Path: "database/creds/ro", Engine: "database", Class: "lease", Expires: now.Add(90 * time.Second)},
+				{Key: "write:pki_int/issue/web common_name=a password=hunter2", Path: "pki_int/issue/web (common_name,password)", Engine: "pki_int", Class: "cert", Expires: now.Add(time.Hour)},
+				{Key: "write:pki_int/issue/web common_name=b", Path: "pki_int/issue/web (common_name)", Engine: "pki_int", Class: "cert", Expires: now.Add(30 * time.Minute), LastError: "permission denied"},
+				{Key: "read:database/creds/old", Path: "database/creds/old", Engine: "database", Class: "lease", Expires: now.Add(-time.Second)},
+				{Key: "read:secret/app", Path: "secret/app", Engine: "secret", Class: "static"},
+			},
+			Templates: []template.Status{
+				{Name: "/out/db.env", Rendered: true, LastRender: now.Add(-1500 * time.Millisecond), Secrets: []string{"read:database/creds/ro", "read:secret/app"}, CommandExit: &exit1},
+				{Name: "/out/never", Failures: 3, LastError: "boom"},
+			},
+		}
+	})
+	m.now = func() time.Time { return now }
+	out := scrape(m)
+	for _, want := range []string{
+		`rotor_secrets{engine="database",class="lease",state="ok"} 1`,
+		`rotor_secrets{engine="database",class="lease",state="expired"} 1`,
+		`rotor_secrets{engine="pki_int",class="cert",state="ok"} 1`,
+		`rotor_secrets{engine="pki_int",class="cert",state="failing"} 1`,
+		`rotor_secrets{engine="secret",class="static",state="ok"} 1`,
+		`rotor_leases{engine="pki_int"} 2`,
+		// Two certificates at one path fold into one series: the earliest end, failing if either fails.
+		`rotor_lease_expiry_seconds{engine="pki_int",class="cert",secret="pki_int/issue/web"} 1800`,
+		`rotor_lease_failing{engine="pki_int",class="cert",secret="pki_int/issue/web"} 1`,
+		`rotor_lease_expiry_seconds{engine="database",class="lease",secret="database/creds/ro"} 90`,
+		`rotor_lease_failing{engine="database",class="lease",secret="database/creds/ro"} 0`,
+		`rotor_lease_expiry_seconds{engine="database",class="lease",secret="database/creds/old"} -1`,
+		`rotor_secret_expiry_seconds{template="/out/db.env"} 90`,
+		`rotor_template_last_render_timestamp_seconds{template="/out/db.env"} 1.7357870435e+09`,
+		`rotor_template_failures{template="/out/never"} 3`,
+		`rotor_template_failures{template="/out/db.env"} 0`,
+		`rotor_template_command_exit_code{template="/out/db.env"} 1`,
+		"# TYPE rotor_lease_expiry_seconds gauge\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("metrics lack %q\n%s", want, out)
+		}
+	}
+	for _, never := range []string{"hunter2", "password=", "common_name=", `rotor_template_last_render_timestamp_seconds{template="/out/never"}`, `rotor_template_command_exit_code{template="/out/never"}`, `secret="secret/app"`} {
+		if strings.Contains(out, never) {
+			t.Errorf("metrics contain %q\n%s", never, out)
+		}
+	}
+}
+
+// The scheduler's changes between scrapes become renewal, rotation and
+// failure counts by engine, each counted once.
+func TestMetricsCountLeaseEventsBetweenScrapes(t *testing.T) {
+	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	db := lease.Status{Key: "read:database/creds/ro", Path: "database/creds/ro", Engine: "database", Class: "lease",
+		Expires: now.Add(time.Minute), NextAction: "renew", NextAt: now.Add(40 * time.Second)}
+	crt := lease.Status{Key: "write:pki/issue/x common_name=a", Path: "pki/issue/x (common_name)", Engine: "pki", Class: "cert",
+		Expires: now.Add(time.Hour), NextAction: "refetch", NextAt: now.Add(50 * time.Minute)}
+	kv := lease.Status{Key: "read:secret/app", Path: "secret/app", Engine: "secret", Class: "static", NextAction: "refetch", NextAt: now.Add(time.Minute)}
+	cur := []lease.Status{db, crt, kv}
+	m := NewMetrics(func() Status { return Status{Leases: append([]lease.Status(nil), cur...)} })
+	m.now = func() time.Time { return now }
+	counts := func() map[string]string {
+		got := map[string]string{}
+		for _, line := range strings.Split(scrape(m), "\n") {
+			for _, name := range []string{"rotor_lease_renewals_total{", "rotor_lease_rotations_total{", "rotor_secret_failures_total{"} {
+				if strings.HasPrefix(line, name) {
+					k, v, _ := strings.Cut(line, " ")
+					got[k] = v
+				}
+			}
+		}
+		return got
+	}
+	step := func(name string, change func(), want map[string]string) {
+		t.Helper()
+		change()
+		got := counts()
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s: %s = %q, want %q (all: %v)", name, k, got[k], v, got)
+			}
+		}
+	}
+	step("first scrape: a baseline, every engine at 0", func() {}, map[string]string{
+		`rotor_lease_renewals_total{engine="database"}`: "0", `rotor_lease_rotations_total{engine="pki"}`: "0",
+		`rotor_secret_failures_total{engine="secret"}`: "0",
+	})
+	step("forced rotation before the renewal was due", func() { cur[0].Expires = now.Add(61 * time.Second) }, map[string]string{
+		`rotor_lease_renewals_total{engine="database"}`: "0", `rotor_lease_rotations_total{engine="database"}`: "1",
+	})
+	now = now.Add(40 * time.Second) // the renewal is due
+	step("renewal", func() { cur[0].Expires = now.Add(2 * time.Minute) }, map[string]string{
+		`rotor_lease_renewals_total{engine="database"}`: "1", `rotor_lease_rotations_total{engine="database"}`: "1",
+	})
+	step("nothing changed: nothing counted again", func() {}, map[string]string{
+		`rotor_lease_renewals_total{engine="database"}`: "1",
+	})
+	step("capped lease replaced", func() { cur[0].NextAction = "refetch" }, nil)
+	step("", func() { cur[0].Expires = now.Add(5 * time.Minute); cur[0].NextAction = "renew" }, map[string]string{
+		`rotor_lease_renewals_total{engine="database"}`: "1", `rotor_lease_rotations_total{engine="database"}`: "2",
+	})
+	step("certificate re-issued", func() { cur[1].Expires = now.Add(2 * time.Hour) }, map[string]string{
+		`rotor_lease_rotations_total{engine="pki"}`: "1",
+	})
+	step("failure, then a failed retry", func() { cur[2].LastError = "403"; cur[2].NextAt = now.Add(time.Second) }, map[string]string{
+		`rotor_secret_failures_total{engine="secret"}`: "1",
+	})
+	step("", func() { cur[2].NextAt = now.Add(3 * time.Second) }, map[string]string{
+		`rotor_secret_failures_total{engine="secret"}`: "2",
+	})
+	step("still failing, not retried yet", func() {}, map[string]string{
+		`rotor_secret_failures_total{engine="secret"}`: "2",
+	})
+}
+
+// Scrapes, observations and status reads run concurrently (go test -race).
+func TestMetricsConcurrentScrapes(t *testing.T) {
+	m := NewMetrics(func() Status {
+		return Status{Leases: []lease.Status{{Key: "k", Path: "database/creds/r", Engine: "database", Class: "lease", Expires: time.Now().Add(time.Minute), NextAction: "renew"}}}
+	})
+	done := make(chan struct{})
+	for range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range 50 {
+				scrape(m)
+				m.Request("/v1/sys/leases/renew", 200, time.Millisecond)
+				m.Render("/out/x", nil)
+				m.Auth("renew", "success")
+				m.Command(i % 2)
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	if out := scrape(m); !strings.Contains(out, `rotor_template_renders_total{template="/out/x"} 200`) {
+		t.Errorf("lost updates:\n%s", out)
+	}
+}

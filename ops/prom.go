@@ -1,7 +1,6 @@
 package ops
 
 import (
-	"fmt"
 	"io"
 	"math"
 	"sort"
@@ -11,10 +10,49 @@ import (
 )
 
 // A small Prometheus text-format (0.0.4) implementation: counters and
-// histograms with labels. rotor does not link client_golang: with its
-// protobuf dependencies it adds 3.5 MB to the binary, which is resident
-// on the machines measured here and pushed rotor past its 20 MB memory
-// budget. The exposition format is stable and simple.
+// histograms with labels, and the gauges each scrape computes. See
+// README's Operations/Metrics for why rotor does not link a library.
+
+// exposition keeps the counters and histograms and writes them with the
+// gauges of a scrape.
+type exposition struct {
+	counters   []*counterVec
+	histograms []*histogramVec
+}
+
+func newExposition() *exposition { return &exposition{} }
+
+func (e *exposition) counter(name, help string, labels ...string) *counterVec {
+	c := &counterVec{name: name, help: help, labels: labels, values: map[string]float64{}}
+	e.counters = append(e.counters, c)
+	return c
+}
+
+func (e *exposition) histogram(name, help string, buckets []float64, labels ...string) *histogramVec {
+	h := &histogramVec{name: name, help: help, labels: labels, buckets: buckets, series: map[string]*histogram{}}
+	e.histograms = append(e.histograms, h)
+	return h
+}
+
+// write writes the gauges, then every counter and histogram. The text is
+// built in memory and written at once: no lock is held while a slow
+// client reads.
+func (e *exposition) write(w io.Writer, gauges []family) {
+	b := make([]byte, 0, 16<<10)
+	for _, f := range gauges {
+		b = header(b, f.name, f.help, "gauge")
+		for _, s := range f.samples {
+			b = line(b, f.name, f.labels, s.values, "", "", s.value)
+		}
+	}
+	for _, c := range e.counters {
+		b = c.append(b)
+	}
+	for _, h := range e.histograms {
+		b = h.append(b)
+	}
+	w.Write(b)
+}
 
 // counterVec is a counter with labels.
 type counterVec struct {
@@ -24,23 +62,23 @@ type counterVec struct {
 	values     map[string]float64 // joined label values -> value
 }
 
-func newCounterVec(name, help string, labels ...string) *counterVec {
-	return &counterVec{name: name, help: help, labels: labels, values: map[string]float64{}}
-}
+func (c *counterVec) inc(values ...string) { c.add(1, values...) }
 
-func (c *counterVec) inc(values ...string) {
+// add adds n (0 creates the series).
+func (c *counterVec) add(n float64, values ...string) {
 	c.mu.Lock()
-	c.values[strings.Join(values, "\x00")]++
+	c.values[strings.Join(values, "\x00")] += n
 	c.mu.Unlock()
 }
 
-func (c *counterVec) write(w io.Writer) {
+func (c *counterVec) append(b []byte) []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	header(w, c.name, c.help, "counter")
+	b = header(b, c.name, c.help, "counter")
 	for _, k := range sortedKeys(c.values) {
-		fmt.Fprintf(w, "%s%s %s\n", c.name, labelText(c.labels, strings.Split(k, "\x00")), num(c.values[k]))
+		b = line(b, c.name, c.labels, strings.Split(k, "\x00"), "", "", c.values[k])
 	}
+	return b
 }
 
 // histogramVec is a histogram with labels.
@@ -56,10 +94,6 @@ type histogram struct {
 	counts []uint64 // per bucket, not cumulative
 	count  uint64
 	sum    float64
-}
-
-func newHistogramVec(name, help string, buckets []float64, labels ...string) *histogramVec {
-	return &histogramVec{name: name, help: help, labels: labels, buckets: buckets, series: map[string]*histogram{}}
 }
 
 func (h *histogramVec) observe(v float64, values ...string) {
@@ -81,62 +115,79 @@ func (h *histogramVec) observe(v float64, values ...string) {
 	s.sum += v
 }
 
-func (h *histogramVec) write(w io.Writer) {
+func (h *histogramVec) append(b []byte) []byte {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	header(w, h.name, h.help, "histogram")
+	b = header(b, h.name, h.help, "histogram")
 	keys := make([]string, 0, len(h.series))
 	for k := range h.series {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	bucket, sum, count := h.name+"_bucket", h.name+"_sum", h.name+"_count"
 	for _, k := range keys {
 		s, vals := h.series[k], strings.Split(k, "\x00")
 		var cum uint64
 		for i, ub := range h.buckets {
 			cum += s.counts[i]
-			fmt.Fprintf(w, "%s_bucket%s %d\n", h.name, labelText(append(h.labels, "le"), append(vals, num(ub))), cum)
+			b = line(b, bucket, h.labels, vals, "le", num(ub), float64(cum))
 		}
-		fmt.Fprintf(w, "%s_bucket%s %d\n", h.name, labelText(append(h.labels, "le"), append(vals, "+Inf")), s.count)
-		fmt.Fprintf(w, "%s_sum%s %s\n", h.name, labelText(h.labels, vals), num(s.sum))
-		fmt.Fprintf(w, "%s_count%s %d\n", h.name, labelText(h.labels, vals), s.count)
+		b = line(b, bucket, h.labels, vals, "le", "+Inf", float64(s.count))
+		b = line(b, sum, h.labels, vals, "", "", s.sum)
+		b = line(b, count, h.labels, vals, "", "", float64(s.count))
 	}
+	return b
 }
 
-// gauge writes one gauge family with the given samples.
-func gauge(w io.Writer, name, help string, labels []string, samples map[string]float64) {
-	header(w, name, help, "gauge")
-	for _, k := range sortedKeys(samples) {
-		var vals []string
-		if len(labels) > 0 {
-			vals = strings.Split(k, "\x00")
-		}
-		fmt.Fprintf(w, "%s%s %s\n", name, labelText(labels, vals), num(samples[k]))
-	}
+var (
+	helpEscaper  = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
+	labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+)
+
+func header(b []byte, name, help, typ string) []byte {
+	b = append(b, "# HELP "...)
+	b = append(b, name...)
+	b = append(b, ' ')
+	b = append(b, helpEscaper.Replace(help)...)
+	b = append(b, "\n# TYPE "...)
+	b = append(b, name...)
+	b = append(b, ' ')
+	b = append(b, typ...)
+	return append(b, '\n')
 }
 
-func header(w io.Writer, name, help, typ string) {
-	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", name, strings.NewReplacer(`\`, `\\`, "\n", `\n`).Replace(help), name, typ)
-}
-
-func labelText(names, values []string) string {
-	if len(names) == 0 {
-		return ""
-	}
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, n := range names {
-		if i > 0 {
-			b.WriteByte(',')
+// line appends one sample: name{labels[,extra="extraValue"]} value.
+func line(b []byte, name string, labels, values []string, extra, extraValue string, v float64) []byte {
+	b = append(b, name...)
+	if len(labels) > 0 || extra != "" {
+		b = append(b, '{')
+		for i, n := range labels {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			val := ""
+			if i < len(values) {
+				val = values[i]
+			}
+			b = append(b, n...)
+			b = append(b, `="`...)
+			b = append(b, labelEscaper.Replace(val)...)
+			b = append(b, '"')
 		}
-		v := ""
-		if i < len(values) {
-			v = values[i]
+		if extra != "" {
+			if len(labels) > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, extra...)
+			b = append(b, `="`...)
+			b = append(b, extraValue...)
+			b = append(b, '"')
 		}
-		b.WriteString(n + `="` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(v) + `"`)
+		b = append(b, '}')
 	}
-	b.WriteByte('}')
-	return b.String()
+	b = append(b, ' ')
+	b = append(b, num(v)...)
+	return append(b, '\n')
 }
 
 func num(v float64) string {

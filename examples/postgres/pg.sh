@@ -9,9 +9,10 @@
 # (passwords over TCP, trust on the Unix socket in that directory only);
 # create the database myapp with the table items (one row).
 #
-# pg_vault: enable the database engine with the connection "myapp" and the
-# dynamic-secrets article's role myapp-readonly, and let the demo policy
-# read database/creds/myapp-readonly.
+# pg_vault [DEFAULT_TTL MAX_TTL]: enable the database engine with the
+# connection "myapp" and the dynamic-secrets article's role myapp-readonly
+# (lease TTLs 1h and 24h unless given), and let the demo policy read
+# database/creds/myapp-readonly.
 #
 # Sets: pg_port, pg_dir, PGBIN. psql_admin runs psql as the superuser.
 
@@ -77,22 +78,23 @@ pg_stop() {
 }
 
 pg_vault() {
-	echo "==> enabling Vault's database engine: connection myapp, role myapp-readonly (1h, max 24h)"
+	local ttl=${1:-1h} max_ttl=${2:-24h}
+	echo "==> enabling Vault's database engine: connection myapp, role myapp-readonly ($ttl, max $max_ttl)"
 	api POST sys/mounts/database '{"type":"database"}' >/dev/null
 	api POST database/config/myapp "{\"plugin_name\":\"postgresql-database-plugin\",
 		\"connection_url\":\"postgresql://{{username}}:{{password}}@127.0.0.1:$pg_port/myapp\",
-		\"username\":\"postgres\",\"password\":\"$pg_password\",\"allowed_roles\":\"myapp-readonly\"}" >/dev/null
+		\"username\":\"postgres\",\"password\":\"$pg_password\",\"allowed_roles\":\"myapp-*\"}" >/dev/null
 	# The article's statements. Its creation statements grant default
 	# privileges, which its revocation statements do not take back, so
 	# DROP ROLE would fail ("some objects depend on it") and Vault could
 	# never revoke a lease; the ALTER DEFAULT PRIVILEGES ... REVOKE line
 	# fixes that (as internal/pgtest does).
 	api POST database/roles/myapp-readonly "$(
-		cat <<'JSON'
+		cat <<JSON
 {
   "db_name": "myapp",
-  "default_ttl": "1h",
-  "max_ttl": "24h",
+  "default_ttl": "$ttl",
+  "max_ttl": "$max_ttl",
   "creation_statements": [
     "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';",
     "GRANT SELECT ON ALL TABLES IN SCHEMA public TO \"{{name}}\";",

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# The tests' set-up, run by `make test` (and `make deps`) and by .ci/run.
+# It looks for what the integration tests and example scripts need, where
+# they look for it: PostgreSQL's server binaries (internal/pgtest,
+# examples/postgres/pg.sh), nginx (internal/nginxtest), curl, openssl and
+# python3 (the example scripts), and make. What is missing is installed
+# with apt-get when this user can (root, or sudo without a password);
+# otherwise the script stops at once with the one command to run. The
+# test Vault is built by make's `vault` target.
+#
+#   test/setup.sh            check, install what is missing, or explain
+#   test/setup.sh --dry-run  check, and print what would be run instead of running it
+#
+# ROTOR_SETUP_PRETEND_MISSING="nginx postgresql" treats those packages as
+# missing, to see what the script does on a machine without them.
+set -euo pipefail
+
+dry_run=0
+case "${1:-}" in
+--dry-run) dry_run=1 ;;
+"") ;;
+*)
+	echo "usage: test/setup.sh [--dry-run]" >&2
+	exit 2
+	;;
+esac
+pretend=" ${ROTOR_SETUP_PRETEND_MISSING:-} "
+
+# has_pg_bins DIR: the binaries internal/pgtest needs are in DIR.
+has_pg_bins() { [ -x "$1/initdb" ] && [ -x "$1/postgres" ] && [ -x "$1/psql" ]; }
+
+# find_postgres: as internal/pgtest.BinDir looks.
+find_postgres() {
+	if [ -n "${ROTOR_PG_BINDIR:-}" ]; then
+		has_pg_bins "$ROTOR_PG_BINDIR"
+		return
+	fi
+	local d
+	for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -rV); do
+		has_pg_bins "$d" && return 0
+	done
+	command -v initdb >/dev/null 2>&1 && has_pg_bins "$(dirname "$(command -v initdb)")"
+}
+
+# find_nginx: as internal/nginxtest.Bin looks.
+find_nginx() {
+	if [ -n "${ROTOR_NGINX_BIN:-}" ]; then
+		[ -x "$ROTOR_NGINX_BIN" ]
+		return
+	fi
+	[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1
+}
+
+find_command() { command -v "$1" >/dev/null 2>&1; }
+
+# check: sets missing to the Debian packages not found, and why to a
+# line per package.
+check() {
+	missing=()
+	why=()
+	local pkg
+	for pkg in postgresql nginx curl openssl python3 make; do
+		case "$pretend" in *" $pkg "*)
+			missing+=("$pkg")
+			why+=("  $pkg: (pretending it is missing: ROTOR_SETUP_PRETEND_MISSING)")
+			continue
+			;;
+		esac
+		case $pkg in
+		postgresql) find_postgres || why+=("  postgresql: no initdb, postgres and psql in \$ROTOR_PG_BINDIR, /usr/lib/postgresql/*/bin or on PATH (internal/pgtest)") ;;
+		nginx) find_nginx || why+=("  nginx: not at \$ROTOR_NGINX_BIN, /usr/sbin/nginx or on PATH (internal/nginxtest)") ;;
+		*) find_command "$pkg" || why+=("  $pkg: not on PATH (the example scripts)") ;;
+		esac
+		if [ "${#why[@]}" -gt "${#missing[@]}" ]; then
+			missing+=("$pkg")
+		fi
+	done
+}
+
+if ! command -v go >/dev/null 2>&1; then
+	echo "test/setup.sh: go not found: install Go 1.26 or later from https://go.dev/dl/ (Debian's golang package is too old)" >&2
+	exit 1
+fi
+
+check
+if [ "${#missing[@]}" -eq 0 ]; then
+	echo "test set-up: PostgreSQL, nginx, curl, openssl, python3 and make are installed"
+	exit 0
+fi
+
+install=(apt-get install -y --no-install-recommends "${missing[@]}")
+echo "test set-up: the tests need packages that are missing:"
+printf '%s\n' "${why[@]}"
+
+if ! command -v apt-get >/dev/null 2>&1; then
+	echo "test/setup.sh: no apt-get here: install ${missing[*]} with your package manager (those are the Debian names), then run make test again" >&2
+	exit 1
+fi
+sudo=()
+if [ "$(id -u)" != 0 ]; then
+	if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+		sudo=(sudo -n)
+	else
+		echo "test/setup.sh: installing them needs root. Run:" >&2
+		echo "" >&2
+		echo "    sudo apt-get update && sudo ${install[*]}" >&2
+		echo "" >&2
+		echo "then make test again." >&2
+		exit 1
+	fi
+fi
+if [ "$dry_run" = 1 ]; then
+	echo "would run: ${sudo[*]:+${sudo[*]} }apt-get update -qq"
+	echo "would run: ${sudo[*]:+${sudo[*]} }${install[*]}"
+	exit 0
+fi
+echo "test set-up: installing ${missing[*]}"
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive "${install[@]}"
+pretend=" "
+check
+if [ "${#missing[@]}" -gt 0 ]; then
+	echo "test/setup.sh: still missing after apt-get install:" >&2
+	printf '%s\n' "${why[@]}" >&2
+	exit 1
+fi
+echo "test set-up: done"
