@@ -27,10 +27,18 @@ func FuzzServer(f *testing.F) {
 		{Type: "tcp", Address: "127.0.0.1:0", EnableRotate: true, RequireRequestHeader: true},
 		{Type: "tcp", Address: "127.0.0.1:0", EnableRotate: true, Role: RoleMetricsOnly},
 		{Type: "unix", Address: filepath.Join(f.TempDir(), "f.sock"), EnableRotate: true},
+		{Type: "tcp", Address: "127.0.0.1:0", EnableRotate: true, EnableQuit: true},
 	}
+	// The last listener also proxies Vault's API: a fake proxy answers
+	// 299, so the checks below can tell a proxied request.
+	proxied := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(299) })
 	servers := make([]*Server, len(opts))
 	for i, o := range opts {
-		s, err := NewServer(o, src, NewMetrics(src.Status), discard(), APIOptions{})
+		api := APIOptions{}
+		if o.EnableQuit {
+			api = APIOptions{Proxy: proxied, CacheClear: proxied, Quit: func() {}}
+		}
+		s, err := NewServer(o, src, NewMetrics(src.Status), discard(), api)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -46,6 +54,9 @@ func FuzzServer(f *testing.F) {
 	f.Add("GET", "/readyz/etc/app/db.env", "localhost", "", []byte(nil), uint8(3))
 	f.Add("GET", "/metrics", "localhost", "", []byte(nil), uint8(2))
 	f.Add("PUT", "/agent/v1/rotate", "localhost", "X-Vault-Request: true\nSec-Fetch-Site: same-site\n", []byte("{}"), uint8(0))
+	f.Add("PUT", "/v1/sys/leases/revoke", "localhost", "Origin: http://attacker.example\n", []byte(`{"lease_id":"x"}`), uint8(4))
+	f.Add("GET", "/v1/database/creds/app", "rebind.example", "", []byte(nil), uint8(4))
+	f.Add("POST", "/agent/v1/quit", "localhost", "", []byte(nil), uint8(4))
 	f.Fuzz(func(t *testing.T, method, target, host, headers string, body []byte, which uint8) {
 		s := servers[int(which)%len(servers)]
 		raw := fmt.Sprintf("%s %s HTTP/1.1\r\nHost: %s\r\n%sContent-Length: %d\r\n\r\n", method, target, host,
@@ -71,10 +82,13 @@ func FuzzServer(f *testing.F) {
 			t.Fatalf("rotated without the request header: %q", raw)
 		}
 		mutation := req.Method != "GET" && req.Method != "HEAD"
+		if rec.Code == 299 && !strings.HasPrefix(req.URL.Path, "/v1/") && !strings.HasPrefix(req.URL.Path, "/agent/v1/cache-clear") {
+			t.Fatalf("proxied a path that is not Vault's: %q", raw)
+		}
 		if rec.Code == 200 && mutation && !hasRequestHeader(req) {
 			t.Fatalf("200 to a mutation without the request header: %q", raw)
 		}
-		if rec.Code == 200 || rotated {
+		if rec.Code == 200 || rec.Code == 299 || rotated {
 			if !s.srv.Handler.(*guard).unix && !s.srv.Handler.(*guard).hostAllowed(req.Host) {
 				t.Fatalf("served a foreign Host: %q", raw)
 			}
@@ -84,7 +98,7 @@ func FuzzServer(f *testing.F) {
 			if s.cfg.RequireRequestHeader && !hasRequestHeader(req) {
 				t.Fatalf("require_request_header ignored: %q", raw)
 			}
-			if s.cfg.Role == RoleMetricsOnly && req.URL.Path != "/metrics" {
+			if s.cfg.Role == RoleMetricsOnly && req.URL.Path != "/metrics" && req.URL.Path != "/agent/v1/metrics" {
 				t.Fatalf("metrics_only listener served %s", req.URL.Path)
 			}
 		}

@@ -61,7 +61,7 @@ func templateReason(t template.Status) ErrorInfo {
 	return ErrorInfo{Class: ClassNotRendered}
 }
 
-// StatusView is GET /v1/status: Status with every error replaced by an
+// StatusView is GET /agent/v1/status: Status with every error replaced by an
 // ErrorInfo. Fields are copied one by one, so a field added to
 // lease.Status or template.Status is not served until it is added here.
 type StatusView struct {

@@ -342,7 +342,7 @@ type Listener struct {
 	SocketGroup string
 	// AgentAPIEnableQuit is agent_api { enable_quit = true }: /agent/v1/quit.
 	AgentAPIEnableQuit bool
-	// EnableRotate allows POST /v1/rotate.
+	// EnableRotate allows POST /agent/v1/rotate.
 	EnableRotate bool
 	// AllowedHosts are Host header names the listener accepts besides
 	// localhost, *.localhost and IP addresses (rotor's own key).

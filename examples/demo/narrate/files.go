@@ -28,7 +28,7 @@ func (c *statusClient) expiresIn(prefix string) string {
 	if c.base == "" || prefix == "" {
 		return "?"
 	}
-	resp, err := c.http.Get(c.base + "/v1/status")
+	resp, err := c.http.Get(c.base + "/agent/v1/status")
 	if err != nil {
 		return "?"
 	}
