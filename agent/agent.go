@@ -21,6 +21,7 @@ import (
 	"github.com/rotorproject/rotor/internal/redact"
 	"github.com/rotorproject/rotor/internal/state"
 	"github.com/rotorproject/rotor/internal/vaultclient"
+	"github.com/rotorproject/rotor/internal/watch"
 	"github.com/rotorproject/rotor/lease"
 	"github.com/rotorproject/rotor/ops"
 	"github.com/rotorproject/rotor/proxy"
@@ -70,6 +71,9 @@ type Agent struct {
 	saveCh      chan struct{}
 
 	cache *proxy.Cache // the API proxy's cache; nil without a cache block
+	// watch tells templates and the auth method when files they depend
+	// on change (inputs, sources, destinations, credential files).
+	watch *watch.Watcher
 	// quit is closed by POST /agent/v1/quit: Run stops as on SIGTERM.
 	quit     chan struct{}
 	quitOnce sync.Once
@@ -97,7 +101,7 @@ func New(cfg *config.Config, o Options) (*Agent, error) {
 	}
 	warnInsecureVault(log, s.vault)
 	a := &Agent{set: s, log: log, onReady: o.OnReady, done: make(chan struct{}), saveCh: make(chan struct{}, 1),
-		quit: make(chan struct{})}
+		quit: make(chan struct{}), watch: watch.New(log.With("component", "watch"))}
 	a.sinkw.kick = make(chan struct{}, 1)
 	a.metrics = ops.NewMetrics(a.Status)
 	client, err := vaultclient.New(s.vault, vaultclient.Options{MaxConnsPerHost: s.maxConns, Observe: a.metrics.Request, Logger: log})
@@ -117,7 +121,7 @@ func New(cfg *config.Config, o Options) (*Agent, error) {
 	if s.exec != nil {
 		a.child = supervise.New(supervise.Options{Spec: *s.exec, Env: s.childEnv(), Logger: log.With("component", "exec")})
 	}
-	if a.runner, err = a.newRunner(s); err != nil {
+	if a.runner, err = a.newRunner(s, nil); err != nil {
 		return nil, err
 	}
 	var resume *auth.Token
@@ -151,7 +155,9 @@ func New(cfg *config.Config, o Options) (*Agent, error) {
 }
 
 // newRunner builds the template runner for s (nil without templates).
-func (a *Agent) newRunner(s *settings) (*template.Runner, error) {
+// prev is the runner it replaces on a reload: the reload commands prev
+// still owed carry over.
+func (a *Agent) newRunner(s *settings, prev *template.Runner) (*template.Runner, error) {
 	if len(s.templates) == 0 && len(s.envs) == 0 {
 		return nil, nil
 	}
@@ -167,6 +173,11 @@ func (a *Agent) newRunner(s *settings) (*template.Runner, error) {
 		Env:                s.childEnv(),
 		Secrets:            a.secrets,
 		CertReuseThreshold: s.policy.Threshold,
+		Watch:              a.watch,
+	}
+	if prev != nil {
+		// Called when the new runner starts, after prev has stopped.
+		o.Inherit = prev.Pending
 	}
 	if a.child != nil {
 		o.OnEnv = a.child.SetEnv
@@ -234,6 +245,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	g.Go(func() error { return a.lifeSlot.run(ctx) })
 	g.Go(func() error { return a.store.Run(ctx) })
+	g.Go(func() error { return a.watch.Run(ctx) })
+	a.watchCredentials()
 	g.Go(func() error { return a.runnerSlot.run(ctx) })
 	g.Go(func() error { return a.runSinkRetry(ctx) })
 	if a.child != nil {
@@ -387,6 +400,17 @@ func (a *Agent) secretsChanged(keys []string) {
 	if r := a.templates(); r != nil {
 		r.Notify(keys)
 	}
+}
+
+// watchCredentials watches the auth method's credential files: when one
+// is replaced, a login waiting out its backoff is tried at once, and a
+// token file's new token is used.
+func (a *Agent) watchCredentials() {
+	paths := map[string]func(){}
+	for _, p := range a.lifecycle().CredentialFiles() {
+		paths[p] = func() { a.lifecycle().CredentialsChanged() }
+	}
+	a.watch.Set("credentials", paths)
 }
 
 // secrets indexes every secret value rotor holds, and its token, so that

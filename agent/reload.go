@@ -28,7 +28,7 @@ func (a *Agent) Reload(cfg *config.Config) error {
 	}
 	// Build every new part before replacing anything: a part that cannot
 	// be built refuses the reload and leaves the running agent untouched.
-	runner, err := a.newRunner(cur)
+	runner, err := a.newRunner(cur, a.templates())
 	if err != nil {
 		return err
 	}
@@ -69,6 +69,7 @@ func (a *Agent) Reload(cfg *config.Config) error {
 	case life != nil:
 		a.log.Info("auth method changed: logging in with the new one", "component", "auth")
 		a.lifeSlot.set(life.Run)
+		a.watchCredentials()
 	case sinksChanged:
 		if tok := a.lifecycle().Token(); tok != nil {
 			a.writeSinks(context.Background(), tok)

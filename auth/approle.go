@@ -23,6 +23,14 @@ type appRole struct {
 	log    *slog.Logger
 }
 
+func (a *appRole) credentialFiles() []string {
+	out := []string{a.cfg.RoleIDFilePath}
+	if a.cfg.SecretIDFilePath != "" {
+		out = append(out, a.cfg.SecretIDFilePath)
+	}
+	return out
+}
+
 func (a *appRole) Login(ctx context.Context, c *api.Client) (*api.Secret, error) {
 	roleID, err := readCredential(a.cfg.RoleIDFilePath, "role_id")
 	if err != nil {

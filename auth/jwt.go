@@ -17,6 +17,8 @@ type jwt struct {
 	cached string
 }
 
+func (j *jwt) credentialFiles() []string { return []string{j.cfg.Path} }
+
 func (j *jwt) Login(ctx context.Context, c *api.Client) (*api.Secret, error) {
 	tok, err := readCredential(j.cfg.Path, "JWT")
 	switch {

@@ -13,6 +13,8 @@ type kubernetes struct {
 	cfg   KubernetesOptions
 }
 
+func (k *kubernetes) credentialFiles() []string { return []string{k.cfg.TokenPath} }
+
 func (k *kubernetes) Login(ctx context.Context, c *api.Client) (*api.Secret, error) {
 	jwt, err := readCredential(k.cfg.TokenPath, "service-account token")
 	if err != nil {

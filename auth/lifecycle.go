@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/vault/api"
@@ -21,6 +22,12 @@ import (
 type Lifecycle struct {
 	o    Options
 	wake chan struct{}
+	// creds wakes a login waiting out its backoff: a credential file was
+	// replaced (CredentialsChanged), so the next attempt may succeed.
+	creds chan struct{}
+	// credsChanged tells keep that a wake-up came from a replaced token
+	// file, not from Vault rejecting the token.
+	credsChanged atomic.Bool
 
 	mu  sync.Mutex
 	cur *Token
@@ -82,7 +89,7 @@ func NewLifecycle(o Options) *Lifecycle {
 	if o.OnRenewed == nil {
 		o.OnRenewed = func(*Token) {}
 	}
-	return &Lifecycle{o: o, wake: make(chan struct{}, 1)}
+	return &Lifecycle{o: o, wake: make(chan struct{}, 1), creds: make(chan struct{}, 1)}
 }
 
 // Token returns the current token, or nil before the first login.
@@ -104,6 +111,34 @@ func (l *Lifecycle) Invalidate(tok *Token) {
 		default:
 		}
 	}
+}
+
+// CredentialsChanged tells the lifecycle that one of its method's
+// credential files was replaced: a login waiting out its backoff is tried
+// at once, and a token read from a file (token_file) is replaced by the
+// new one. Other methods read their files at each login anyway, so their
+// current token stays. It never blocks.
+func (l *Lifecycle) CredentialsChanged() {
+	select {
+	case l.creds <- struct{}{}:
+	default:
+	}
+	if _, borrowed := l.o.Method.(borrower); borrowed && l.Token() != nil {
+		l.credsChanged.Store(true)
+		select {
+		case l.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// CredentialFiles lists the files the method reads its credentials from
+// (watched by the agent; see CredentialsChanged).
+func (l *Lifecycle) CredentialFiles() []string {
+	if f, ok := l.o.Method.(interface{ credentialFiles() []string }); ok {
+		return f.credentialFiles()
+	}
+	return nil
 }
 
 // ErrStaticTokenGone is returned when the token from the environment is
@@ -151,8 +186,12 @@ func (l *Lifecycle) Run(ctx context.Context) error {
 				d = max(d, ra)
 			}
 			log.Warn("login failed", "error", err, "error_class", class.String(), "retry_in", d.Round(time.Millisecond))
-			if clock.Sleep(ctx, l.o.Clock, d) != nil {
+			// A replaced credential file (a new secret_id, say) cuts the
+			// wait short: the next attempt may succeed.
+			if woken, err := clock.Wait(ctx, l.o.Clock, l.o.Clock.Now().Add(d), l.creds); err != nil {
 				return nil
+			} else if woken {
+				log.Info("a credential file changed; logging in now")
 			}
 			continue
 		}
@@ -285,6 +324,11 @@ func (l *Lifecycle) keep(ctx context.Context, tok *Token) (alive bool) {
 		if woken, err := clock.Wait(ctx, l.o.Clock, at, l.wake); err != nil {
 			return false
 		} else if woken {
+			if l.credsChanged.Swap(false) {
+				// token_file: the old token is not known to be dead.
+				log.Info("the token file changed; using the new token", "accessor", tok.Accessor)
+				return true
+			}
 			log.Warn("token rejected by Vault; logging in again", "accessor", tok.Accessor)
 			return false
 		}

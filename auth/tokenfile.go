@@ -17,6 +17,8 @@ type tokenFile struct {
 // borrowsToken marks the token as someone else's: never revoked by rotor.
 func (*tokenFile) borrowsToken() {}
 
+func (t *tokenFile) credentialFiles() []string { return []string{t.path} }
+
 func (t *tokenFile) Login(ctx context.Context, c *api.Client) (*api.Secret, error) {
 	tok, err := readCredential(t.path, "token")
 	if err != nil {

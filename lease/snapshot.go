@@ -184,7 +184,10 @@ func (s *Store) Seed(ref Ref, sec *Secret, t Timing) bool {
 	if s.tok != nil {
 		owner = s.tok.Generation
 	}
-	s.entries[key] = &entry{ref: ref, val: Value{Secret: sec}, timing: t, owner: owner,
+	e := &entry{ref: ref, val: Value{Secret: sec}, timing: t, owner: owner,
 		b: newBackoff(s.o.Rand), slow: newSlowBackoff(s.o.Rand)}
+	e.action, e.next = Next(t, s.o.Policy, s.o.Rand())
+	e.planned = true
+	s.entries[key] = e
 	return true
 }

@@ -14,6 +14,7 @@ type recorder struct {
 	store   *lease.Store // nil for a dry run (syntax check)
 	used    map[string]lease.Ref
 	missing map[string]lease.Ref
+	files   map[string]bool // local files read (the file function)
 	// reuse, when set, gives the store a still-valid certificate found at
 	// the template's destination for a pkiCert call the store does not
 	// hold yet (see Runner.reuseCert). Nil for env templates and dry runs.
@@ -21,7 +22,7 @@ type recorder struct {
 }
 
 func (r *recorder) reset() {
-	r.used, r.missing = map[string]lease.Ref{}, map[string]lease.Ref{}
+	r.used, r.missing, r.files = map[string]lease.Ref{}, map[string]lease.Ref{}, map[string]bool{}
 }
 
 // get returns the stored value of ref, or records it as missing.
@@ -137,6 +138,9 @@ func (t *tmpl) pkiCertFunc(path string, args ...string) (any, error) {
 func (t *tmpl) fileFunc(p string) (string, error) {
 	if p == "" {
 		return "", nil
+	}
+	if t.rec.files != nil {
+		t.rec.files[p] = true // watched: a change renders the template again
 	}
 	s, err := readLocal(p, t.cfg.SandboxPath, t.cfg.MaxBytes)
 	if err != nil {

@@ -3,6 +3,7 @@ package template
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/rotorproject/rotor/internal/atomicfile"
@@ -19,7 +20,8 @@ type group struct {
 	command command.Command
 	timeout time.Duration
 
-	cmdPending bool
+	cmdPending bool // the files changed since the command last ran
+	cmdRunning bool // the command runs now (in its own goroutine)
 	cmdRetryAt time.Time
 	cmdB       *backoff.Backoff
 }
@@ -82,14 +84,12 @@ func (g *group) publish(ctx context.Context, r *Runner, outs map[*tmpl][]byte) {
 	defer func() { <-r.writeSem }()
 	for _, t := range fresh {
 		out := outs[t]
-		wrote, err := atomicfile.Write(t.cfg.Destination, out, atomicfile.Options{
-			Mode: t.cfg.Perms, UID: t.uid, GID: t.gid, CreateDirs: t.cfg.CreateDestDirs, Backup: t.cfg.Backup,
-			Dirs: &r.dirs,
-		})
+		wrote, err := atomicfile.Write(t.cfg.Destination, out, r.writeOptions(t))
 		if err != nil {
 			r.fail(t, err)
 			continue
 		}
+		r.seen(t.cfg.Destination)
 		t.output, t.rendered, t.dirty = out, true, false
 		t.lastErr, t.failures = nil, 0
 		t.b.Reset()
@@ -106,32 +106,102 @@ func (g *group) publish(ctx context.Context, r *Runner, outs map[*tmpl][]byte) {
 	}
 }
 
-// retryCommand runs the group's command if it is pending and due.
+// retryCommand starts the group's command if it is pending, due, and
+// not running already. The command runs in a goroutine of its own: a
+// slow or hanging reload command (up to its timeout) holds up its own
+// group only, never other templates' renders. Its result comes back
+// through finishCommands.
 func (g *group) retryCommand(ctx context.Context, r *Runner) {
-	if !g.cmdPending || g.cmdRetryAt.After(r.clock.Now()) {
+	if !g.cmdPending || g.cmdRunning || g.cmdRetryAt.After(r.clock.Now()) {
 		return
 	}
-	log := r.log.With("command", g.command.String(), "templates", len(g.members))
-	// A command may print what it read (a cat of the new file): its
-	// output is redacted with every secret rotor holds before it is
-	// logged, and logged whole only at debug level.
-	res := runCommand(ctx, g.command, g.timeout, r.o.Env, r.secrets())
-	r.recordCommand(g, res, r.clock.Now())
-	if res.err == nil {
-		g.cmdPending = false
-		g.cmdB.Reset()
-		log.Info("reload command succeeded", "exit_code", 0, "duration", res.duration.Round(time.Millisecond))
-		if res.output != "" {
-			log.Debug("reload command output", "output", res.output)
+	// Files changed while the command runs set cmdPending again (publish),
+	// and it runs once more after this run: it must see the last files.
+	g.cmdPending, g.cmdRunning = false, true
+	env, secrets := r.o.Env, r.secrets()
+	r.cmdWG.Add(1)
+	go func() {
+		defer r.cmdWG.Done()
+		// A command may print what it read (a cat of the new file): its
+		// output is redacted with every secret rotor holds before it is
+		// logged, and logged whole only at debug level.
+		res := runCommand(ctx, g.command, g.timeout, env, secrets)
+		r.cmdMu.Lock()
+		r.cmdDone = append(r.cmdDone, cmdReport{g: g, res: res})
+		r.cmdMu.Unlock()
+		r.poke()
+	}()
+}
+
+// cmdReport is a finished command, for the runner's goroutine.
+type cmdReport struct {
+	g   *group
+	res cmdResult
+}
+
+// finishCommands records the commands that finished since the last pass:
+// success, or a retry with the group's backoff. Runner goroutine only.
+func (r *Runner) finishCommands(ctx context.Context) {
+	r.cmdMu.Lock()
+	done := r.cmdDone
+	r.cmdDone = nil
+	r.cmdMu.Unlock()
+	for _, d := range done {
+		g, res := d.g, d.res
+		g.cmdRunning = false
+		log := r.log.With("command", g.command.String(), "templates", len(g.members))
+		r.recordCommand(g, res, r.clock.Now())
+		if res.err == nil {
+			g.cmdB.Reset()
+			log.Info("reload command succeeded", "exit_code", 0, "duration", res.duration.Round(time.Millisecond))
+			if res.output != "" {
+				log.Debug("reload command output", "output", res.output)
+			}
+			continue
 		}
-		return
+		if ctx.Err() != nil {
+			continue
+		}
+		g.cmdPending = true
+		d := g.cmdB.Next()
+		g.cmdRetryAt = r.clock.Now().Add(d)
+		log.Error("reload command failed", "exit_code", res.exitCode, "error", res.err, "output", lastLines(res.output), "retry_in", d.Round(time.Millisecond))
 	}
-	if ctx.Err() != nil {
-		return
+}
+
+// commandsRunning reports whether a reload command runs now.
+func (r *Runner) commandsRunning() bool {
+	for _, g := range r.groups {
+		if g.cmdRunning {
+			return true
+		}
 	}
-	d := g.cmdB.Next()
-	g.cmdRetryAt = r.clock.Now().Add(d)
-	log.Error("reload command failed", "exit_code", res.exitCode, "error", res.err, "output", lastLines(res.output), "retry_in", d.Round(time.Millisecond))
+	return false
+}
+
+// Pending returns the commands (by Key) that have yet to run successfully
+// for the files rotor wrote: a reload carries them over, so a failed
+// reload command is retried by the new runner too. Call it after Run has
+// returned.
+func (r *Runner) Pending() []string {
+	var out []string
+	for _, g := range r.groups {
+		if !g.command.IsZero() && (g.cmdPending || g.cmdRunning) {
+			out = append(out, g.command.Key())
+		}
+	}
+	return out
+}
+
+// inherit marks pending the groups whose commands a previous runner had
+// not run successfully yet.
+func (r *Runner) inherit(keys []string) {
+	for _, g := range r.groups {
+		if !g.command.IsZero() && slices.Contains(keys, g.command.Key()) {
+			g.cmdPending, g.cmdRetryAt = true, time.Time{}
+			r.log.Info("reload command still owed from before the reload; it will run", "command", g.command.String())
+		}
+	}
 }
 
 // publishEnv keeps env_template values in memory (they never touch disk)

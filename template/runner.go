@@ -35,8 +35,18 @@ type Runner struct {
 	dirs      atomicfile.DirSyncer
 	firstDone bool
 
+	// Reload commands run in goroutines of their own (retryCommand); they
+	// report through cmdDone, and Run waits for them (cmdWG) before it
+	// returns.
+	cmdMu   sync.Mutex
+	cmdDone []cmdReport
+	cmdWG   sync.WaitGroup
+
+	watched string // the files last given to the Watcher (watchFiles)
+
 	mu      sync.Mutex
 	changed map[string]bool // secret keys changed since the last loop
+	files   fileEvents      // file changes the Watcher reported
 
 	smu    sync.Mutex // guards status
 	status map[*tmpl]*Status
@@ -82,6 +92,13 @@ type Options struct {
 	// Secrets returns every secret value rotor holds, indexed for
 	// redaction of errors and command output. Nil: the store's values.
 	Secrets func() *redact.Set
+	// Inherit, if set, is called when Run starts and returns the reload
+	// commands (Command.Key) a previous runner still owed (see Pending):
+	// a SIGHUP must not drop a failed command's retry.
+	Inherit func() []string
+	// Watch, if set, watches the files templates read, their sources and
+	// their destinations (see watch.go).
+	Watch Watcher
 	// CertReuseThreshold is lease_renewal_threshold: a certificate found
 	// at a pkiCert template's destination is reused until this fraction of
 	// its validity has passed (0: the default, 0.9).
@@ -149,6 +166,11 @@ func (r *Runner) Notify(keys []string) {
 		r.changed[k] = true
 	}
 	r.mu.Unlock()
+	r.poke()
+}
+
+// poke wakes Run. It never blocks.
+func (r *Runner) poke() {
 	select {
 	case r.wake <- struct{}{}:
 	default:
@@ -165,18 +187,27 @@ func (r *Runner) Run(ctx context.Context) error {
 		return nil
 	case <-r.store.Ready():
 	}
+	// Commands started by this runner end (killed on cancel) before Run
+	// returns: the runner owns their goroutines.
+	defer r.cmdWG.Wait()
+	if r.o.Inherit != nil {
+		r.inherit(r.o.Inherit())
+	}
 	r.reuseCerts()
 	now := r.clock.Now()
 	for _, t := range r.tmpls {
 		t.dirty, t.dueAt = true, now
 	}
 	for {
+		r.finishCommands(ctx)
+		r.applyFileEvents(r.clock.Now())
 		r.markChanged()
 		if err := r.pass(ctx); errors.Is(err, errOnceRendered) {
 			return nil
 		} else if err != nil {
 			return err
 		}
+		r.watchFiles()
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -205,15 +236,8 @@ func (r *Runner) markChanged() {
 				break
 			}
 		}
-		if !hit {
-			continue
-		}
-		if !t.dirty {
-			t.dirty, t.firstDue = true, now
-		}
-		t.dueAt = now.Add(t.cfg.WaitMin)
-		if t.cfg.WaitMax > 0 && t.dueAt.After(t.firstDue.Add(t.cfg.WaitMax)) {
-			t.dueAt = t.firstDue.Add(t.cfg.WaitMax)
+		if hit {
+			r.markDirty(t, now)
 		}
 	}
 }
@@ -236,7 +260,9 @@ func (r *Runner) pass(ctx context.Context) error {
 	for _, g := range r.groups {
 		g.retryCommand(ctx, r)
 	}
-	if !r.firstDone && r.allRendered() {
+	// The first render is complete once its reload commands have run too
+	// (init mode exits then; systemd hears READY=1 then).
+	if !r.firstDone && r.allRendered() && !r.commandsRunning() {
 		r.firstDone = true
 		r.log.Info("all templates rendered", "count", len(r.tmpls))
 		if r.o.OnFirstRender != nil {
@@ -247,7 +273,7 @@ func (r *Runner) pass(ctx context.Context) error {
 		if err := r.onceFailed(); err != nil {
 			return err
 		}
-		if r.allRendered() {
+		if r.allRendered() && !r.commandsRunning() {
 			return errOnceRendered
 		}
 	}

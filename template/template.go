@@ -21,26 +21,22 @@ type tmpl struct {
 	cfg      *Spec
 	name     string // destination, or "env NAME": how logs and status name it
 	envName  string // set for env_template: the variable it renders
-	ct       *ctemplate.Template
 	rec      recorder
 	uid, gid int
+	parsed   // from the template's text; replaced when its source file changes
 
-	funcs         []funcUse // every function call, from the parse
-	sensitive     string    // a field naming a key or password it renders ("" if none)
-	sensitiveLine int
-	static        []lease.Ref          // secrets it certainly asks for (prefetched)
-	pkiRefs       []lease.Ref          // the pkiCert calls among them (certificate reuse)
-	used          map[string]lease.Ref // secrets the last render used
-	output        []byte               // last rendered content (nil before the first)
-	rendered      bool                 // has been written at least once
-	lastErr       error
-	failures      int
-	b             *backoff.Backoff
-	retryAt       time.Time // when a failed render is tried again
-	dueAt         time.Time // when a pending render may run (wait min/max)
-	firstDue      time.Time // first change not yet rendered (wait max)
-	dirty         bool
-	lastRender    time.Time
+	used       map[string]lease.Ref // secrets the last render used
+	files      map[string]bool      // local files the last render read (the file function)
+	output     []byte               // last rendered content (nil before the first)
+	rendered   bool                 // has been written at least once
+	lastErr    error
+	failures   int
+	b          *backoff.Backoff
+	retryAt    time.Time // when a failed render is tried again
+	dueAt      time.Time // when a pending render may run (wait min/max)
+	firstDue   time.Time // first change not yet rendered (wait max)
+	dirty      bool
+	lastRender time.Time
 }
 
 var brain = ctemplate.NewBrain()
@@ -65,26 +61,50 @@ func newTmpl(c *Spec, name string) (*tmpl, error) {
 			return nil, fmt.Errorf("template %s: read source: %w", name, err)
 		}
 	}
+	p, err := t.parse(text)
+	if err != nil {
+		return nil, err
+	}
+	t.parsed = p
+	return t, nil
+}
+
+// parsed is what parsing a template's text gives: replaced whole when a
+// template's source file changes.
+type parsed struct {
+	ct            *ctemplate.Template
+	funcs         []funcUse   // every function call
+	static        []lease.Ref // secrets it certainly asks for (prefetched)
+	pkiRefs       []lease.Ref // the pkiCert calls among them (certificate reuse)
+	sensitive     string      // a field naming a key or password it renders ("" if none)
+	sensitiveLine int
+}
+
+// parse checks text (syntax, function names, argument counts) and
+// prepares it for execution.
+func (t *tmpl) parse(text string) (parsed, error) {
+	c, name := t.cfg, t.name
 	if text == "" {
 		text = " " // consul-template refuses empty contents; render an empty-ish file
 	}
+	var p parsed
 	tree, err := parseTemplate(name, text, c.LeftDelim, c.RightDelim)
 	if err != nil {
-		return nil, fmt.Errorf("template %s: %s: %w", name, sourceName(c), err)
+		return p, fmt.Errorf("template %s: %s: %w", name, sourceName(c), err)
 	}
 	for _, u := range calls(tree) {
 		if err := checkArity(u); err != nil {
-			return nil, fmt.Errorf("template %s: %s: %w", name, sourceName(c), err)
+			return p, fmt.Errorf("template %s: %s: %w", name, sourceName(c), err)
 		}
-		t.funcs = append(t.funcs, u)
+		p.funcs = append(p.funcs, u)
 	}
-	for _, c := range staticCalls(tree) {
-		t.static = append(t.static, c.ref)
-		if c.fn == "pkiCert" {
-			t.pkiRefs = append(t.pkiRefs, c.ref)
+	for _, sc := range staticCalls(tree) {
+		p.static = append(p.static, sc.ref)
+		if sc.fn == "pkiCert" {
+			p.pkiRefs = append(p.pkiRefs, sc.ref)
 		}
 	}
-	t.sensitive, t.sensitiveLine = sensitiveField(tree)
+	p.sensitive, p.sensitiveLine = sensitiveField(tree)
 	in := &ctemplate.NewTemplateInput{
 		Contents:         text,
 		Destination:      c.Destination,
@@ -95,10 +115,10 @@ func newTmpl(c *Spec, name string) (*tmpl, error) {
 		FunctionDenylist: c.FunctionDenylist,
 		ExtFuncMap:       t.funcMap(),
 	}
-	if t.ct, err = ctemplate.NewTemplate(in); err != nil {
-		return nil, fmt.Errorf("template %s: %w", name, err)
+	if p.ct, err = ctemplate.NewTemplate(in); err != nil {
+		return p, fmt.Errorf("template %s: %w", name, err)
 	}
-	return t, nil
+	return p, nil
 }
 
 // warnings lists what validate should point out about a template that is
@@ -154,7 +174,7 @@ func (t *tmpl) execute(store *lease.Store) result {
 	t.rec.store = store
 	t.rec.reset()
 	res, err := t.ct.Execute(&ctemplate.ExecuteInput{Brain: brain})
-	t.used = t.rec.used
+	t.used, t.files = t.rec.used, t.rec.files
 	if err != nil {
 		return result{missing: t.rec.missing, err: err}
 	}

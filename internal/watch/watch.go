@@ -31,9 +31,9 @@ const Debounce = 200 * time.Millisecond
 type Watcher struct {
 	log *slog.Logger
 
-	mu    sync.Mutex
-	files map[string]*file // absolute path -> state
-	kick  chan struct{}    // Set changed the set of directories
+	mu     sync.Mutex
+	groups map[string]map[string]*file // owner -> absolute path -> state
+	kick   chan struct{}               // Set changed the set of directories
 }
 
 type file struct {
@@ -63,28 +63,31 @@ func New(log *slog.Logger) *Watcher {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Watcher{log: log, files: map[string]*file{}, kick: make(chan struct{}, 1)}
+	return &Watcher{log: log, groups: map[string]map[string]*file{}, kick: make(chan struct{}, 1)}
 }
 
-// Set replaces the watched files: path -> the callback to run when the
-// file changes. A file kept from the previous set keeps its last known
-// state, so re-registering it does not fire its callback.
-func (w *Watcher) Set(paths map[string]func()) {
+// Set replaces the files one owner (group) watches: path -> the callback
+// to run when the file changes. Owners (the templates, the auth method)
+// set their own files without knowing each other's. A file kept from the
+// previous set keeps its last known state, so re-registering it does not
+// fire its callback.
+func (w *Watcher) Set(group string, paths map[string]func()) {
 	w.mu.Lock()
+	prev := w.groups[group]
 	next := make(map[string]*file, len(paths))
 	for p, f := range paths {
 		abs, err := filepath.Abs(p)
 		if err != nil {
 			continue
 		}
-		if old, ok := w.files[abs]; ok {
+		if old, ok := prev[abs]; ok {
 			old.onChange = f
 			next[abs] = old
 			continue
 		}
 		next[abs] = &file{onChange: f, seen: stat(abs)}
 	}
-	w.files = next
+	w.groups[group] = next
 	w.mu.Unlock()
 	select {
 	case w.kick <- struct{}{}:
@@ -102,8 +105,10 @@ func (w *Watcher) Seen(p string) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if f, ok := w.files[abs]; ok {
-		f.seen = stat(abs)
+	for _, files := range w.groups {
+		if f, ok := files[abs]; ok {
+			f.seen = stat(abs)
+		}
 	}
 }
 
@@ -112,8 +117,10 @@ func (w *Watcher) dirs() map[string]bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	out := map[string]bool{}
-	for p := range w.files {
-		out[filepath.Dir(p)] = true
+	for _, files := range w.groups {
+		for p := range files {
+			out[filepath.Dir(p)] = true
+		}
 	}
 	return out
 }
@@ -193,13 +200,15 @@ func (w *Watcher) Run(ctx context.Context) error {
 func (w *Watcher) check(dirs map[string]bool) {
 	var fire []func()
 	w.mu.Lock()
-	for p, f := range w.files {
-		if !dirs[filepath.Dir(p)] {
-			continue
-		}
-		if now := stat(p); now != f.seen {
-			f.seen = now
-			fire = append(fire, f.onChange)
+	for _, files := range w.groups {
+		for p, f := range files {
+			if !dirs[filepath.Dir(p)] {
+				continue
+			}
+			if now := stat(p); now != f.seen {
+				f.seen = now
+				fire = append(fire, f.onChange)
+			}
 		}
 	}
 	w.mu.Unlock()

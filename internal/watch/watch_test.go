@@ -27,7 +27,7 @@ func TestWatcherReportsReplaceEditDeleteOnce(t *testing.T) {
 	os.WriteFile(b, []byte("1"), 0o600)
 	var na, nb atomic.Int32
 	w := New(nil)
-	w.Set(map[string]func(){a: func() { na.Add(1) }, b: func() { nb.Add(1) }})
+	w.Set("t", map[string]func(){a: func() { na.Add(1) }, b: func() { nb.Add(1) }})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	go w.Run(ctx)
@@ -59,7 +59,7 @@ func TestWatcherDirectoryAppearsLater(t *testing.T) {
 	f := filepath.Join(dir, "token")
 	var n atomic.Int32
 	w := New(nil)
-	w.Set(map[string]func(){f: func() { n.Add(1) }})
+	w.Set("t", map[string]func(){f: func() { n.Add(1) }})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	go w.Run(ctx)
