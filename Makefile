@@ -44,8 +44,7 @@ test: deps vault agentcheck lint
 # sealed, slow, failing or failing over, with revocations, broken reload
 # commands and filesystems, SIGKILLs and bad configs; `make test` runs it
 # too. -v prints each scenario's result line. Long variants (60s outage,
-# 1,000 kills): ROTOR_CHAOS_LONG=1 make chaos. Known rotor bugs skip;
-# ROTOR_CHAOS_STRICT=1 makes them fail.
+# 1,000 kills): ROTOR_CHAOS_LONG=1 make chaos.
 chaos: vault
 	ROTOR_REQUIRE_INTEGRATION=1 ROTOR_VAULT_BIN=$(CURDIR)/$(VAULT_BIN) go test $(GO_TEST_FLAGS) -v ./test/chaos/
 

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"os"
+	"path/filepath"
 
 	"github.com/rotorproject/rotor/internal/atomicfile"
 )
@@ -50,6 +51,23 @@ func (a *Agent) cleanupLeftovers(s *settings) {
 		add(a.state.Path(), atomicfile.Owner{})
 	}
 	log := a.log.With("component", "files")
+	// Group writes a crash interrupted are finished first: their
+	// temporary files are complete, and Cleanup would remove them.
+	dirs := map[string]bool{}
+	for _, t := range targets {
+		if t.Path != "" {
+			dirs[filepath.Dir(t.Path)] = true
+		}
+	}
+	for dir := range dirs {
+		renamed, err := atomicfile.Recover(dir)
+		for _, p := range renamed {
+			log.Info("finished a group write a crash interrupted", "path", p)
+		}
+		if err != nil {
+			log.Warn("could not finish an interrupted group write", "dir", dir, "error", err)
+		}
+	}
 	removed, err := atomicfile.Cleanup(targets)
 	for _, p := range removed {
 		log.Info("removed a temporary file left by an interrupted write", "path", p)

@@ -82,11 +82,27 @@ func (g *group) publish(ctx context.Context, r *Runner, outs map[*tmpl][]byte) {
 	changed := false
 	r.writeSem <- struct{}{}
 	defer func() { <-r.writeSem }()
-	for _, t := range fresh {
-		out := outs[t]
-		wrote, err := atomicfile.Write(t.cfg.Destination, out, r.writeOptions(t))
-		if err != nil {
-			r.fail(t, err)
+	// The group's files are written in two phases (atomicfile.WriteGroup):
+	// all temporary files first, then the renames back to back, with a
+	// journal that lets the next start finish them after a crash. A
+	// certificate is never left beside its old key.
+	items := make([]atomicfile.Item, len(fresh))
+	for i, t := range fresh {
+		items[i] = atomicfile.Item{Path: t.cfg.Destination, Data: outs[t], Options: r.writeOptions(t)}
+	}
+	wroteAll, err := atomicfile.WriteGroup(items)
+	if err != nil {
+		// Files not renamed keep their previous content; the journal, if
+		// any, finishes the renames at the next start.
+		for i, t := range fresh {
+			if !wroteAll[i] {
+				r.fail(t, err)
+			}
+		}
+	}
+	for i, t := range fresh {
+		out, wrote := outs[t], wroteAll[i]
+		if err != nil && !wrote {
 			continue
 		}
 		r.seen(t.cfg.Destination)

@@ -16,6 +16,5 @@
 //	ROTOR_CHAOS_LONG=1      the long variants: a 60s outage, 1,000 kills
 //	ROTOR_CHAOS_OUTAGE=30s  the outage length (default 16s, 60s when long)
 //	ROTOR_CHAOS_KILLS=200   SIGKILLs in the kill test (default 40, 1,000 when long)
-//	ROTOR_CHAOS_STRICT=1    known rotor bugs fail instead of skipping
 //	ROTOR_CHAOS_RESULTS=f   also append the result lines to file f
 package chaos

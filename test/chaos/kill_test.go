@@ -120,7 +120,7 @@ func TestSIGKILLDuringWrites(t *testing.T) {
 		t.Errorf("a complete start left %d temporary file(s) from earlier kills in the destination directories (%d of %d kills left some; by file: %s), e.g. %v; "+
 			"rotor does not clean up .<name>.tmp-* files at start-up", len(left), len(leftoverKills), kills, counts(byFile), first(left, 3))
 	}
-	known := &knownFailures{owner: "nobody yet (template publish writes a group's files one rename at a time)"}
+	known := &violations{}
 	if len(mismatched) > 0 {
 		known.add("after %d of %d kills the certificate did not match its key (%d kills landed between the certificate's rename and the key's; "+
 			"until the next complete start the pair stays mismatched), first: %s; a complete start repaired it: %v",

@@ -97,10 +97,10 @@ func (r *rotor) kill() {
 	<-r.done
 }
 
-// status reads GET /v1/status.
+// status reads GET /agent/v1/status.
 func (r *rotor) status() (ops.Status, error) {
 	var st ops.Status
-	resp, err := r.hc.Get("http://rotor/v1/status")
+	resp, err := r.hc.Get("http://rotor/agent/v1/status")
 	if err != nil {
 		return st, err
 	}

@@ -85,7 +85,7 @@ func runWindow(t *testing.T, e *env, w faultWindow) {
 			t.Logf("request %s %+.1fs %s %s: %s -> %d in %v", r.At.Format("15:04:05.000"), r.At.Sub(faultStart).Seconds(), r.Method, r.Path, r.Fault, r.Status, r.Duration.Round(time.Millisecond))
 		}
 	}
-	known := &knownFailures{owner: "the scheduler rewrite"}
+	known := &violations{}
 	if !r.alive() {
 		t.Fatalf("rotor exited: %v", r.cmd.ProcessState)
 	}
