@@ -84,7 +84,7 @@ func (g *group) publish(ctx context.Context, r *Runner, outs map[*tmpl][]byte) {
 		out := outs[t]
 		wrote, err := atomicfile.Write(t.cfg.Destination, out, atomicfile.Options{
 			Mode: t.cfg.Perms, UID: t.uid, GID: t.gid, CreateDirs: t.cfg.CreateDestDirs, Backup: t.cfg.Backup,
-			Dirs: &r.dirs,
+			Dirs: &r.dirs, Owner: t.cfg.Owner,
 		})
 		if err != nil {
 			r.fail(t, err)
