@@ -168,6 +168,7 @@ func (c *Child) start() (*proc, error) {
 	c.started = true
 	n := len(c.env)
 	c.mu.Unlock()
+	prepare(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("exec %s: %w", argv[0], err)
 	}
@@ -193,7 +194,9 @@ func (c *Child) watch(ctx context.Context, p *proc) (restart bool, err error) {
 			return false, &ExitError{Code: code}
 		case s := <-c.signals:
 			c.log.Info("forwarding signal to child", "signal", s.String(), "pid", p.cmd.Process.Pid)
-			p.cmd.Process.Signal(s)
+			if err := forward(p.cmd.Process, s); err != nil {
+				c.log.Info("signal not forwarded", "signal", s.String(), "error", err)
+			}
 		case <-ctx.Done():
 			c.stop(p)
 			return false, nil
@@ -206,13 +209,16 @@ func (c *Child) watch(ctx context.Context, p *proc) (restart bool, err error) {
 			if !c.pendingChange() {
 				continue
 			}
-			if c.cfg.ReloadSignal != "" {
+			if c.cfg.ReloadSignal != "" && canReloadBySignal {
 				c.mu.Lock()
 				c.changed = false
 				c.mu.Unlock()
 				c.log.Info("secrets changed; signalling child", "signal", c.cfg.ReloadSignal, "pid", p.cmd.Process.Pid)
-				p.cmd.Process.Signal(signalByName(c.cfg.ReloadSignal))
+				sendSignal(p.cmd.Process, c.cfg.ReloadSignal)
 				continue
+			}
+			if c.cfg.ReloadSignal != "" {
+				c.log.Warn("reload_signal cannot be sent on this system; restarting the child instead", "signal", c.cfg.ReloadSignal)
 			}
 			if c.cfg.RestartOnSecretChanges == "never" {
 				continue
@@ -231,9 +237,20 @@ func (c *Child) pendingChange() bool {
 }
 
 // stop sends the stop signal, waits up to the kill timeout, then SIGKILL.
+// A stop signal that cannot be sent (Windows without a console) kills at
+// once: waiting would only delay the same end.
 func (c *Child) stop(p *proc) {
-	sig := signalByName(c.cfg.StopSignal)
-	p.cmd.Process.Signal(sig)
+	if err := sendSignal(p.cmd.Process, c.cfg.StopSignal); err != nil {
+		select {
+		case <-p.done:
+			return // it had exited already
+		default:
+		}
+		c.log.Info("stop signal not sent; killing the child", "signal", c.cfg.StopSignal, "error", err)
+		p.cmd.Process.Kill()
+		<-p.done
+		return
+	}
 	select {
 	case <-p.done:
 		return
@@ -242,24 +259,6 @@ func (c *Child) stop(p *proc) {
 	c.log.Warn("child did not stop in time; killing it", "pid", p.cmd.Process.Pid, "timeout", c.cfg.KillTimeout)
 	p.cmd.Process.Kill()
 	<-p.done
-}
-
-func signalByName(name string) syscall.Signal {
-	switch name {
-	case "SIGHUP":
-		return syscall.SIGHUP
-	case "SIGINT":
-		return syscall.SIGINT
-	case "SIGQUIT":
-		return syscall.SIGQUIT
-	case "SIGKILL":
-		return syscall.SIGKILL
-	case "SIGUSR1":
-		return syscall.SIGUSR1
-	case "SIGUSR2":
-		return syscall.SIGUSR2
-	}
-	return syscall.SIGTERM
 }
 
 // mergeEnv overrides base with the secret values, which win.

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
+
+	"github.com/rotorproject/rotor/internal/procgroup"
 )
 
 const (
@@ -239,13 +241,9 @@ func (s *Server) launch() error {
 	cmd.Env = s.env
 	cmd.Stdout = logf
 	cmd.Stderr = logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		// Own process group, so Stop can signal Vault and anything it spawns.
-		Setpgid: true,
-		// If the test binary dies without running cleanups (go test -timeout
-		// panics, for one), take Vault down with it instead of leaking it.
-		Pdeathsig: syscall.SIGKILL,
-	}
+	// Own process group, so Stop can signal Vault and anything it spawns;
+	// on Linux, killed with the test binary if that dies without cleanups.
+	cmd.SysProcAttr = procgroup.Attr()
 	err = cmd.Start()
 	logf.Close() // the child holds its own descriptor
 	if err != nil {
@@ -307,14 +305,13 @@ func (s *Server) waitReady(p *process) error {
 // stop signals the process group and reaps the leader. The group is
 // signalled before the leader is reaped, so its id cannot have been reused.
 func (p *process) stop() {
-	pgid := p.cmd.Process.Pid
-	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	_ = procgroup.Signal(p.cmd.Process, syscall.SIGTERM)
 	select {
 	case <-p.done:
 		return
 	case <-time.After(stopTimeout):
 	}
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	_ = procgroup.Signal(p.cmd.Process, syscall.SIGKILL)
 	<-p.done
 }
 
