@@ -55,12 +55,21 @@ func listenEvents(ctx context.Context, ch chan<- os.Signal, log *slog.Logger) {
 		log.Warn("rotor reload and rotor rotate cannot reach this agent", "error", err)
 		return
 	}
-	handles = append(handles, quit)
-	context.AfterFunc(ctx, func() { windows.SetEvent(quit) })
+	exited := make(chan struct{})
+	// quit is closed only once the waiting goroutine is gone: a handle
+	// closed while still in use could be reused by Windows for another
+	// object, which SetEvent would then set.
+	context.AfterFunc(ctx, func() {
+		windows.SetEvent(quit)
+		<-exited
+		windows.CloseHandle(quit)
+	})
 	go func() {
-		defer closeHandles(handles)
+		defer close(exited)
+		defer closeHandles(handles) // reload and rotate
+		waitOn := append(handles[:len(handles):len(handles)], quit)
 		for {
-			ev, err := windows.WaitForMultipleObjects(handles, false, windows.INFINITE)
+			ev, err := windows.WaitForMultipleObjects(waitOn, false, windows.INFINITE)
 			if err != nil {
 				log.Warn("stopped listening for rotor reload and rotor rotate", "error", err)
 				return

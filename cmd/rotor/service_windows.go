@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"sync/atomic"
 
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/svc"
@@ -21,13 +22,16 @@ func asService(run func(context.Context) int) int {
 	if err := svc.Run("rotor", h); err != nil {
 		return exitFailed
 	}
-	return h.code
+	return int(h.code.Load())
 }
 
 // serviceHandler adapts serveService to svc.Handler.
 type serviceHandler struct {
-	run  func(context.Context) int
-	code int
+	run func(context.Context) int
+	// code is set on svc's goroutine and read after svc.Run returns,
+	// with no Go synchronisation in between (the dispatcher is a Win32
+	// call): hence an atomic.
+	code atomic.Int32
 }
 
 // Execute is called by svc.Run on its own goroutine; it returns when the
@@ -74,11 +78,12 @@ func (h *serviceHandler) Execute(_ []string, changes <-chan svc.ChangeRequest, s
 		}
 		status <- st
 	}
-	h.code = serveService(context.Background(), requests, report, h.run)
-	if h.code != exitOK {
+	code := serveService(context.Background(), requests, report, h.run)
+	h.code.Store(int32(code))
+	if code != exitOK {
 		// A service-specific exit code: sc.exe query shows it, and the
 		// service manager's recovery actions apply.
-		return true, uint32(h.code)
+		return true, uint32(code)
 	}
 	return false, uint32(windows.NO_ERROR)
 }
