@@ -160,7 +160,7 @@ type proc struct {
 
 func (c *Child) start() (*proc, error) {
 	argv := c.cfg.Command.Resolve()
-	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd := c.cfg.Command.Exec(context.Background())
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	c.mu.Lock()
 	cmd.Env = mergeEnv(c.env0, c.env)

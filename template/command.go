@@ -3,7 +3,6 @@ package template
 import (
 	"context"
 	"errors"
-	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -42,8 +41,7 @@ func runCommand(ctx context.Context, c command.Command, timeout time.Duration, e
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	argv := c.Resolve()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd := c.Exec(ctx)
 	cmd.Env = env
 	out := &headTail{}
 	cmd.Stdout, cmd.Stderr = out, out
