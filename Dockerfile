@@ -1,12 +1,18 @@
 # rotor: a static binary on a minimal base, running as non-root.
 # Build: docker build -t rotor .   Run: mount the config at /etc/rotor.
-FROM golang:1.26 AS build
+# Multi-architecture (README, "Container image"):
+#   docker buildx build --platform linux/amd64,linux/arm64 -t rotor .
+# The build stage runs on the builder's own platform and cross-compiles
+# for each target (no emulation): buildx sets TARGETOS and TARGETARCH.
+FROM --platform=$BUILDPLATFORM golang:1.26 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=dev
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/rotor ./cmd/rotor
+ARG TARGETOS
+ARG TARGETARCH
+RUN CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/rotor ./cmd/rotor
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/rotor /usr/local/bin/rotor

@@ -77,7 +77,7 @@ func (f *File) Write(ctx context.Context, c *api.Client, token string) error {
 		}
 		data = e
 	}
-	if _, err := atomicfile.Write(f.o.Path, data, atomicfile.Options{Mode: f.o.Mode, UID: f.uid, GID: f.gid}); err != nil {
+	if _, err := atomicfile.Write(f.o.Path, data, atomicfile.Options{Mode: f.o.Mode, UID: f.uid, GID: f.gid, Owner: f.o.Owner}); err != nil {
 		return fmt.Errorf("sink: %w", err)
 	}
 	return nil

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"sort"
 	"sync"
 	"syscall"
@@ -74,7 +73,7 @@ type Child struct {
 	wake    chan struct{}
 	signals chan os.Signal
 	// spawn starts the process (spawnExec; tests use a fake one).
-	spawn func(argv, env []string) (*proc, error)
+	spawn func(c command.Command, env []string) (*proc, error)
 }
 
 // New returns a supervisor; it starts nothing.
@@ -157,21 +156,28 @@ func (c *Child) isReady() bool {
 
 // proc is a started child process.
 type proc struct {
-	pid    int
+	pid int
+	// signal forwards a signal rotor received; send sends a configured
+	// one by name (the stop and reload signals, and "SIGKILL"). Both go
+	// through the platform's means (signal_unix.go, signal_windows.go).
 	signal func(os.Signal) error
+	send   func(name string) error
 	done   chan struct{} // closed once the process has exited
 	code   int           // its exit status (128+N when signal N killed it); set before done is closed
 }
 
-// spawnExec starts argv with env, sharing rotor's stdin, stdout and stderr.
-func spawnExec(argv, env []string) (*proc, error) {
-	cmd := exec.Command(argv[0], argv[1:]...)
+// spawnExec starts c with env, sharing rotor's stdin, stdout and stderr.
+func spawnExec(c command.Command, env []string) (*proc, error) {
+	cmd := c.Exec(context.Background())
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = env
+	prepare(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	p := &proc{pid: cmd.Process.Pid, signal: cmd.Process.Signal, done: make(chan struct{})}
+	p := &proc{pid: cmd.Process.Pid, done: make(chan struct{}),
+		signal: func(s os.Signal) error { return forward(cmd.Process, s) },
+		send:   func(name string) error { return sendSignal(cmd.Process, name) }}
 	go func() {
 		cmd.Wait()
 		p.code = cmd.ProcessState.ExitCode()
@@ -191,7 +197,7 @@ func (c *Child) start() (*proc, error) {
 	c.started = true
 	n := len(c.env)
 	c.mu.Unlock()
-	p, err := c.spawn(argv, env)
+	p, err := c.spawn(c.cfg.Command, env)
 	if err != nil {
 		return nil, fmt.Errorf("exec %s: %w", argv[0], err)
 	}
@@ -211,7 +217,9 @@ func (c *Child) watch(ctx context.Context, p *proc) (restart bool, err error) {
 			return false, &ExitError{Code: p.code}
 		case s := <-c.signals:
 			c.log.Info("forwarding signal to child", "signal", s.String(), "pid", p.pid)
-			p.signal(s)
+			if err := p.signal(s); err != nil {
+				c.log.Info("signal not forwarded", "signal", s.String(), "error", err)
+			}
 		case <-ctx.Done():
 			c.stop(p)
 			return false, nil
@@ -224,13 +232,16 @@ func (c *Child) watch(ctx context.Context, p *proc) (restart bool, err error) {
 			if !c.pendingChange() {
 				continue
 			}
-			if c.cfg.ReloadSignal != "" {
+			if c.cfg.ReloadSignal != "" && canReloadBySignal {
 				c.mu.Lock()
 				c.changed = false
 				c.mu.Unlock()
 				c.log.Info("secrets changed; signalling child", "signal", c.cfg.ReloadSignal, "pid", p.pid)
-				p.signal(signalByName(c.cfg.ReloadSignal))
+				p.send(c.cfg.ReloadSignal)
 				continue
+			}
+			if c.cfg.ReloadSignal != "" {
+				c.log.Warn("reload_signal cannot be sent on this system; restarting the child instead", "signal", c.cfg.ReloadSignal)
 			}
 			if c.cfg.RestartOnSecretChanges == "never" {
 				continue
@@ -249,35 +260,28 @@ func (c *Child) pendingChange() bool {
 }
 
 // stop sends the stop signal, waits up to the kill timeout, then SIGKILL.
+// A stop signal that cannot be sent (Windows without a console) kills at
+// once: waiting would only delay the same end.
 func (c *Child) stop(p *proc) {
-	sig := signalByName(c.cfg.StopSignal)
-	p.signal(sig)
+	if err := p.send(c.cfg.StopSignal); err != nil {
+		select {
+		case <-p.done:
+			return // it had exited already
+		default:
+		}
+		c.log.Info("stop signal not sent; killing the child", "signal", c.cfg.StopSignal, "error", err)
+		p.send("SIGKILL")
+		<-p.done
+		return
+	}
 	select {
 	case <-p.done:
 		return
 	case <-time.After(c.cfg.KillTimeout):
 	}
 	c.log.Warn("child did not stop in time; killing it", "pid", p.pid, "timeout", c.cfg.KillTimeout)
-	p.signal(syscall.SIGKILL)
+	p.send("SIGKILL")
 	<-p.done
-}
-
-func signalByName(name string) syscall.Signal {
-	switch name {
-	case "SIGHUP":
-		return syscall.SIGHUP
-	case "SIGINT":
-		return syscall.SIGINT
-	case "SIGQUIT":
-		return syscall.SIGQUIT
-	case "SIGKILL":
-		return syscall.SIGKILL
-	case "SIGUSR1":
-		return syscall.SIGUSR1
-	case "SIGUSR2":
-		return syscall.SIGUSR2
-	}
-	return syscall.SIGTERM
 }
 
 // mergeEnv overrides base with the secret values, which win.

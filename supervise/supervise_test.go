@@ -33,7 +33,7 @@ type fakeProc struct {
 	exit    func(code int)
 }
 
-func (f *fakeProcs) spawn(argv, env []string) (*proc, error) {
+func (f *fakeProcs) spawn(_ command.Command, env []string) (*proc, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	fp := &fakeProc{env: env}
@@ -50,9 +50,15 @@ func (f *fakeProcs) spawn(argv, env []string) (*proc, error) {
 		}
 		return nil
 	}
+	p.send = func(name string) error { return p.signal(fakeSignals[name]) }
 	f.procs = append(f.procs, fp)
 	return p, nil
 }
+
+// fakeSignals are the signals the tests name (syscall has these on every
+// platform, so the tests vet for Windows too).
+var fakeSignals = map[string]os.Signal{"SIGTERM": syscall.SIGTERM, "SIGKILL": syscall.SIGKILL, "SIGHUP": syscall.SIGHUP,
+	"SIGINT": syscall.SIGINT, "SIGQUIT": syscall.SIGQUIT}
 
 // started returns the value of name in each started process's environment.
 func (f *fakeProcs) started(name string) []string {

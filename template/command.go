@@ -3,10 +3,8 @@ package template
 import (
 	"context"
 	"errors"
-	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/rotorproject/rotor/internal/command"
@@ -33,7 +31,8 @@ type cmdResult struct {
 }
 
 // runCommand runs c with env as its whole environment and a timeout; on
-// timeout its whole process group is killed. The output is redacted with
+// timeout it is killed with every process it started (runGroup: a
+// process group on Unix, a Job Object on Windows). The output is redacted with
 // secrets before anything else is done with it, so that trimming or
 // cutting it can never leave part of a secret in the clear.
 func runCommand(ctx context.Context, c command.Command, timeout time.Duration, env []string, secrets *redact.Set) cmdResult {
@@ -42,16 +41,13 @@ func runCommand(ctx context.Context, c command.Command, timeout time.Duration, e
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	argv := c.Resolve()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd := c.Exec(ctx)
 	cmd.Env = env
 	out := &headTail{}
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = time.Second
 	start := time.Now()
-	err := cmd.Run()
+	err := runGroup(cmd)
 	res := cmdResult{duration: time.Since(start), err: err}
 	if ctx.Err() == context.DeadlineExceeded {
 		res.err = errors.New("timed out after " + timeout.String())

@@ -182,5 +182,5 @@ func (r *Runner) seen(path string) {
 // writeOptions are how t's destination is written.
 func (r *Runner) writeOptions(t *tmpl) atomicfile.Options {
 	return atomicfile.Options{Mode: t.cfg.Perms, UID: t.uid, GID: t.gid, CreateDirs: t.cfg.CreateDestDirs,
-		Backup: t.cfg.Backup, Dirs: &r.dirs}
+		Backup: t.cfg.Backup, Dirs: &r.dirs, Owner: t.cfg.Owner}
 }

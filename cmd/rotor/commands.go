@@ -10,9 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/rotorproject/rotor/agent"
@@ -53,7 +51,9 @@ func (c *common) logging(fs *flag.FlagSet, stderr io.Writer) (*logging, error) {
 	return lg, nil
 }
 
-func cmdAgent(args []string, stderr io.Writer) int {
+// cmdAgent runs the agent until ctx is done (a Windows service's stop)
+// or a signal stops it.
+func cmdAgent(ctx context.Context, args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("rotor agent", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c := commonFlags(fs)
@@ -84,7 +84,7 @@ func cmdAgent(args []string, stderr io.Writer) int {
 		}
 		return cfg, err
 	}
-	return runAgent(cfg, lg, reload)
+	return runAgent(ctx, cfg, lg, reload)
 }
 
 // cmdExec is the one-shot pipeline form: rotor exec [-config F] [-env
@@ -118,7 +118,7 @@ func cmdExec(args []string, stderr io.Writer) int {
 		printConfigError(stderr, err)
 		return exitFailed
 	}
-	return runAgent(cfg, lg, nil)
+	return runAgent(context.Background(), cfg, lg, nil)
 }
 
 func loadConfig(stderr io.Writer, configs []string) (*config.Config, int) {
@@ -130,9 +130,9 @@ func loadConfig(stderr io.Writer, configs []string) (*config.Config, int) {
 	return cfg, exitOK
 }
 
-// runAgent runs an agent until it stops and maps the result to an exit
-// code: the child's own status in exec mode.
-func runAgent(cfg *config.Config, lg *logging, reload func() (*config.Config, error)) int {
+// runAgent runs an agent until it stops, or ctx is done, and maps the
+// result to an exit code: the child's own status in exec mode.
+func runAgent(ctx context.Context, cfg *config.Config, lg *logging, reload func() (*config.Config, error)) int {
 	if lg.closer != nil {
 		defer lg.closer.Close()
 	}
@@ -149,7 +149,7 @@ func runAgent(cfg *config.Config, lg *logging, reload func() (*config.Config, er
 		log.Error("cannot start", "error", err)
 		return exitFailed
 	}
-	ctx, stop := handleSignals(context.Background(), a, lg, notify, reload)
+	ctx, stop := handleSignals(ctx, a, lg, notify, reload)
 	defer stop()
 	go func() {
 		// A failed ping stops the watchdog loop, and systemd would then
@@ -181,7 +181,8 @@ func logConfigWarnings(log *slog.Logger, cfg *config.Config) {
 }
 
 // cmdRotate asks a running agent, found through its pid_file, to fetch
-// every secret again (SIGUSR1).
+// every secret again (SIGUSR1; a named event on Windows), or over the
+// local API only the secrets matching its argument.
 func cmdRotate(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("rotor rotate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -197,27 +198,9 @@ func cmdRotate(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() == 1 {
 		return rotateOverAPI(configs, fs.Arg(0), stdout, stderr)
 	}
-	cfg, code := loadConfig(stderr, configs)
-	if cfg == nil {
+	pid, code := askAgent("rotor rotate", configs, actionRotate, stderr)
+	if code != exitOK {
 		return code
-	}
-	if cfg.PidFile == "" {
-		fmt.Fprintln(stderr, "rotor rotate: the configuration has no pid_file, so the running agent cannot be found")
-		return exitFailed
-	}
-	b, err := os.ReadFile(cfg.PidFile)
-	if err != nil {
-		fmt.Fprintf(stderr, "rotor rotate: read pid_file: %v\n", err)
-		return exitFailed
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 0 {
-		fmt.Fprintf(stderr, "rotor rotate: pid_file %s does not hold a process id\n", cfg.PidFile)
-		return exitFailed
-	}
-	if err := signalRotor(pid, syscall.SIGUSR1); err != nil {
-		fmt.Fprintf(stderr, "rotor rotate: pid_file %s: %v\n", cfg.PidFile, err)
-		return exitFailed
 	}
 	fmt.Fprintf(stdout, "asked rotor (pid %d) to fetch every secret again\n", pid)
 	return exitOK

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -28,10 +29,11 @@ Commands:
   agent     run the agent: log in, keep token and leases alive, render templates
   exec      run one command with secrets in its environment, then revoke them
   rotate    make a running agent fetch new secrets now (after a suspected leak)
+  reload    make a running agent read its configuration again (as SIGHUP)
   status    show what a running agent holds, when it renews, what fails
   health    check a running agent's health (exit 0 when healthy; -ready for readiness)
   validate  check configuration files and print every problem
-  version   print the version
+  version   print the version, commit, commit date and Go version
 
 Run "rotor <command> -h" for the flags of a command.
 `
@@ -47,11 +49,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "agent":
-		return cmdAgent(args[1:], stderr)
+		// Under the Windows service manager, its stop request ends the
+		// agent (service_windows.go); elsewhere this is a plain call.
+		return asService(func(ctx context.Context) int { return cmdAgent(ctx, args[1:], stderr) })
 	case "exec":
 		return cmdExec(args[1:], stderr)
 	case "rotate":
 		return cmdRotate(args[1:], stdout, stderr)
+	case "reload":
+		return cmdReload(args[1:], stdout, stderr)
 	case "status":
 		return cmdStatus(args[1:], stdout, stderr)
 	case "health":
@@ -59,7 +65,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "validate":
 		return cmdValidate(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
-		fmt.Fprintf(stdout, "rotor %s\n", version)
+		fmt.Fprint(stdout, versionText(version, readBuildInfo()))
 		return exitOK
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)

@@ -11,21 +11,15 @@ import (
 	"github.com/rotorproject/rotor/agent/config"
 )
 
-// Signals rotor handles:
-//
-//	SIGINT, SIGTERM  stop (forwarded to the child in exec mode; a second one stops rotor)
-//	SIGHUP           reload the configuration (rotor agent)
-//	SIGQUIT, SIGUSR2 forwarded to the child in exec mode
-//	SIGUSR1          fetch every secret again now (rotor rotate)
-var handled = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2}
-
-// handleSignals runs until ctx is done, turning signals into agent calls.
-// It returns a context cancelled when rotor should stop.
+// handleSignals runs until ctx is done, turning signals into agent calls
+// (the signals are in signals_unix.go; Windows's stand-ins for them in
+// events_windows.go). It returns a context cancelled when rotor should stop.
 func handleSignals(ctx context.Context, a *agent.Agent, lg *logging, notify systemd, reload func() (*config.Config, error)) (context.Context, func()) {
 	log := lg.log
 	ctx, cancel := context.WithCancel(ctx)
 	ch := make(chan os.Signal, 8)
 	signal.Notify(ch, handled...)
+	listenEvents(ctx, ch, log)
 	go func() {
 		stopping := 0
 		for {
@@ -36,7 +30,7 @@ func handleSignals(ctx context.Context, a *agent.Agent, lg *logging, notify syst
 			case s = <-ch:
 			}
 			switch s {
-			case syscall.SIGHUP:
+			case sigReload:
 				if reload == nil {
 					if !a.Signal(s) {
 						log.Info("signal ignored", "signal", s.String())
@@ -45,9 +39,9 @@ func handleSignals(ctx context.Context, a *agent.Agent, lg *logging, notify syst
 				}
 				reloadConfig(a, lg, notify, reload)
 				continue
-			case syscall.SIGUSR1:
+			case sigRotate:
 				n := a.Rotate("")
-				log.Info("SIGUSR1: fetching every secret again", "secrets", n)
+				log.Info(msgRotate, "secrets", n)
 				continue
 			case syscall.SIGINT, syscall.SIGTERM:
 				stopping++
@@ -77,7 +71,7 @@ func reloadConfig(a *agent.Agent, lg *logging, notify systemd, reload func() (*c
 	log := lg.log
 	notify.reloading()
 	defer notify.ready()
-	log.Info("SIGHUP: reloading the configuration")
+	log.Info(msgReload)
 	cfg, err := reload()
 	if err != nil {
 		var ce *config.Error

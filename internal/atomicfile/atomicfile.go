@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/user"
 	"path/filepath"
-	"strconv"
 )
 
 // Options say how a file is written. UID and GID of -1 keep the writer's.
@@ -24,6 +22,11 @@ type Options struct {
 	// fsync among concurrent writers to the same directory. Nil: the
 	// directory is synced by this call alone.
 	Dirs *DirSyncer
+	// Owner names the accounts UID and GID came from. Windows has no
+	// numeric ids: there the file's ACL grants Mode's owner bits to
+	// Owner.User and its group bits to Owner.Group (see acl.go).
+	// Unix ignores it.
+	Owner Owner
 }
 
 // Write replaces path with data atomically: a temporary file in the same
@@ -43,7 +46,7 @@ func Write(path string, data []byte, o Options) (changed bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	if cur.same && cur.info.Mode().Perm() == o.Mode.Perm() && ownerOK(cur.info, o) {
+	if cur.same && modeOwnerOK(path, cur.info, o) {
 		return false, nil
 	}
 	dir := filepath.Dir(path)
@@ -58,53 +61,18 @@ func Write(path string, data []byte, o Options) (changed bool, err error) {
 			return err == nil, err
 		}
 	}
-	tmp, err := os.CreateTemp(dir, tempPattern(path))
-	if errors.Is(err, fs.ErrNotExist) && o.CreateDirs {
-		// Create the directories only when missing: one syscall less per
-		// file in the common case, which counts with hundreds of files.
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return false, fmt.Errorf("create directory %s: %w", dir, unwrapPath(err))
-		}
-		tmp, err = os.CreateTemp(dir, tempPattern(path))
-	}
+	tmpName, err := prepare(path, data, o)
 	if err != nil {
-		return false, fmt.Errorf("write %s: %w", path, unwrapPath(err))
-	}
-	tmpName := tmp.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmpName)
-		}
-	}()
-	// Mode and owner are set before any secret byte is written and before
-	// the rename, so the file is never readable by the wrong people.
-	if err := tmp.Chmod(o.Mode); err != nil {
-		tmp.Close()
-		return false, fmt.Errorf("write %s: chmod: %w", path, unwrapPath(err))
-	}
-	if o.UID >= 0 || o.GID >= 0 {
-		if err := tmp.Chown(o.UID, o.GID); err != nil {
-			tmp.Close()
-			return false, fmt.Errorf("write %s: chown %d:%d: %w", path, o.UID, o.GID, unwrapPath(err))
-		}
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return false, fmt.Errorf("write %s: %w", path, unwrapPath(err))
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return false, fmt.Errorf("write %s: sync: %w", path, unwrapPath(err))
-	}
-	if err := tmp.Close(); err != nil {
-		return false, fmt.Errorf("write %s: %w", path, unwrapPath(err))
+		return false, err
 	}
 	if o.Backup {
 		if err := backup(path, o); err != nil {
+			os.Remove(tmpName)
 			return false, err
 		}
 	}
-	if err := os.Rename(tmpName, path); err != nil {
+	if err := replaceFile(tmpName, path); err != nil {
+		os.Remove(tmpName)
 		return false, fmt.Errorf("write %s: rename: %w", path, unwrapPath(err))
 	}
 	o.Dirs.Sync(dir)
@@ -118,14 +86,6 @@ func tempPattern(path string) string { return "." + filepath.Base(path) + tempIn
 // tempInfix separates a destination's name from the random digits in the
 // names of its temporary files.
 const tempInfix = ".tmp-"
-
-func ownerOK(st os.FileInfo, o Options) bool {
-	uid, gid, ok := fileOwner(st)
-	if !ok {
-		return true
-	}
-	return (o.UID < 0 || o.UID == uid) && (o.GID < 0 || o.GID == gid)
-}
 
 // unwrapPath drops the *PathError wrapper: the caller already names the path.
 func unwrapPath(err error) error {
@@ -141,33 +101,4 @@ func unwrapPath(err error) error {
 type Owner struct {
 	User  string
 	Group string
-}
-
-// Resolve turns the names or numbers into numeric ids; -1 means "leave as
-// the writer's". An unknown name is an error that names it.
-func (o Owner) Resolve() (uid, gid int, err error) {
-	uid, gid = -1, -1
-	if o.User != "" {
-		if n, err := strconv.Atoi(o.User); err == nil {
-			uid = n
-		} else {
-			usr, err := user.Lookup(o.User)
-			if err != nil {
-				return 0, 0, fmt.Errorf("unknown user %q", o.User)
-			}
-			uid, _ = strconv.Atoi(usr.Uid)
-		}
-	}
-	if o.Group != "" {
-		if n, err := strconv.Atoi(o.Group); err == nil {
-			gid = n
-		} else {
-			grp, err := user.LookupGroup(o.Group)
-			if err != nil {
-				return 0, 0, fmt.Errorf("unknown group %q", o.Group)
-			}
-			gid, _ = strconv.Atoi(grp.Gid)
-		}
-	}
-	return uid, gid, nil
 }

@@ -42,7 +42,7 @@ func backup(path string, o Options) error {
 			os.Remove(tmp)
 			return nil
 		}
-		if err := os.Rename(tmp, path+".bak"); err != nil {
+		if err := replaceFile(tmp, path+".bak"); err != nil {
 			os.Remove(tmp)
 			return fmt.Errorf("backup %s: rename: %w", path, unwrapPath(err))
 		}
@@ -78,12 +78,8 @@ func linkTemp(path string) (string, error) {
 // some other file such as /etc/shadow), owned by rotor or by the owner it
 // gives the file. Anything else gets no backup.
 func copyBackup(path string, o Options) error {
-	cur, st, err := readRegular(path, maxBackup, syscall.O_NOFOLLOW)
-	if err != nil {
-		return nil
-	}
-	s, ok := st.Sys().(*syscall.Stat_t)
-	if !ok || s.Nlink != 1 || (int(s.Uid) != os.Geteuid() && int(s.Uid) != o.UID) {
+	cur, st, err := readRegular(path, maxBackup, oNoFollow)
+	if err != nil || !copyAllowed(path, st, o) {
 		return nil
 	}
 	o.Backup, o.CreateDirs = false, false

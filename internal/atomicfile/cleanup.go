@@ -44,7 +44,6 @@ func Cleanup(targets []Target) (removed []string, err error) {
 		byDir[dir][name] = t.UID
 		byDir[dir][name+".bak"] = t.UID
 	}
-	euid := os.Geteuid()
 	var errs []error
 	for dir, names := range byDir {
 		entries, err := os.ReadDir(filepath.Join(dir, "."))
@@ -65,8 +64,7 @@ func Cleanup(targets []Target) (removed []string, err error) {
 			if err != nil || !st.Mode().IsRegular() {
 				continue
 			}
-			owner, _, ok := fileOwner(st)
-			if !ok || (owner != euid && owner != uid) {
+			if !leftoverOwned(p, st, uid) {
 				continue
 			}
 			// unlink, never rmdir: whatever the name holds by now, no

@@ -70,7 +70,7 @@ func WriteGroup(items []Item) (changed []bool, err error) {
 		if err != nil {
 			return changed, err
 		}
-		if cur.same && cur.info.Mode().Perm() == o.Mode.Perm() && ownerOK(cur.info, o) {
+		if cur.same && modeOwnerOK(it.Path, cur.info, o) {
 			continue
 		}
 		if len(items) == 1 {
@@ -113,7 +113,7 @@ func WriteGroup(items []Item) (changed []bool, err error) {
 				continue
 			}
 		}
-		if err := os.Rename(j.Renames[k].Tmp, it.Path); err != nil {
+		if err := replaceFile(j.Renames[k].Tmp, it.Path); err != nil {
 			errs = append(errs, fmt.Errorf("write %s: rename: %w", it.Path, unwrapPath(err)))
 			continue
 		}
@@ -131,38 +131,36 @@ func WriteGroup(items []Item) (changed []bool, err error) {
 	return changed, nil
 }
 
-// prepare writes data to a new temporary file next to path, with its mode
-// and owner set before any byte, and synced. It returns its name.
+// prepare writes data to a new temporary file next to path, its mode
+// and owner set before any secret byte is written (on Windows, from its
+// creation), and synced. It returns the file's name.
 func prepare(path string, data []byte, o Options) (string, error) {
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, tempPattern(path))
+	tmp, err := createTemp(dir, tempPattern(path), o)
 	if errors.Is(err, fs.ErrNotExist) && o.CreateDirs {
+		// Create the directories only when missing: one syscall less per
+		// file in the common case, which counts with hundreds of files.
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return "", fmt.Errorf("create directory %s: %w", dir, unwrapPath(err))
 		}
-		tmp, err = os.CreateTemp(dir, tempPattern(path))
+		tmp, err = createTemp(dir, tempPattern(path), o)
 	}
 	if err != nil {
 		return "", fmt.Errorf("write %s: %w", path, unwrapPath(err))
 	}
-	fail := func(what string, err error) (string, error) {
+	fail := func(err error) (string, error) {
 		tmp.Close()
 		os.Remove(tmp.Name())
-		return "", fmt.Errorf("write %s: %s%w", path, what, unwrapPath(err))
+		return "", err
 	}
-	if err := tmp.Chmod(o.Mode); err != nil {
-		return fail("chmod: ", err)
-	}
-	if o.UID >= 0 || o.GID >= 0 {
-		if err := tmp.Chown(o.UID, o.GID); err != nil {
-			return fail(fmt.Sprintf("chown %d:%d: ", o.UID, o.GID), err)
-		}
+	if err := setModeOwner(tmp, path, o); err != nil {
+		return fail(err)
 	}
 	if _, err := tmp.Write(data); err != nil {
-		return fail("", err)
+		return fail(fmt.Errorf("write %s: %w", path, unwrapPath(err)))
 	}
 	if err := tmp.Sync(); err != nil {
-		return fail("sync: ", err)
+		return fail(fmt.Errorf("write %s: sync: %w", path, unwrapPath(err)))
 	}
 	if err := tmp.Close(); err != nil {
 		os.Remove(tmp.Name())
@@ -237,10 +235,10 @@ func Recover(dir string) (renamed []string, err error) {
 			if err != nil || !st.Mode().IsRegular() {
 				continue // renamed before the crash
 			}
-			if owner, _, ok := fileOwner(st); ok && owner != euid {
+			if !leftoverOwned(r.Tmp, st, euid) {
 				continue
 			}
-			if err := os.Rename(r.Tmp, r.Path); err != nil {
+			if err := replaceFile(r.Tmp, r.Path); err != nil {
 				errs = append(errs, fmt.Errorf("recover %s: %w", r.Path, unwrapPath(err)))
 				continue
 			}

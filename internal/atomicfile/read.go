@@ -86,15 +86,15 @@ func inspect(path string, data []byte) (current, error) {
 	}
 	// O_NOFOLLOW and fstat: the path may have changed since the Lstat.
 	// len(data)+1 bytes are enough to compare.
-	cur, fst, err := readRegular(path, int64(len(data)), syscall.O_NOFOLLOW)
+	cur, fst, err := readRegular(path, int64(len(data)), oNoFollow)
 	switch {
 	case err == nil:
 		return current{exists: true, same: string(cur) == string(data), info: fst}, nil
-	case errors.Is(err, ErrNotRegular):
+	case errors.Is(err, ErrNotRegular) && fst.Mode()&fs.ModeSymlink == 0:
 		return current{}, fmt.Errorf("write %s: refusing to replace %s: %w", path, kind(fst.Mode()), ErrNotRegular)
 	}
-	// Larger than the new content, a symlink by now (ELOOP), gone or
-	// unreadable: it differs, replace it.
+	// Larger than the new content, a symlink by now (ELOOP; on Windows
+	// the link itself, opened), gone or unreadable: it differs, replace it.
 	return current{exists: true}, nil
 }
 

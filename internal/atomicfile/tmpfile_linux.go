@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux && !rotor_portable
 
 package atomicfile
 
@@ -10,6 +10,9 @@ import (
 
 	"golang.org/x/sys/unix"
 )
+
+// linkedWrites: new files are written unnamed and linked in whole.
+const linkedWrites = true
 
 // createLinked writes a new file with O_TMPFILE (no name until it is
 // complete: mode, owner, content and fsync come first) and links it at

@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-
-	"golang.org/x/sys/unix"
 )
 
 var (
@@ -29,9 +27,7 @@ func Umask() os.FileMode {
 			umask = m
 			return
 		}
-		old := unix.Umask(0)
-		unix.Umask(old)
-		umask = os.FileMode(old) & os.ModePerm
+		umask = swapUmask() & os.ModePerm
 	})
 	return umask
 }

@@ -5,6 +5,9 @@
 package command
 
 import (
+	"context"
+	"os/exec"
+	"runtime"
 	"slices"
 	"strings"
 )
@@ -42,12 +45,24 @@ func (c Command) String() string {
 }
 
 // Resolve returns the argv to execute: Argv as is, or Shell wrapped in the
-// platform's shell invocation (/bin/sh -c on Unix).
+// platform's shell invocation (/bin/sh -c on Unix, cmd.exe /S /C on
+// Windows; see shellArgv).
 func (c Command) Resolve() []string {
 	if c.Shell != "" {
-		return append(slices.Clone(shellPrefix), c.Shell)
+		return shellArgv(runtime.GOOS, c.Shell)
 	}
 	return c.Argv
+}
+
+// Exec returns an *exec.Cmd that runs c (Resolve's argv; on Windows a
+// string command gets its command line as written, see windowsCmdLine).
+// The caller sets its environment, I/O and process attributes, keeping
+// SysProcAttr if set.
+func (c Command) Exec(ctx context.Context) *exec.Cmd {
+	argv := c.Resolve()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	setCmdLine(cmd, c)
+	return cmd
 }
 
 // Environ returns base without the variables named in drop: the

@@ -2,5 +2,7 @@
 
 package command
 
-// shellPrefix runs a string command the way Vault Agent does on Unix.
-var shellPrefix = []string{"/bin/sh", "-c"}
+import "os/exec"
+
+// setCmdLine: Unix passes the argv as it is.
+func setCmdLine(*exec.Cmd, Command) {}

@@ -32,6 +32,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rotorproject/rotor/internal/procgroup"
 	"github.com/rotorproject/rotor/internal/vaulttest"
 )
 
@@ -270,13 +271,9 @@ func (n *Nginx) launch() error {
 	cmd.Dir = n.Prefix
 	cmd.Stdout = &out
 	cmd.Stderr = &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		// Own process group, so stop can reach the worker too.
-		Setpgid: true,
-		// If the test binary dies without running cleanups, take nginx
-		// down with it instead of leaking it.
-		Pdeathsig: syscall.SIGKILL,
-	}
+	// Own process group, so stop can reach the worker too; on Linux,
+	// killed with the test binary if that dies without cleanups.
+	cmd.SysProcAttr = procgroup.Attr()
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -312,13 +309,13 @@ func (n *Nginx) stop() {
 		if n.cmd == nil {
 			return
 		}
-		_ = syscall.Kill(-n.cmd.Process.Pid, syscall.SIGTERM)
+		_ = procgroup.Signal(n.cmd.Process, syscall.SIGTERM)
 		select {
 		case <-n.done:
 			return
 		case <-time.After(stopTimeout):
 		}
-		_ = syscall.Kill(-n.cmd.Process.Pid, syscall.SIGKILL)
+		_ = procgroup.Signal(n.cmd.Process, syscall.SIGKILL)
 		<-n.done
 	})
 }

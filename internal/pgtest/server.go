@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -18,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rotorproject/rotor/internal/procgroup"
 	"github.com/rotorproject/rotor/internal/vaulttest"
 )
 
@@ -52,7 +52,7 @@ type Postgres struct {
 	binDir string
 	dir    string // temporary directory: data/, the socket, the log
 	env    []string
-	cred   *syscall.Credential // nil unless the test runs as root
+	cred   *credential // nil unless the test runs as root
 
 	cmd  *exec.Cmd
 	done chan struct{} // closed once cmd.Wait has returned
@@ -170,30 +170,6 @@ func hasBinaries(dir string) bool {
 	return true
 }
 
-// serverCredential returns the identity to run initdb and postgres with:
-// nil (the test's own) unless the test runs as root, which PostgreSQL
-// refuses. Dropping to the postgres user with a credential, rather than
-// through runuser, keeps the postmaster a direct child that stop can signal
-// and reap.
-func serverCredential() (*syscall.Credential, error) {
-	if os.Geteuid() != 0 {
-		return nil, nil
-	}
-	u, err := user.Lookup(serverUser)
-	if err != nil {
-		return nil, fmt.Errorf("running as root needs a %q system user to run the server as: %w", serverUser, err)
-	}
-	uid, err := strconv.ParseUint(u.Uid, 10, 32)
-	if err != nil {
-		return nil, err
-	}
-	gid, err := strconv.ParseUint(u.Gid, 10, 32)
-	if err != nil {
-		return nil, err
-	}
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}, nil
-}
-
 // chown gives path to the server's user, when that is not the test's.
 func (p *Postgres) chown(path string) error {
 	if p.cred == nil {
@@ -208,13 +184,10 @@ func (p *Postgres) command(ctx context.Context, name string, args ...string) *ex
 	cmd := exec.CommandContext(ctx, filepath.Join(p.binDir, name), args...)
 	cmd.Dir = p.dir
 	cmd.Env = p.env
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Credential: p.cred,
-		Setpgid:    true,
-		// If the test binary dies without running cleanups, take the
-		// server down with it instead of leaking it.
-		Pdeathsig: syscall.SIGKILL,
-	}
+	// Own process group; on Linux, killed with the test binary if that
+	// dies without cleanups.
+	cmd.SysProcAttr = procgroup.Attr()
+	setCredential(cmd.SysProcAttr, p.cred)
 	return cmd
 }
 
@@ -319,7 +292,7 @@ func (p *Postgres) stop() {
 			return
 		case <-time.After(stopTimeout):
 		}
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		_ = procgroup.Signal(p.cmd.Process, syscall.SIGKILL)
 		<-p.done
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/rotorproject/rotor/internal/procgroup"
 	"net/http"
 	"os"
 	"os/exec"
@@ -32,13 +33,10 @@ func spawn(bin string, args []string, dir string, env []string, logFile, addr st
 	cmd.Env = env
 	cmd.Stdout = logf
 	cmd.Stderr = logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		// Own process group, so Stop can signal Vault and anything it spawns.
-		Setpgid: true,
-		// If the test binary dies without running cleanups (go test -timeout
-		// panics, for one), take Vault down with it instead of leaking it.
-		Pdeathsig: syscall.SIGKILL,
-	}
+	// Own process group, so stop can signal Vault and anything it
+	// spawns; on Linux, killed with the test binary if that dies without
+	// running its cleanups (go test -timeout panics, for one).
+	cmd.SysProcAttr = procgroup.Attr()
 	err = cmd.Start()
 	logf.Close() // the child holds its own descriptor
 	if err != nil {
@@ -55,21 +53,20 @@ func spawn(bin string, args []string, dir string, env []string, logFile, addr st
 // stop signals the process group and reaps the leader. The group is
 // signalled before the leader is reaped, so its id cannot have been reused.
 func (p *process) stop() {
-	pgid := p.cmd.Process.Pid
-	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	_ = procgroup.Signal(p.cmd.Process, syscall.SIGTERM)
 	select {
 	case <-p.done:
 		return
 	case <-time.After(stopTimeout):
 	}
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	_ = procgroup.Signal(p.cmd.Process, syscall.SIGKILL)
 	<-p.done
 }
 
 // kill sends SIGKILL to the process group at once (a crash, a power cut)
 // and reaps the leader.
 func (p *process) kill() {
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	_ = procgroup.Signal(p.cmd.Process, syscall.SIGKILL)
 	<-p.done
 }
 

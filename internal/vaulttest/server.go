@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
+
 )
 
 const (
