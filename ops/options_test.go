@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rotorproject/rotor/lease"
 )
 
 // Host names: loopback names, IP literals and configured names only.
@@ -303,4 +305,23 @@ func TestNonLoopbackPlaintextRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
+}
+
+// While a secret cannot be renewed but is still valid, /readyz stays 200
+// and names it as degraded, with its class.
+func TestReadyzDegraded(t *testing.T) {
+	src := &fakeSource{}
+	src.st.Authenticated = true
+	src.st.Leases = []lease.Status{{Path: "database/creds/app", LastError: "renew lease of database/creds/app: Code: 503. Errors: * Vault is sealed"}}
+	s, err := NewServer(ListenerOptions{Type: "tcp", Address: "127.0.0.1:0"}, src, nil, discard(), APIOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rec := httptest.NewRecorder()
+	s.srv.Handler.ServeHTTP(rec, httptest.NewRequest("GET", "http://localhost/readyz", nil))
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"degraded"`) || !strings.Contains(rec.Body.String(), "database/creds/app") ||
+		strings.Contains(rec.Body.String(), "sealed") {
+		t.Fatalf("readyz: %d %s", rec.Code, rec.Body.String())
+	}
 }

@@ -246,11 +246,16 @@ func (s *Server) Close() error {
 }
 
 func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
-	if why := s.src.Status().NotReady(); len(why) > 0 {
+	st := s.src.Status()
+	if why := st.NotReady(); len(why) > 0 {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "not_ready": why})
 		return
 	}
-	writeJSON(w, 200, map[string]any{"ready": true})
+	body := map[string]any{"ready": true}
+	if d := st.Degraded(); len(d) > 0 {
+		body["degraded"] = d
+	}
+	writeJSON(w, 200, body)
 }
 
 func (s *Server) readyzTemplate(w http.ResponseWriter, r *http.Request) {

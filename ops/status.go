@@ -52,6 +52,26 @@ func (s Status) NotReady() map[string]ErrorInfo {
 	return out
 }
 
+// Degraded names the secrets rotor fails to renew or fetch again right
+// now, by path, with the failure's class. rotor is still ready while they
+// are valid (the files hold working credentials, and taking the pod out of
+// service would not help): /readyz answers 200 and lists them, so a
+// dashboard or a probe that wants to can tell.
+func (s Status) Degraded() map[string]ErrorInfo {
+	out := map[string]ErrorInfo{}
+	for _, l := range s.Leases {
+		if l.LastError == "" {
+			continue
+		}
+		e := ErrorInfo{Class: ClassUnknown}
+		if c := classifyError(l.LastError); c != nil {
+			e = *c
+		}
+		out[l.Path] = e
+	}
+	return out
+}
+
 // templateReason is why t is not rendered: its last error's class, or
 // not_rendered when it has not failed.
 func templateReason(t template.Status) ErrorInfo {
@@ -74,15 +94,22 @@ type StatusView struct {
 
 // LeaseView is one secret in StatusView.
 type LeaseView struct {
-	Path       string     `json:"path"`
-	Engine     string     `json:"engine"`
-	Class      string     `json:"class"` // lease, static, ... (not an error class)
-	LeaseID    string     `json:"lease_id,omitempty"`
-	Renewable  bool       `json:"renewable"`
-	Expires    time.Time  `json:"expires,omitzero"`
-	NextAction string     `json:"next_action"`
-	NextAt     time.Time  `json:"next_at"`
+	Path       string    `json:"path"`
+	Engine     string    `json:"engine"`
+	Class      string    `json:"class"` // lease, static, ... (not an error class)
+	LeaseID    string    `json:"lease_id,omitempty"`
+	Renewable  bool      `json:"renewable"`
+	Expires    time.Time `json:"expires,omitzero"`
+	NextAction string    `json:"next_action"`
+	NextAt     time.Time `json:"next_at"`
+	// TokenBound: the lease ends with the token that owns it (Expires is
+	// that token's death), and a new one is fetched before.
+	TokenBound bool       `json:"token_bound,omitempty"`
 	Error      *ErrorInfo `json:"error,omitempty"`
+	// Retry is how the scheduler treats the last failure: transient
+	// (retried within seconds), permanent (every few minutes), bad_token
+	// (after the next login), ...
+	Retry string `json:"retry,omitempty"`
 }
 
 // TemplateView is one template in StatusView.
@@ -107,7 +134,7 @@ func (s Status) View() StatusView {
 	for _, l := range s.Leases {
 		v.Leases = append(v.Leases, LeaseView{Path: l.Path, Engine: l.Engine, Class: l.Class, LeaseID: l.LeaseID,
 			Renewable: l.Renewable, Expires: l.Expires, NextAction: l.NextAction, NextAt: l.NextAt,
-			Error: classifyError(l.LastError)})
+			TokenBound: l.TokenBound, Error: classifyError(l.LastError), Retry: l.ErrorClass})
 	}
 	for _, t := range s.Templates {
 		tv := TemplateView{Name: t.Name, Rendered: t.Rendered, LastRender: t.LastRender, Error: classifyError(t.LastError),

@@ -100,8 +100,8 @@ func (r *rotor) kill() {
 }
 
 // status reads GET /agent/v1/status.
-func (r *rotor) status() (ops.Status, error) {
-	var st ops.Status
+func (r *rotor) status() (ops.StatusView, error) {
+	var st ops.StatusView
 	resp, err := r.hc.Get("http://rotor/agent/v1/status")
 	if err != nil {
 		return st, err
@@ -143,7 +143,7 @@ func (r *rotor) waitRendered(timeout time.Duration) {
 
 // leaseStatus returns the status of the secret whose path starts with
 // prefix.
-func (r *rotor) leaseStatus(prefix string) (ops.Status, int, error) {
+func (r *rotor) leaseStatus(prefix string) (ops.StatusView, int, error) {
 	st, err := r.status()
 	if err != nil {
 		return st, -1, err
@@ -182,7 +182,7 @@ func (r *rotor) watchReadiness(every time.Duration) *readiness {
 			s := sample{at: time.Now(), code: r.readyz()}
 			if st, err := r.status(); err == nil {
 				for _, l := range st.Leases {
-					s.leaseErr = s.leaseErr || l.LastError != ""
+					s.leaseErr = s.leaseErr || l.Error != nil
 				}
 			}
 			rd.mu.Lock()
