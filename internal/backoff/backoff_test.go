@@ -3,6 +3,8 @@ package backoff
 import (
 	"testing"
 	"time"
+
+	cbackoff "github.com/cenkalti/backoff/v4"
 )
 
 func TestBackoffGrowsCapsAndResets(t *testing.T) {
@@ -32,5 +34,33 @@ func TestJitterStaysWithinBounds(t *testing.T) {
 	}
 	if Jitter(time.Minute, 0.25, 0.5) != 52500*time.Millisecond {
 		t.Fatal("jitter must be a real fraction, not integer-divided to zero")
+	}
+}
+
+// rotor keeps its own backoff because its jitter only shortens a wait: a
+// retry planned before a lease's deadline stays before it. cenkalti's
+// (already in the module graph) randomizes both ways; this measures how
+// often its waits come out longer than the interval asked for.
+func TestLibraryJitterCanPassADeadline(t *testing.T) {
+	lib := cbackoff.NewExponentialBackOff()
+	lib.InitialInterval, lib.Multiplier, lib.MaxInterval = 10*time.Second, 1, 10*time.Second
+	lib.MaxElapsedTime = 0
+	lib.Reset()
+	ours := New(10*time.Second, 10*time.Second)
+	longer, longest := 0, time.Duration(0)
+	const n = 10000
+	for range n {
+		d := lib.NextBackOff()
+		if d > 10*time.Second {
+			longer++
+		}
+		longest = max(longest, d)
+		if o := ours.Next(); o > 10*time.Second {
+			t.Fatalf("rotor's backoff lengthened a wait: %v", o)
+		}
+	}
+	t.Logf("cenkalti/backoff: %d of %d waits longer than asked, up to %v (rotor's: none)", longer, n, longest)
+	if longer < n/3 || longest <= 10*time.Second {
+		t.Fatalf("the library's jitter no longer lengthens waits (%d of %d, max %v): reconsider using it", longer, n, longest)
 	}
 }
