@@ -309,7 +309,9 @@ func (a *Agent) finalState() {
 // firstRender runs once every template has rendered: the child may start,
 // and exit_after_auth's work is done.
 func (a *Agent) firstRender() {
-	if a.child != nil {
+	// With exit_after_auth rotor exits now: the child is not started (as
+	// in Vault Agent), rather than started and cut off at once.
+	if a.child != nil && !a.settings().exitAfterAuth {
 		a.child.Ready()
 	}
 	a.finish()
