@@ -154,6 +154,11 @@ func (r *Runner) repair(t *tmpl) {
 	}
 	r.seen(t.cfg.Destination)
 	r.log.Warn("destination changed or removed by someone else; written again", "template", t.name)
+	// Seen records the file as it is now: an edit landing between the
+	// write and Seen would go unnoticed. Look once more.
+	if !r.holds(t) {
+		r.fileEvent(func(e *fileEvents) { e.drifted[t] = true })
+	}
 }
 
 // holds reports whether t's destination holds exactly t's last output,
