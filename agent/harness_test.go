@@ -80,8 +80,28 @@ func startAgent(t *testing.T, srv *vaulttest.Server, hcl string) *running {
 		if tok := a.Token(); tok != nil && strings.Contains(logs.String(), tok.Value()) {
 			t.Errorf("a token appears in the logs")
 		}
+		// Every secret rotor holds (its store, its proxy cache, its
+		// token) is checked too, for every agent test: none may reach a
+		// log line. Short values ("true", a TTL) are not secrets.
+		for v := range secretValues(a) {
+			if len(v) >= 12 && strings.Contains(logs.String(), v) {
+				t.Errorf("a secret value held by rotor (%d bytes) appears in the logs", len(v))
+			}
+		}
 	})
 	return r
+}
+
+// secretValues yields what rotor would redact: every secret it holds.
+func secretValues(a *Agent) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for v := range a.store.Values() {
+			if !yield(v) {
+				return
+			}
+		}
+		a.cacheValues(yield)
+	}
 }
 
 // writeFile writes a credential file for an auth method.

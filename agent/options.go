@@ -153,6 +153,7 @@ func translate(cfg *config.Config) *settings {
 			ErrorOnMissingKey: t.ErrorOnMissingKey, LeftDelim: t.LeftDelim, RightDelim: t.RightDelim,
 			SandboxPath: t.SandboxPath, WaitMin: t.WaitMin, WaitMax: t.WaitMax, RevokeOnShutdown: t.RevokeOnShutdown,
 			FunctionDenylist: slices.Clone(t.FunctionDenylist), PermsUnset: t.Perms == 0,
+			MaxBytes: int64(cfg.TemplateConfig.MaxRenderedBytes),
 		})
 	}
 	for _, e := range cfg.EnvTemplates {

@@ -3,6 +3,7 @@
 package template
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,5 +63,24 @@ func TestFileRefusesFIFOAndHugeFiles(t *testing.T) {
 	os.WriteFile(big, []byte("0123456789ab"), 0o600)
 	if _, err := tm.fileFunc(big); err == nil || !strings.Contains(err.Error(), "size limit") {
 		t.Fatalf("oversized file: %v", err)
+	}
+}
+
+// A rendered template larger than its cap is refused, and nothing is
+// written: a loop over a huge secret cannot fill the disk.
+func TestRenderedSizeCap(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "big.txt")
+	r, logs := liveRunner(t, []Spec{{Contents: `{{ range $i := loop 100 }}0123456789{{ end }}`, Destination: out, Perms: 0o600, MaxBytes: 500}}, Options{})
+	eventually(t, "the failure", func() error {
+		for _, st := range r.Status() {
+			if strings.Contains(st.LastError, "size limit") {
+				return nil
+			}
+		}
+		return errors.New("no size error yet: " + logs.String())
+	})
+	if _, err := os.Stat(out); err == nil {
+		t.Fatal("an oversized render was written")
 	}
 }

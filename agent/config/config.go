@@ -282,6 +282,9 @@ type TemplateConfig struct {
 	StaticSecretRenderInterval time.Duration // default 5m
 	MaxConnectionsPerHost      int           // default 10
 	LeaseRenewalThreshold      float64       // default 0.9
+	// MaxRenderedBytes caps a rendered template and each file the file
+	// function reads (rotor's own key; 0: 16 MiB).
+	MaxRenderedBytes int
 }
 
 // Exec is the `exec {}` block: run the app as a child process.

@@ -228,3 +228,17 @@ func TestNumRetries(t *testing.T) {
 		}
 	}
 }
+
+func TestMaxRenderedBytes(t *testing.T) {
+	dir := t.TempDir()
+	base := "auto_auth {\n  method \"token_file\" { config = { token_file_path = \"/t\" } }\n  sink \"file\" { config = { path = \"/s\" } }\n}\n"
+	ok := write(t, dir, "ok.hcl", base+"template_config {\n  max_rendered_bytes = 1024\n}\n")
+	cfg, err := Load([]string{ok}, env(nil))
+	if err != nil || cfg.TemplateConfig.MaxRenderedBytes != 1024 {
+		t.Fatalf("%v %+v", err, cfg)
+	}
+	bad := write(t, dir, "bad.hcl", base+"template_config {\n  max_rendered_bytes = 0\n}\n")
+	if _, err := Load([]string{bad}, env(nil)); err == nil || !strings.Contains(err.Error(), "max_rendered_bytes") {
+		t.Fatalf("zero accepted: %v", err)
+	}
+}

@@ -156,7 +156,7 @@ func (d *decoder) denylist(b *block, dst *[]string) {
 }
 
 var templateConfigSpec = spec{known: []string{"exit_on_retry_failure", "static_secret_render_interval",
-	"max_connections_per_host", "lease_renewal_threshold"}}
+	"max_connections_per_host", "lease_renewal_threshold", "max_rendered_bytes"}}
 
 func (d *decoder) decodeTemplateConfig(b *block, tc *TemplateConfig) {
 	const w = "template_config"
@@ -171,6 +171,13 @@ func (d *decoder) decodeTemplateConfig(b *block, tc *TemplateConfig) {
 		if tc.MaxConnectionsPerHost < 1 {
 			d.ds.warnf(a.vpos, "Default used", "template_config: max_connections_per_host %d: rotor needs at least 1 and uses the default, %d.", tc.MaxConnectionsPerHost, DefaultMaxConnectionsPerHost)
 			tc.MaxConnectionsPerHost = 0
+		}
+	}
+	if a := b.one("max_rendered_bytes"); a != nil && d.strictInt(a, w, "max_rendered_bytes", &tc.MaxRenderedBytes) {
+		// rotor's own key: the cap on a rendered template and on a file
+		// the file function reads.
+		if tc.MaxRenderedBytes < 1 {
+			d.ds.errorf(a.vpos, "Invalid value", "template_config: max_rendered_bytes must be at least 1 (bytes), e.g. 16777216.")
 		}
 	}
 	if a := b.one("lease_renewal_threshold"); a != nil && d.float(a, w, "lease_renewal_threshold", &tc.LeaseRenewalThreshold) {
