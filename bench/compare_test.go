@@ -5,6 +5,7 @@ package bench
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -116,21 +117,9 @@ func buildRotor(t *testing.T) string {
 // runOnce starts one agent, waits for every file, samples its memory and
 // counts its Vault requests, then stops it.
 func runOnce(t *testing.T, agent, rotor, vault, addr, roleID, secretID, audit string, sc scenario) measure {
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "role_id"), []byte(roleID), 0o600)
-	os.WriteFile(filepath.Join(dir, "secret_id"), []byte(secretID), 0o600)
+	dir, auth := agentDir(t, addr, roleID, secretID)
 	var b strings.Builder
-	fmt.Fprintf(&b, `vault { address = %q }
-auto_auth {
-  method "approle" {
-    config = {
-      role_id_file_path = %q
-      secret_id_file_path = %q
-      remove_secret_id_file_after_reading = false
-    }
-  }
-}
-`, addr, filepath.Join(dir, "role_id"), filepath.Join(dir, "secret_id"))
+	b.WriteString(auth)
 	var files []string
 	for _, tp := range sc.templates {
 		f := filepath.Join(dir, "out", tp.file)
@@ -173,6 +162,35 @@ auto_auth {
 	}
 	m.requests = auditRequests(audit) - before
 	return m
+}
+
+// agentDir makes a directory holding the AppRole credentials and returns
+// it with a config's vault and auto_auth blocks that log in with them.
+func agentDir(t *testing.T, addr, roleID, secretID string) (dir, hcl string) {
+	dir = t.TempDir()
+	os.WriteFile(filepath.Join(dir, "role_id"), []byte(roleID), 0o600)
+	os.WriteFile(filepath.Join(dir, "secret_id"), []byte(secretID), 0o600)
+	return dir, fmt.Sprintf(`vault { address = %q }
+auto_auth {
+  method "approle" {
+    config = {
+      role_id_file_path = %q
+      secret_id_file_path = %q
+      remove_secret_id_file_after_reading = false
+    }
+  }
+}
+`, addr, filepath.Join(dir, "role_id"), filepath.Join(dir, "secret_id"))
+}
+
+// freeAddr returns a loopback address with a port free a moment ago.
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 // written returns the index of the first file from i on that is not

@@ -3,7 +3,6 @@ package bench
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -125,28 +124,11 @@ func benchScenarios() (four, kv scenario) {
 // runWithMetrics starts rotor with a listener, waits for every file,
 // scrapes /metrics once, then samples its memory and stops it.
 func runWithMetrics(t *testing.T, rotor, addr, roleID, secretID string, sc scenario) memSample {
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "role_id"), []byte(roleID), 0o600)
-	os.WriteFile(filepath.Join(dir, "secret_id"), []byte(secretID), 0o600)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := ln.Addr().String()
-	ln.Close()
+	dir, auth := agentDir(t, addr, roleID, secretID)
+	api := freeAddr(t)
 	var b strings.Builder
-	fmt.Fprintf(&b, `vault { address = %q }
-listener "tcp" { address = %q }
-auto_auth {
-  method "approle" {
-    config = {
-      role_id_file_path = %q
-      secret_id_file_path = %q
-      remove_secret_id_file_after_reading = false
-    }
-  }
-}
-`, addr, api, filepath.Join(dir, "role_id"), filepath.Join(dir, "secret_id"))
+	b.WriteString(auth)
+	fmt.Fprintf(&b, "listener \"tcp\" { address = %q }\n", api)
 	var files []string
 	for _, tp := range sc.templates {
 		f := filepath.Join(dir, "out", tp.file)

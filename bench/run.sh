@@ -3,8 +3,13 @@
 # PostgreSQL for database credentials) and prints time, memory and request
 # counts with ratios. Needs the test Vault build (make vault) and the
 # postgresql package.
+#
+#   bench/run.sh          templates: render time, memory, Vault requests
+#   bench/run.sh proxy    API proxy: cached-read throughput, latency, memory
 set -euo pipefail
 cd "$(dirname "$0")/.."
 make -s vault
-ROTOR_BENCH=1 ROTOR_VAULT_BIN="$PWD/test/vault/bin/vault" go test -count=1 -run TestCompareWithVaultAgent -v -timeout 30m ./bench/ |
+run=TestCompareWithVaultAgent
+if [ "${1:-}" = proxy ]; then run=TestCompareProxyWithVaultAgent; fi
+ROTOR_BENCH=1 ROTOR_VAULT_BIN="$PWD/test/vault/bin/vault" go test -count=1 -run "^$run\$" -v -timeout 60m ./bench/ |
 	grep -v '^=== RUN\|^--- \|^PASS\|^ok'

@@ -1,0 +1,243 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rotorproject/rotor/internal/pgtest"
+	"github.com/rotorproject/rotor/internal/vaulttest"
+)
+
+// proxyWindow is how long each concurrency level is measured, after a
+// warm-up of a tenth of it.
+const proxyWindow = 5 * time.Second
+
+// cachedLeases is the cache size the memory figure is taken at.
+const cachedLeases = 10_000
+
+type proxyResult struct {
+	clients  int
+	rps      float64
+	p50, p99 time.Duration
+	errors   int
+}
+
+// TestCompareProxyWithVaultAgent measures cached reads through each
+// agent's API proxy: both log in with AppRole, cache leased answers and
+// proxy with their own token (use_auto_auth_token). A database credential
+// is read once (a miss, one database user), then read again and again by
+// 1, 16 and 64 concurrent clients (hits). Last, each agent is filled with
+// cachedLeases distinct credential requests and its resident memory read.
+// The load generator runs on the same machine and shares its cores with
+// the agent under test, the same for both.
+func TestCompareProxyWithVaultAgent(t *testing.T) {
+	if os.Getenv("ROTOR_BENCH") != "1" {
+		t.Skip("benchmark script: run bench/run.sh proxy (or ROTOR_BENCH=1)")
+	}
+	srv := vaulttest.Start(t)
+	root := srv.Client(t)
+	pg := pgtest.Start(t)
+	// A long TTL: no renewal falls inside the measurement.
+	pgtest.SetupVaultDatabase(t, root, pg, "24h", "48h")
+	vaulttest.WritePolicy(t, root, "bench", `path "database/creds/myapp-readonly" { capabilities = ["read"] }`)
+	roleID, _ := vaulttest.SetupAppRole(t, root, "approle", "bench", map[string]any{"token_policies": []string{"default", "bench"}})
+	rotor, vault := buildRotor(t), vaulttest.VaultBin(t)
+
+	levels := []int{1, 16, 64}
+	results := map[string][]proxyResult{}
+	rss := map[string]int{}
+	users := map[string]int{}
+	for _, agent := range []string{"rotor", "vault agent"} {
+		before := len(pg.Roles(t, "v-"))
+		base, stop := startProxy(t, agent, rotor, vault, srv.Addr, roleID, vaulttest.NewSecretID(t, root, "approle", "bench"))
+		url := base + "/v1/database/creds/myapp-readonly"
+		if code := get(http.DefaultClient, url); code != 200 {
+			t.Fatalf("%s: first credential read answered %d", agent, code)
+		}
+		for _, n := range levels {
+			results[agent] = append(results[agent], load(url, n))
+		}
+		users[agent] = len(pg.Roles(t, "v-")) - before
+		rss[agent] = fill(t, agent, base, stop.pid)
+		stop.stop()
+	}
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "\ncached reads through the API proxy, rotor vs Vault Agent v1.21.0, same dev Vault and PostgreSQL, %s per level\n\n", proxyWindow)
+	fmt.Fprintf(&b, "  %-8s %-12s %12s %10s %10s %7s\n", "clients", "agent", "requests/s", "p50", "p99", "errors")
+	for i, n := range levels {
+		for _, agent := range []string{"rotor", "vault agent"} {
+			r := results[agent][i]
+			fmt.Fprintf(&b, "  %-8d %-12s %12.0f %10s %10s %7d\n", n, agent, r.rps, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.errors)
+		}
+		fmt.Fprintf(&b, "  %-8s %-12s %11.1fx\n", "", "ratio (r/VA)", results["rotor"][i].rps/results["vault agent"][i].rps)
+	}
+	fmt.Fprintf(&b, "\n  RSS with %d cached leases: rotor %.1f MB, vault agent %.1f MB (%.1fx)\n", cachedLeases,
+		float64(rss["rotor"])/1024, float64(rss["vault agent"])/1024, float64(rss["vault agent"])/float64(rss["rotor"]))
+	fmt.Fprintf(&b, "  database users made by the hit phase (one miss + all hits): rotor %d, vault agent %d\n", users["rotor"], users["vault agent"])
+	fmt.Print(b.String())
+}
+
+type proc struct {
+	pid  int
+	stop func()
+}
+
+// startProxy starts agent as an API proxy on a free loopback port and
+// returns its base URL once it answers with its own token.
+func startProxy(t *testing.T, agent, rotor, vault, addr, roleID, secretID string) (string, proc) {
+	dir, auth := agentDir(t, addr, roleID, secretID)
+	listen := freeAddr(t)
+	cfg := filepath.Join(dir, "agent.hcl")
+	os.WriteFile(cfg, []byte(auth+fmt.Sprintf(`cache {}
+api_proxy {
+  use_auto_auth_token = true
+}
+listener "tcp" {
+  address     = %q
+  tls_disable = true
+}
+`, listen)), 0o600)
+	bin := rotor
+	if agent != "rotor" {
+		bin = vault
+	}
+	cmd := exec.Command(bin, "agent", "-config", cfg, "-log-level", "error")
+	cmd.Env = append(os.Environ(), "VAULT_ADDR="+addr)
+	logf, _ := os.Create(filepath.Join(dir, "agent.log"))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	stop := func() { once.Do(func() { cmd.Process.Kill(); cmd.Wait(); logf.Close() }) }
+	t.Cleanup(stop)
+	base := "http://" + listen
+	deadline := time.Now().Add(30 * time.Second)
+	for get(http.DefaultClient, base+"/v1/auth/token/lookup-self") != 200 {
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(dir, "agent.log"))
+			t.Fatalf("%s proxy not ready within 30s:\n%s", agent, log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return base, proc{pid: cmd.Process.Pid, stop: stop}
+}
+
+// get reads url and returns the status code (0 on a transport error).
+func get(c *http.Client, url string) int {
+	resp, err := c.Get(url)
+	if err != nil {
+		return 0
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// load has n clients read url back to back, each on its own kept-alive
+// connection, and reports throughput and latency over proxyWindow.
+func load(url string, n int) proxyResult {
+	tr := &http.Transport{MaxIdleConnsPerHost: n, MaxConnsPerHost: n}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr}
+	var measuring atomic.Bool
+	var errs atomic.Int64
+	lat := make([][]time.Duration, n)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				start := time.Now()
+				code := get(c, url)
+				d := time.Since(start)
+				if !measuring.Load() {
+					continue
+				}
+				if code != 200 {
+					errs.Add(1)
+					continue
+				}
+				lat[i] = append(lat[i], d)
+			}
+		}()
+	}
+	time.Sleep(proxyWindow / 10)
+	measuring.Store(true)
+	start := time.Now()
+	time.Sleep(proxyWindow)
+	measuring.Store(false)
+	elapsed := time.Since(start)
+	close(done)
+	wg.Wait()
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	r := proxyResult{clients: n, errors: int(errs.Load()), rps: float64(len(all)) / elapsed.Seconds()}
+	if len(all) > 0 {
+		r.p50, r.p99 = all[len(all)/2], all[len(all)*99/100]
+	}
+	return r
+}
+
+// fill makes cachedLeases distinct credential requests (a query parameter
+// Vault ignores makes each one a new cache entry and a new database user),
+// then returns the agent's largest resident size over the next two
+// seconds, in KB.
+func fill(t *testing.T, agent, base string, pid int) int {
+	tr := &http.Transport{MaxIdleConnsPerHost: 16}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr}
+	var next, failed atomic.Int64
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := next.Add(1); i <= cachedLeases; i = next.Add(1) {
+				if get(c, fmt.Sprintf("%s/v1/database/creds/myapp-readonly?n=%d", base, i)) != 200 {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if f := failed.Load(); f > 0 {
+		t.Fatalf("%s: %d of %d credential requests failed", agent, f, cachedLeases)
+	}
+	// A second pass must be all hits: the entries are really cached.
+	for i := 1; i <= cachedLeases; i += cachedLeases / 10 {
+		resp, err := c.Get(fmt.Sprintf("%s/v1/database/creds/myapp-readonly?n=%d", base, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if agent == "rotor" && resp.Header.Get("X-Cache") != "HIT" {
+			t.Fatalf("rotor: request %d was not served from the cache (X-Cache %q)", i, resp.Header.Get("X-Cache"))
+		}
+	}
+	kb := 0
+	for range 20 {
+		time.Sleep(100 * time.Millisecond)
+		kb = max(kb, rssKB(pid))
+	}
+	return kb
+}
