@@ -14,7 +14,8 @@ import (
 // auditSample has, in Vault 1.21's format (fields trimmed): an agent's
 // login (its request carries no token; the response names the agent), a
 // read with the agent's token, a harness request with the root token, and
-// a database fetch that arrives in the log before an earlier one.
+// a database fetch that arrives in the log before an earlier one, and a
+// renewal that Vault refused.
 const auditSample = `{"type":"request","time":"2026-11-26T12:00:00.100Z","request":{"id":"a1","path":"auth/approle/login"}}
 {"type":"response","time":"2026-11-26T12:00:00.102Z","request":{"id":"a1","path":"auth/approle/login"},"response":{"auth":{"metadata":{"agent":"r007","role_name":"fleet"}}}}
 {"type":"request","time":"2026-11-26T12:00:00.900Z","auth":{"policies":["default","fleet"],"metadata":{"agent":"r007","role_name":"fleet"}},"request":{"id":"b2","path":"secret/data/app/config"}}
@@ -22,6 +23,7 @@ const auditSample = `{"type":"request","time":"2026-11-26T12:00:00.100Z","reques
 {"type":"request","time":"2026-11-26T12:00:01.500Z","auth":{"policies":["root"]},"request":{"id":"c3","path":"sys/leases/lookup"}}
 {"type":"request","time":"2026-11-26T12:00:02.300Z","auth":{"policies":["default","fleet"],"metadata":{"agent":"v001"}},"request":{"id":"d4","path":"database/creds/fleet"}}
 {"type":"request","time":"2026-11-26T12:00:02.200Z","auth":{"policies":["default","fleet"],"metadata":{"agent":"v002"}},"request":{"id":"e5","path":"sys/leases/renew"}}
+{"type":"response","time":"2026-11-26T12:00:02.201Z","auth":{"policies":["default","fleet"],"metadata":{"agent":"v002"}},"request":{"id":"e5","path":"sys/leases/renew"},"error":"lease not found"}
 `
 
 func TestReadAuditAttributesAndClassifies(t *testing.T) {
@@ -30,21 +32,21 @@ func TestReadAuditAttributesAndClassifies(t *testing.T) {
 		t.Fatal(err)
 	}
 	type row struct {
-		agent, class string
-		harness      bool
+		agent, class    string
+		harness, failed bool
 	}
 	want := []row{
-		{"r007", classLogin, false},
-		{"r007", classKV, false},
-		{"", classOther, true},
-		{"v002", classRenew, false},
-		{"v001", classDB, false},
+		{"r007", classLogin, false, false},
+		{"r007", classKV, false, false},
+		{"", classOther, true, false},
+		{"v002", classRenew, false, true},
+		{"v001", classDB, false, false},
 	}
 	if len(reqs) != len(want) {
 		t.Fatalf("got %d requests, want %d (responses must not count)", len(reqs), len(want))
 	}
 	for i, w := range want {
-		if got := (row{reqs[i].agent, reqs[i].class, reqs[i].harness}); got != w {
+		if got := (row{reqs[i].agent, reqs[i].class, reqs[i].harness, reqs[i].failed}); got != w {
 			t.Errorf("request %d: got %+v, want %+v", i, got, w)
 		}
 	}

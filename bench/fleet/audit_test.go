@@ -19,6 +19,8 @@ type request struct {
 	// harness: made with the root token by the benchmark itself (setup,
 	// lease lookups), never counted as an agent's.
 	harness bool
+	// failed: Vault answered with an error.
+	failed bool
 }
 
 // Request classes, by path.
@@ -76,14 +78,16 @@ type auditEntry struct {
 			Metadata map[string]string `json:"metadata"`
 		} `json:"auth"`
 	} `json:"response"`
+	Error string `json:"error"`
 }
 
 // readAudit parses a file audit device's JSON lines into the requests
 // (type "request" entries), sorted by time. A login request carries no
-// token; its agent comes from the token in the matching response.
+// token; its agent comes from the token in the matching response. A
+// request whose response has an error is marked failed.
 func readAudit(r io.Reader) ([]request, error) {
 	var reqs []request
-	byID := map[string]int{} // login request ID -> index in reqs
+	byID := map[string]int{} // request ID -> index in reqs
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
@@ -98,13 +102,16 @@ func readAudit(r io.Reader) ([]request, error) {
 				q.agent = e.Auth.Metadata["agent"]
 				q.harness = slices.Contains(e.Auth.Policies, "root")
 			}
-			if q.class == classLogin {
-				byID[e.Request.ID] = len(reqs)
-			}
+			byID[e.Request.ID] = len(reqs)
 			reqs = append(reqs, q)
 		case "response":
 			i, ok := byID[e.Request.ID]
-			if ok && e.Response != nil && e.Response.Auth != nil {
+			if !ok {
+				continue
+			}
+			delete(byID, e.Request.ID)
+			reqs[i].failed = e.Error != ""
+			if reqs[i].class == classLogin && e.Response != nil && e.Response.Auth != nil {
 				reqs[i].agent = e.Response.Auth.Metadata["agent"]
 			}
 		}

@@ -212,8 +212,9 @@ func summary(ss []*stats, header string) string {
 			row("&nbsp;&nbsp;of which "+c, func(s *stats) string { return fmt.Sprintf("%.1f", s.byClass[c]) })
 		}
 	}
-	row("steady: fleet rate, mean (largest 1 s)", func(s *stats) string {
-		return fmt.Sprintf("%.1f req/s (%d)", s.steadyRate(), s.steadyPeak)
+	row("steady: fleet rate, mean; largest 1 s (when, what)", func(s *stats) string {
+		return fmt.Sprintf("%.1f req/s; %d req = %.1fx (at %.0f s: %s)", s.steadyRate(), s.steadyPeak,
+			float64(s.steadyPeak)/s.steadyRate(), s.steadyPeakAt.Seconds(), byClass(s.steadyPeakBy))
 	})
 	row("**steady: established connections to Vault per agent** (mean; max)", func(s *stats) string {
 		return fmt.Sprintf("**%.2f**; %d", s.connMean, s.connMax)
@@ -222,12 +223,18 @@ func summary(ss []*stats, header string) string {
 	row("storm: first login after start (p50 / p90 / last)", func(s *stats) string {
 		return fmt.Sprintf("%s / %s / %s", sec(quantile(s.logins, .5)), sec(quantile(s.logins, .9)), sec(quantile(s.logins, 1)))
 	})
+	row("storm: first login after the agent's own start (p50 / p90 / last)", func(s *stats) string {
+		return fmt.Sprintf("%s / %s / %s", sec(quantile(s.loginLag, .5)), sec(quantile(s.loginLag, .9)), sec(quantile(s.loginLag, 1)))
+	})
 	row("storm: agent has fetched every secret (p50 / p90 / last)", func(s *stats) string {
 		return fmt.Sprintf("%s / %s / %s", sec(quantile(s.fetched, .5)), sec(quantile(s.fetched, .9)), sec(quantile(s.fetched, 1)))
 	})
 	row("storm: every file of every agent written", func(s *stats) string { return sec(s.rendered) })
 	row("storm: largest 1 s, per agent", func(s *stats) string {
 		return fmt.Sprintf("%d req (%.2f per agent)", s.stormPeak1s, float64(s.stormPeak1s)/float64(s.n))
+	})
+	row("failed requests (Vault answered an error): storm / steady / minute after the outage", func(s *stats) string {
+		return fmt.Sprintf("%d / %d / %d", s.failed["storm"], s.failed["steady"], s.failed["minute after"])
 	})
 	row("outage: Vault down (stop -> active again)", func(s *stats) string { return sec(s.downFor) })
 	row("**outage: largest 1 s in the minute after / steady mean** (goal <= 2x)", func(s *stats) string {
@@ -237,6 +244,15 @@ func summary(ss []*stats, header string) string {
 	row("outage: requests in the minute after, per agent", func(s *stats) string {
 		return fmt.Sprintf("%.1f (%s)", float64(s.minuteReqs)/float64(s.n), byClass(s.minuteByClass))
 	})
+	after := func(d []time.Duration) string {
+		if len(d) == 0 {
+			return "none"
+		}
+		return fmt.Sprintf("%s / %s / %s", sec(quantile(d, .5)), sec(quantile(d, .9)), sec(quantile(d, 1)))
+	}
+	row("outage: after Vault is back, each agent's first request (p50 / p90 / last)", func(s *stats) string { return after(s.firstAfter) })
+	row("outage: after Vault is back, new DB credentials (p50 / p90 / last)", func(s *stats) string { return after(s.newDB) })
+	row("outage: after Vault is back, new certificate (p50 / p90 / last)", func(s *stats) string { return after(s.newCert) })
 	row("**outage: agents that gave up** (exited)", func(s *stats) string { return fmt.Sprintf("**%d** of %d", s.n-s.alive, s.n) })
 	row("outage: agents ready again (new lease and cert; rotor: /readyz 200); last after", func(s *stats) string {
 		return fmt.Sprintf("%d of %d; %s", s.ready, s.n, sec(s.lastReady))

@@ -18,6 +18,9 @@ type stats struct {
 	perAgent     []float64          // requests per agent per 300s, sorted
 	byClass      map[string]float64 // mean requests per agent per 300s, by class
 	steadyPeak   int                // largest 1s bucket
+	steadyPeakAt time.Duration      // its start, since the fleet's start
+	steadyPeakBy map[string]int     // its requests by class
+	failed       map[string]int     // failed agent requests by phase: storm, steady, minute after
 	connMean     float64
 	connMax      int
 	unattributed int // agent requests in the window whose agent is unknown
@@ -25,6 +28,7 @@ type stats struct {
 	// Deploy storm, from the first process start.
 	spawnSpread  time.Duration
 	logins       []time.Duration // each agent's first login, sorted
+	loginLag     []time.Duration // each agent's first login after its own process start, sorted
 	fetched      []time.Duration // when each agent had made its first fetch of every secret, sorted
 	firstFetches []time.Duration // every agent's first request of each secret, sorted
 	rendered     time.Duration
@@ -32,11 +36,14 @@ type stats struct {
 
 	// Outage.
 	downFor       time.Duration
-	minuteReqs    int            // requests in the minute after Vault came back
-	minuteByClass map[string]int // of those, by class
-	peakAfter     int            // largest 1s bucket in that minute
-	peakAt        time.Duration  // its start, after Vault came back
-	peakByClass   map[string]int // the peak second by class
+	minuteReqs    int             // requests in the minute after Vault came back
+	minuteByClass map[string]int  // of those, by class
+	peakAfter     int             // largest 1s bucket in that minute
+	peakAt        time.Duration   // its start, after Vault came back
+	peakByClass   map[string]int  // the peak second by class
+	firstAfter    []time.Duration // each agent's first request after Vault came back, sorted
+	newDB         []time.Duration // each agent's first database fetch after it came back, sorted
+	newCert       []time.Duration // each agent's first certificate issue after it came back, sorted
 	alive, ready  int
 	lastReady     time.Duration
 	loginsAfter   int // logins after Vault came back (the tokens were valid for 1h)
@@ -91,7 +98,13 @@ func computeStats(r *fleetRun, reqs []request) *stats {
 		s.perAgent = append(s.perAgent, float64(count[a.name])*scale)
 	}
 	slices.Sort(s.perAgent)
-	s.steadyPeak = slices.Max(perSecond(steady, r.steadyStart, int(s.steadyLen/time.Second)))
+	sb := perSecond(steady, r.steadyStart, int(s.steadyLen/time.Second))
+	pi := slices.Index(sb, slices.Max(sb))
+	s.steadyPeak = sb[pi]
+	peakStart := r.steadyStart.Add(time.Duration(pi) * time.Second)
+	s.steadyPeakAt = peakStart.Sub(r.start)
+	s.steadyPeakBy = countClasses(between(steady, peakStart, peakStart.Add(time.Second)))
+	s.failed = map[string]int{}
 
 	// Deploy storm: each agent's first login and first fetch of each secret.
 	storm := filter(between(reqs, r.start, r.steadyStart))
@@ -111,6 +124,7 @@ func computeStats(r *fleetRun, reqs []request) *stats {
 		f := first[a.name]
 		if d, ok := f[classLogin]; ok {
 			s.logins = append(s.logins, d)
+			s.loginLag = append(s.loginLag, d-a.spawn.Sub(r.start))
 		}
 		var last time.Duration
 		all := true
@@ -128,6 +142,7 @@ func computeStats(r *fleetRun, reqs []request) *stats {
 		}
 	}
 	slices.Sort(s.logins)
+	slices.Sort(s.loginLag)
 	slices.Sort(s.fetched)
 	slices.Sort(s.firstFetches)
 	s.stormPeak1s = slices.Max(perSecond(storm, r.start, int(r.steadyStart.Sub(r.start)/time.Second)))
@@ -135,30 +150,47 @@ func computeStats(r *fleetRun, reqs []request) *stats {
 	// The minute after Vault came back.
 	minute := filter(between(reqs, r.back, r.back.Add(time.Minute)))
 	s.minuteReqs = len(minute)
-	s.minuteByClass = map[string]int{}
+	s.minuteByClass = countClasses(minute)
 	fetches := map[string]int{}
 	for _, q := range minute {
-		s.minuteByClass[q.class]++
 		if q.class == classDB {
 			fetches[q.agent]++
+		}
+	}
+	for phase, qs := range map[string][]request{"storm": storm, "steady": steady, "minute after": minute} {
+		for _, q := range qs {
+			if q.failed {
+				s.failed[phase]++
+			}
 		}
 	}
 	buckets := perSecond(minute, r.back, 60)
 	i := slices.Index(buckets, slices.Max(buckets))
 	s.peakAfter, s.peakAt = buckets[i], time.Duration(i)*time.Second
-	s.peakByClass = map[string]int{}
-	for _, q := range between(minute, r.back.Add(s.peakAt), r.back.Add(s.peakAt+time.Second)) {
-		s.peakByClass[q.class]++
-	}
+	s.peakByClass = countClasses(between(minute, r.back.Add(s.peakAt), r.back.Add(s.peakAt+time.Second)))
 	s.dbFetchMin = len(minute)
 	for _, a := range r.agents {
 		s.dbFetchMin = min(s.dbFetchMin, fetches[a.name])
 		s.dbFetchMax = max(s.dbFetchMax, fetches[a.name])
 	}
+	// after is sorted by time, so each list below is too.
 	after := filter(between(reqs, r.back, r.end))
+	seen := map[string]bool{} // agent, and agent + " " + class
 	for _, q := range after {
-		if q.class == classLogin {
+		d := q.at.Sub(r.back)
+		switch key := q.agent + " " + q.class; {
+		case q.class == classLogin:
 			s.loginsAfter++
+		case q.class == classDB && !seen[key]:
+			s.newDB = append(s.newDB, d)
+			seen[key] = true
+		case q.class == classPKI && !seen[key]:
+			s.newCert = append(s.newCert, d)
+			seen[key] = true
+		}
+		if !seen[q.agent] {
+			s.firstAfter = append(s.firstAfter, d)
+			seen[q.agent] = true
 		}
 	}
 	for i, a := range r.agents {
@@ -187,6 +219,14 @@ func computeStats(r *fleetRun, reqs []request) *stats {
 		}
 	}
 	return s
+}
+
+func countClasses(qs []request) map[string]int {
+	m := map[string]int{}
+	for _, q := range qs {
+		m[q.class]++
+	}
+	return m
 }
 
 // quantile of sorted durations (q in [0,1]); 0 when empty.
