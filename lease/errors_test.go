@@ -1,6 +1,7 @@
 package lease
 
 import (
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -119,6 +120,56 @@ func TestRenewalFailures(t *testing.T) {
 		sleep(40 * time.Second)
 		if n := len(fv.requests("GET database/creds/app")); n != 2 {
 			t.Fatalf("%d fetches: a lease Vault no longer renews must be replaced at once", n)
+		}
+	})
+}
+
+// Once Vault answers again, the secrets still waiting out a backoff of up
+// to a minute are retried within recoverySpread of the first success, at
+// spread-out times, instead of each at the end of its own backoff.
+func TestRetriesComeSoonOnceVaultIsBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fv := newMemVault()
+		var refs []Ref
+		for _, p := range []string{"secret/a", "secret/b", "secret/c", "secret/d", "secret/e", "secret/f"} {
+			fv.put(p, map[string]any{"v": "1"})
+			refs = append(refs, kv(p))
+		}
+		// Different draws give each secret its own backoff schedule.
+		var mu sync.Mutex
+		draws, n := []float64{0.05, 0.35, 0.65, 0.95, 0.5, 0.2, 0.8}, 0
+		rnd := func() float64 {
+			mu.Lock()
+			defer mu.Unlock()
+			n++
+			return draws[n%len(draws)]
+		}
+		r := startStore(t, fv, Options{Rand: rnd, Policy: Policy{Threshold: 0.9, StaticInterval: 30 * time.Second}})
+		defer r.stop(t)
+		r.fetch(t, refs...)
+		fv.fault("secret/", &fault{status: 503})
+		sleep(4 * time.Minute) // every backoff has grown to about a minute
+		fv.fault("secret/", nil)
+		back := time.Now()
+		ok := func(ref Ref) bool { return r.status(t, ref.Key()).LastError == "" }
+		var first time.Time
+		for first.IsZero() {
+			sleep(100 * time.Millisecond)
+			for _, ref := range refs {
+				if ok(ref) {
+					first = time.Now()
+				}
+			}
+			if time.Since(back) > 2*time.Minute {
+				t.Fatal("no secret was read again within 2 minutes of Vault answering")
+			}
+		}
+		sleep(recoverySpread + 100*time.Millisecond)
+		for _, ref := range refs {
+			if !ok(ref) {
+				t.Errorf("%s still failing %v after the first success (%v after Vault answered again): %+v",
+					ref.Path, time.Since(first), time.Since(back), r.status(t, ref.Key()))
+			}
 		}
 	})
 }

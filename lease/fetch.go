@@ -98,7 +98,7 @@ func classify(r Ref, sec *api.Secret, now time.Time) (Timing, string, time.Durat
 		}
 	}
 	if sec.LeaseID != "" {
-		return Timing{Class: ClassLease, Issued: now, Expires: now.Add(safeTTL(ttl)), Renewable: sec.Renewable}, sec.LeaseID, ttl
+		return Timing{Class: ClassLease, Issued: now, Born: now, Expires: now.Add(safeTTL(ttl)), Renewable: sec.Renewable}, sec.LeaseID, ttl
 	}
 	if strings.Contains(r.Path, "static-creds/") {
 		if secs, ok := number(sec.Data["ttl"]); ok {

@@ -230,6 +230,9 @@ func (s *Store) apply(o outcome) (changed bool, revoke string) {
 				revoke = oldLease
 			}
 		}
+		if e.errClass == vaulterr.Transient {
+			s.vaultBack(e, now)
+		}
 		e.lastErr, e.errClass = nil, vaulterr.None
 		e.b.Reset()
 		e.slow.Reset()
@@ -262,6 +265,28 @@ func (s *Store) renewed(e *entry, o outcome, now time.Time) {
 	if e.val.Secret != nil {
 		// A copy: templates may be reading the old one.
 		e.val.Secret = e.val.Secret.withLeaseDuration(int(o.granted.Seconds()))
+	}
+}
+
+// recoverySpread is the window over which the secrets still waiting out
+// a backoff are retried once Vault answers again.
+const recoverySpread = 15 * time.Second
+
+// vaultBack is called when a secret that was failing transiently (Vault
+// down, sealed, overloaded) succeeds: Vault answers again. The other
+// secrets failing the same way may sit in a backoff of up to a minute,
+// holding credentials that may have expired meanwhile. Their retries are
+// pulled in to a random point of the next recoverySpread: soon, but
+// spread, so a fleet of agents coming back together does not hit Vault in
+// the same second. Called with s.mu held.
+func (s *Store) vaultBack(done *entry, now time.Time) {
+	for _, e := range s.entries {
+		if e == done || e.busy || !e.planned || e.errClass != vaulterr.Transient {
+			continue
+		}
+		if at := now.Add(time.Duration(s.o.Rand() * float64(recoverySpread))); e.next.After(at) {
+			e.next = at
+		}
 	}
 }
 

@@ -58,6 +58,9 @@ type Timing struct {
 	Class Class `json:"class"`
 	// Issued is when the current value or lease TTL was granted.
 	Issued time.Time `json:"issued"`
+	// Born is when the lease was first issued; renewals keep it
+	// (ClassLease; zero in state files from before it was kept).
+	Born time.Time `json:"born,omitzero"`
 	// Expires is the end of the lease itself (ClassLease).
 	Expires   time.Time `json:"expires,omitzero"`
 	Renewable bool      `json:"renewable,omitempty"`
@@ -105,7 +108,8 @@ const (
 //
 //   - renewable lease: renew at ~2/3 of its TTL;
 //   - lease that renewal cannot extend (capped or not renewable): fetch a
-//     new secret at Threshold of its remaining life;
+//     new secret at Threshold of its remaining life, jittered by up to a
+//     tenth of its whole life since Born;
 //   - certificate: re-issue at Threshold of NotBefore..NotAfter;
 //   - static role: re-read just after the rotation, plus up to a second,
 //     or at StaticInterval if sooner;
@@ -142,7 +146,17 @@ func nextOwn(t Timing, p Policy, r float64) (Action, time.Time) {
 		if t.Renewable && !t.Capped {
 			return ActionRenew, at(t.Issued, life, renewFraction, r)
 		}
-		return ActionRefetch, at(t.Issued, life, p.Threshold, r)
+		// The jitter spans a tenth of the lease's whole life, not of the
+		// stretch left since the last renewal: leases issued together (a
+		// deploy) reach their max TTL together, and a tenth of that last
+		// stretch would keep them in step for good.
+		when := at(t.Issued, life, p.Threshold, 0)
+		whole := life
+		if !t.Born.IsZero() && t.Born.Before(t.Issued) {
+			whole = t.Expires.Sub(t.Born)
+		}
+		when = when.Add(-time.Duration(jitterFraction * r * float64(whole)))
+		return ActionRefetch, maxTime(when, t.Issued)
 	case ClassCert:
 		life := t.NotAfter.Sub(t.NotBefore)
 		if life <= 0 {
@@ -162,6 +176,13 @@ func nextOwn(t Timing, p Policy, r float64) (Action, time.Time) {
 		return ActionRefetch, static
 	}
 	return ActionRefetch, at(t.Issued, p.StaticInterval, 1, r)
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // at returns start + life*(frac - jitter), never before start.

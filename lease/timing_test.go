@@ -20,6 +20,10 @@ func TestNext(t *testing.T) {
 		{"renewable lease, fresh", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(h), Renewable: true}, 0, ActionRenew, 40 * time.Minute},
 		{"renewable lease, full jitter", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(h), Renewable: true}, 1, ActionRenew, 34 * time.Minute},
 		{"max TTL reached", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(10 * time.Minute), Renewable: true, Capped: true}, 0, ActionRefetch, 9 * time.Minute},
+		// A lease first issued 50m before its last renewal: the jitter is a
+		// tenth of its whole hour, not of the 10m left.
+		{"max TTL reached, jitter over the whole life", Timing{Class: ClassLease, Born: t0.Add(-50 * time.Minute), Issued: t0, Expires: t0.Add(10 * time.Minute), Renewable: true, Capped: true}, 1, ActionRefetch, 3 * time.Minute},
+		{"max TTL reached, jitter never before the last renewal", Timing{Class: ClassLease, Born: t0.Add(-50 * time.Minute), Issued: t0, Expires: t0.Add(2 * time.Minute), Renewable: true, Capped: true}, 1, ActionRefetch, 0},
 		{"non-renewable lease", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(h)}, 0, ActionRefetch, 54 * time.Minute},
 		{"non-renewable lease, jitter", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(h)}, 0.5, ActionRefetch, 51 * time.Minute},
 		{"already expired", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(-time.Second), Renewable: true}, 0, ActionRefetch, -time.Second},

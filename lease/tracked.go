@@ -40,9 +40,9 @@ func (s *Store) Track(t Tracked) error {
 	now := s.o.Clock.Now()
 	e := &entry{ref: Ref{Path: t.ID}, tracked: &t, tc: c, leaseID: t.LeaseID, leaseTTL: t.TTL,
 		b: newBackoff(s.o.Rand), slow: newSlowBackoff(s.o.Rand)}
-	e.timing = Timing{Class: ClassLease, Issued: t.Issued, Expires: t.Issued.Add(safeTTL(t.TTL)), Renewable: true}
+	e.timing = Timing{Class: ClassLease, Issued: t.Issued, Born: t.Issued, Expires: t.Issued.Add(safeTTL(t.TTL)), Renewable: true}
 	if t.Issued.IsZero() {
-		e.timing.Issued, e.timing.Expires = now, now.Add(safeTTL(t.TTL))
+		e.timing.Issued, e.timing.Born, e.timing.Expires = now, now, now.Add(safeTTL(t.TTL))
 		e.action, e.next, e.planned = ActionRenew, now, true
 	}
 	s.mu.Lock()
