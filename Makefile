@@ -3,7 +3,7 @@ VAULT_BIN := test/vault/bin/vault
 AGENTCHECK_BIN := test/vault/bin/agentcheck
 GO_TEST_FLAGS ?= -race -count=1 -timeout 40m
 
-.PHONY: build vault agentcheck test chaos lint demo clean
+.PHONY: build vault agentcheck test chaos bench fleet lint demo clean
 
 build:
 	go build -trimpath -ldflags "-s -w" -o bin/rotor ./cmd/rotor
@@ -47,6 +47,15 @@ test: deps vault agentcheck lint cross test-portable release-check
 # 1,000 kills): ROTOR_CHAOS_LONG=1 make chaos.
 chaos: vault
 	ROTOR_REQUIRE_INTEGRATION=1 ROTOR_VAULT_BIN=$(CURDIR)/$(VAULT_BIN) go test $(GO_TEST_FLAGS) -v ./test/chaos/
+
+# Benchmarks side by side with Vault Agent (never part of make test).
+bench: vault
+	./bench/run.sh
+	./bench/run.sh proxy
+
+# 200 rotors and a fleet of Vault Agents on one Vault (about 25 minutes).
+fleet: vault
+	ROTOR_VAULT_BIN=$(CURDIR)/$(VAULT_BIN) ./bench/fleet/run.sh
 
 demo:
 	./examples/demo/run.sh
