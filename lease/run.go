@@ -27,6 +27,8 @@ type job struct {
 	c        *api.Client
 	tok      *auth.Token
 	tracked  bool // a proxied lease or token: renewed with c, never fetched
+	// clientErr is why c is nil for a tracked job (see trackedClient).
+	clientErr error
 }
 
 // outcome is what a worker reports back to Run.
@@ -168,7 +170,8 @@ func (s *Store) takeDue(n int) []job {
 		j := job{e: e, key: e.ref.Key(), ref: e.ref, action: e.action, leaseID: e.leaseID, leaseTTL: e.leaseTTL,
 			deadline: Deadline(e.timing), prio: s.priority(e), forced: e.forced, c: s.client, tok: s.tok}
 		if e.tracked != nil {
-			j.key, j.c, j.tracked = trackedKey(e.tracked.ID), e.tc, true
+			j.key, j.tracked = trackedKey(e.tracked.ID), true
+			j.c, j.clientErr = s.trackedClient(e.tracked.Token)
 		}
 		if j.action == ActionRenew && (j.forced || j.leaseID == "" || RequestTimeout(ActionRenew, now, j.deadline) == 0) {
 			j.action = ActionRefetch // a rotation, or a lease already ended
@@ -234,8 +237,7 @@ func (s *Store) apply(o outcome) (changed bool, revoke string) {
 			s.vaultBack(e, now)
 		}
 		e.lastErr, e.errClass = nil, vaulterr.None
-		e.b.Reset()
-		e.slow.Reset()
+		e.b, e.slow = nil, nil // backoffs start over at the next failure
 		// A token that came while this was in flight: bind the lease to
 		// its owner's death before planning, so the plan is before it.
 		s.bindOwner(e)
@@ -304,6 +306,11 @@ func (s *Store) failed(e *entry, o outcome, now time.Time) {
 	deadline := Deadline(e.timing)
 	ra, _ := vaulterr.RetryAfter(o.err)
 	log := s.o.Logger.With("secret", e.ref.String(), "error", o.err, "error_class", o.class.String())
+	if e.b == nil {
+		// Made at the first failure: most secrets never fail, and 10,000
+		// cached leases should not carry 20,000 idle backoffs.
+		e.b, e.slow = newBackoff(s.o.Rand), newSlowBackoff(s.o.Rand)
+	}
 	switch {
 	case e.tracked != nil && !(o.class == vaulterr.Transient && !o.timedOut && now.Before(deadline)):
 		// A proxied lease cannot be fetched again: it is released and

@@ -124,8 +124,7 @@ func (s *Store) Restore(states []SecretState, tokenGen int) int {
 			continue // expired while rotor was down
 		}
 		e := &entry{ref: st.Ref, val: Value{Secret: st.Secret, List: st.List}, timing: st.Timing,
-			leaseID: st.LeaseID, leaseTTL: st.LeaseTTL, owner: tokenGen,
-			b: newBackoff(s.o.Rand), slow: newSlowBackoff(s.o.Rand)}
+			leaseID: st.LeaseID, leaseTTL: st.LeaseTTL, owner: tokenGen}
 		switch {
 		case e.timing.Class == ClassLease && e.timing.Renewable && !e.timing.Capped && e.timing.OwnerDeath.IsZero():
 			e.action, e.next, e.planned = ActionRenew, now, true
@@ -184,8 +183,7 @@ func (s *Store) Seed(ref Ref, sec *Secret, t Timing) bool {
 	if s.tok != nil {
 		owner = s.tok.Generation
 	}
-	e := &entry{ref: ref, val: Value{Secret: sec}, timing: t, owner: owner,
-		b: newBackoff(s.o.Rand), slow: newSlowBackoff(s.o.Rand)}
+	e := &entry{ref: ref, val: Value{Secret: sec}, timing: t, owner: owner}
 	e.action, e.next = Next(t, s.o.Policy, s.o.Rand())
 	e.planned = true
 	s.entries[key] = e

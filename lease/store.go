@@ -36,9 +36,8 @@ type entry struct {
 	errClass vaulterr.Class
 	forced   bool // Rotate asked for a new secret; revoke the old lease after
 	// tracked is set for a proxied lease or token (see Track): renewed
-	// with its own token (tc), never fetched again.
+	// with its own token, never fetched again.
 	tracked *Tracked
-	tc      *api.Client
 }
 
 // Options configure a Store.
@@ -312,7 +311,7 @@ func (s *Store) fetchNew(ctx context.Context, r Ref) error {
 		}
 		return err
 	}
-	e := &entry{ref: r, owner: tok.Generation, b: newBackoff(s.o.Rand), slow: newSlowBackoff(s.o.Rand)}
+	e := &entry{ref: r, owner: tok.Generation}
 	e.val, e.timing, e.leaseID, e.leaseTTL = res.val, res.timing, res.leaseID, res.leaseTTL
 	s.mu.Lock()
 	// A new token may have come while this was in flight: the lease is

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hashicorp/vault/api"
 	"github.com/rotorproject/rotor/internal/vaulterr"
 )
 
@@ -30,16 +31,9 @@ type Tracked struct {
 func trackedKey(id string) string { return "tracked:" + id }
 
 // Track keeps t alive until it can no longer be renewed. It never blocks.
-func (s *Store) Track(t Tracked) error {
-	c, err := s.o.Client.CloneWithHeaders()
-	if err != nil {
-		return err
-	}
-	c.SetToken(t.Token)
-	vaulterr.Prepare(c)
+func (s *Store) Track(t Tracked) {
 	now := s.o.Clock.Now()
-	e := &entry{ref: Ref{Path: t.ID}, tracked: &t, tc: c, leaseID: t.LeaseID, leaseTTL: t.TTL,
-		b: newBackoff(s.o.Rand), slow: newSlowBackoff(s.o.Rand)}
+	e := &entry{ref: Ref{Path: t.ID}, tracked: &t, leaseID: t.LeaseID, leaseTTL: t.TTL}
 	e.timing = Timing{Class: ClassLease, Issued: t.Issued, Born: t.Issued, Expires: t.Issued.Add(safeTTL(t.TTL)), Renewable: true}
 	if t.Issued.IsZero() {
 		e.timing.Issued, e.timing.Born, e.timing.Expires = now, now, now.Add(safeTTL(t.TTL))
@@ -49,7 +43,6 @@ func (s *Store) Track(t Tracked) error {
 	s.entries[trackedKey(t.ID)] = e
 	s.mu.Unlock()
 	s.poke()
-	return nil
 }
 
 // Untrack stops renewing the entry with this ID (the proxy evicted it).
@@ -60,9 +53,25 @@ func (s *Store) Untrack(id string) {
 	s.mu.Unlock()
 }
 
+// trackedClient is a client for renewing with token. It is made for each
+// renewal rather than kept: renewals are rare, and thousands of cached
+// leases would otherwise hold thousands of clients.
+func (s *Store) trackedClient(token string) (*api.Client, error) {
+	c, err := s.o.Client.CloneWithHeaders()
+	if err != nil {
+		return nil, err
+	}
+	c.SetToken(token)
+	vaulterr.Prepare(c)
+	return c, nil
+}
+
 // renewTracked renews a tracked lease, or a tracked token with its own
 // renew-self. It returns the TTL granted.
 func (s *Store) renewTracked(ctx context.Context, j job) (time.Duration, bool, error) {
+	if j.c == nil {
+		return 0, false, fmt.Errorf("renew a proxied lease: %w", j.clientErr)
+	}
 	if j.leaseID != "" {
 		return s.renewLease(ctx, j)
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"path"
 	"strings"
 )
 
@@ -46,6 +47,9 @@ type guard struct {
 	hosts  map[string]bool  // Host names allowed beyond loopback names and IPs
 	// requireAll: require_request_header, on every endpoint.
 	requireAll bool
+	// proxy is the /v1/ route's handler, if any: a clean /v1/ path goes
+	// to it without the mux's pattern match (see ServeHTTP).
+	proxy http.HandlerFunc
 }
 
 func newGuard(routes []route, metricsOnly, unix, requireHeader bool, hosts map[string]bool) *guard {
@@ -59,6 +63,9 @@ func newGuard(routes []route, metricsOnly, unix, requireHeader bool, hosts map[s
 		}
 		g.mux.HandleFunc(rt.pattern, rt.handler)
 		g.routes[rt.pattern] = rt
+		if rt.proxy && rt.pattern == "/v1/" {
+			g.proxy = rt.handler
+		}
 	}
 	return g
 }
@@ -66,9 +73,10 @@ func newGuard(routes []route, metricsOnly, unix, requireHeader bool, hosts map[s
 func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	// Answers are JSON or metrics text: never let a browser sniff them as
-	// HTML, and never cache status (it changes, and may be private).
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-store")
+	// HTML, and never cache status (it changes, and may be private). Set
+	// as canonical keys with shared values: this runs for every request.
+	h["X-Content-Type-Options"] = nosniff
+	h["Cache-Control"] = noStore
 	// DNS rebinding: a page on evil.example whose name then resolves to
 	// 127.0.0.1 reaches this port as "same origin", but its requests
 	// carry Host: evil.example. Over a unix socket there is no DNS and no
@@ -88,6 +96,17 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusForbidden, errorBody("cross-site requests are refused"))
 		return
 	}
+	// Every proxied request passes here, so the /v1/ route skips the
+	// mux's pattern match when the mux would pick it anyway: a clean path
+	// (the mux redirects others) under /v1/, where no other route is.
+	if g.proxy != nil && strings.HasPrefix(r.URL.Path, "/v1/") && path.Clean(r.URL.Path) == r.URL.Path && r.Method != http.MethodConnect {
+		if g.requireAll && !hasRequestHeader(r) {
+			writeJSON(w, http.StatusPreconditionFailed, errorBody("missing \""+RequestHeader+"\": true\" header"))
+			return
+		}
+		g.proxy(w, r)
+		return
+	}
 	_, pattern := g.mux.Handler(r)
 	rt := g.routes[pattern]
 	if !rt.proxy {
@@ -105,6 +124,11 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	g.mux.ServeHTTP(w, r)
 }
+
+var (
+	nosniff = []string{"nosniff"}
+	noStore = []string{"no-store"}
+)
 
 // hasRequestHeader reports whether r carries RequestHeader exactly once,
 // with the value "true" (as Vault checks it).

@@ -94,11 +94,6 @@ type APIOptions struct {
 	Quit func()
 }
 
-// proxyWriteTimeout bounds a proxied request's answer: longer than
-// rotor's own endpoints need, as Vault may be slow to answer (a 4096-bit
-// key, a slow database), but never forever.
-const proxyWriteTimeout = 5 * time.Minute
-
 // Server serves the local API on one listener.
 type Server struct {
 	cfg       ListenerOptions
@@ -165,10 +160,9 @@ func NewServer(cfg ListenerOptions, src Source, m *Metrics, log *slog.Logger, ap
 	if api.Proxy != nil {
 		// Everything under /v1/ is Vault's: rotor serves none of its own
 		// endpoints there, so a proxied path is never shadowed.
-		routes = append(routes, route{pattern: "/v1/", proxy: true, handler: func(w http.ResponseWriter, r *http.Request) {
-			http.NewResponseController(w).SetWriteDeadline(time.Now().Add(proxyWriteTimeout))
-			api.Proxy.ServeHTTP(w, r)
-		}})
+		// The proxy extends the write deadline itself when it waits for
+		// Vault; a cached answer is written at once.
+		routes = append(routes, route{pattern: "/v1/", proxy: true, handler: api.Proxy.ServeHTTP})
 	}
 	s.srv = &http.Server{
 		Handler:           newGuard(routes, cfg.Role == RoleMetricsOnly, cfg.Type == "unix", cfg.RequireRequestHeader, hosts),

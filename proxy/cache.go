@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -66,8 +67,6 @@ type Entry struct {
 	Renewable    bool
 }
 
-func (e *Entry) header() http.Header { return e.Header.Clone() }
-
 // Cache holds answers that created leases and tokens, keyed by request.
 // An answer is cached only when the token that asked is managed by the
 // cache (rotor's auto-auth token, or a token created through the proxy),
@@ -81,6 +80,7 @@ type Cache struct {
 	byID    map[string]*Entry
 	managed map[string]bool          // tokens whose leases and child tokens are cached
 	flights map[string]chan struct{} // requests in flight, by key
+	headers map[string]http.Header   // shared answer headers (see intern)
 }
 
 // NewCache returns an empty cache renewed by r.
@@ -88,7 +88,8 @@ func NewCache(r Renewer, log *slog.Logger) *Cache {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Cache{renewer: r, log: log, byID: map[string]*Entry{}, managed: map[string]bool{}, flights: map[string]chan struct{}{}}
+	return &Cache{renewer: r, log: log, byID: map[string]*Entry{}, managed: map[string]bool{}, flights: map[string]chan struct{}{},
+		headers: map[string]http.Header{}}
 }
 
 // Manage registers a token whose leases and child tokens may be cached:
@@ -123,7 +124,9 @@ func (c *Cache) hit(key string) *response {
 	if e == nil {
 		return nil
 	}
-	return &response{status: e.Status, header: e.header(), body: e.Body, hit: true, age: time.Since(e.Created)}
+	// The header is shared with the entry: write copies it, nothing
+	// changes it.
+	return &response{status: e.Status, header: e.Header, body: e.Body, hit: true, age: time.Since(e.Created)}
 }
 
 // inflight registers a request in flight. When an identical one already
@@ -153,8 +156,9 @@ func (c *Cache) store(req *request, res *response) {
 		return // not a secret, or a wrapped one (single use: never cache)
 	}
 	e := &Entry{ID: req.key, Method: req.r.Method, Path: req.r.URL.Path, Namespace: req.r.Header.Get("X-Vault-Namespace"),
-		RequestToken: req.token, Status: res.status, Header: res.header.Clone(), Body: res.body, Created: time.Now()}
+		RequestToken: req.token, Status: res.status, Body: res.body, Created: time.Now()}
 	c.mu.Lock()
+	e.Header = c.intern(res.header)
 	switch {
 	case sec.LeaseID != "" && sec.Renewable:
 		if !c.managed[req.token] {
@@ -271,6 +275,7 @@ func (c *Cache) Restore(entries []Entry) int {
 		if e.ID == "" || (e.Kind != KindLease && e.Kind != KindToken) {
 			continue
 		}
+		e.Header = c.intern(e.Header)
 		c.byID[e.ID] = &e
 		if e.Kind == KindToken {
 			c.managed[e.Token] = true
@@ -286,6 +291,44 @@ func (c *Cache) Restore(entries []Entry) int {
 	}
 	return len(added)
 }
+
+// intern returns a read-only copy of h without the headers that describe
+// one answer's transfer (Date, Content-Length: net/http writes them anew),
+// shared with every entry whose header is the same: Vault sends the same
+// few headers with every answer, and 10,000 cached leases would otherwise
+// hold 10,000 copies. Called with c.mu held.
+func (c *Cache) intern(h http.Header) http.Header {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		if k != "Date" && k != "Content-Length" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var id strings.Builder
+	for _, k := range keys {
+		for _, v := range h[k] {
+			id.WriteString(k)
+			id.WriteByte(0)
+			id.WriteString(v)
+			id.WriteByte(0)
+		}
+	}
+	if shared, ok := c.headers[id.String()]; ok {
+		return shared
+	}
+	out := make(http.Header, len(keys))
+	for _, k := range keys {
+		out[k] = append([]string(nil), h[k]...)
+	}
+	if len(c.headers) < maxHeaderSets {
+		c.headers[id.String()] = out
+	}
+	return out
+}
+
+// maxHeaderSets bounds the distinct headers intern remembers.
+const maxHeaderSets = 64
 
 // Values yields every string in the cached answers and the tokens they
 // were asked with, for redaction: they hold secrets (database passwords,

@@ -101,10 +101,14 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			token, auto = t, true
 		}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, p.o.MaxRequestBytes))
-	if err != nil {
-		vaultError(w, http.StatusRequestEntityTooLarge, "request body too large")
-		return
+	var body []byte
+	if r.ContentLength != 0 { // -1: unknown
+		var err error
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, p.o.MaxRequestBytes))
+		if err != nil {
+			vaultError(w, http.StatusRequestEntityTooLarge, "request body too large")
+			return
+		}
 	}
 	req := &request{r: r, body: body, token: token, auto: auto}
 	if c := p.o.Cache; c != nil {
@@ -118,6 +122,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// app replicas starting at once get one database user). If it was
 		// not cached, they go to Vault themselves.
 		if wait, done := c.inflight(req.key); wait != nil {
+			p.extendWrite(w)
 			select {
 			case <-wait:
 			case <-r.Context().Done():
@@ -160,6 +165,7 @@ type response struct {
 // lookup of it) are read whole, up to MaxCachedBytes; anything else, or
 // anything bigger, is streamed through unchanged.
 func (p *Proxy) forward(w http.ResponseWriter, req *request) {
+	p.extendWrite(w)
 	resp, err := p.send(req)
 	if err != nil {
 		vaultError(w, http.StatusBadGateway, "error contacting Vault")
@@ -207,6 +213,13 @@ func (p *Proxy) after(req *request, res *response) {
 	}
 }
 
+// extendWrite gives an answer that waits for Vault the time Vault may
+// take, and a minute to pass it on, past the listener's own write
+// timeout (meant for rotor's endpoints, which answer at once).
+func (p *Proxy) extendWrite(w http.ResponseWriter) {
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(p.o.Timeout + time.Minute))
+}
+
 // send builds the request to Vault and sends it.
 func (p *Proxy) send(req *request) (*http.Response, error) {
 	r := req.r
@@ -238,20 +251,23 @@ func (p *Proxy) send(req *request) (*http.Response, error) {
 
 // write sends a buffered answer to the client.
 func (p *Proxy) write(w http.ResponseWriter, res *response) {
-	copyHeader(w.Header(), res.header)
-	w.Header().Del("Content-Length")
+	h := w.Header()
+	copyHeader(h, res.header)
+	// Canonical keys, assigned: every cache hit passes here.
 	if res.cached || res.hit {
 		if res.hit {
-			w.Header().Set("X-Cache", "HIT")
-			w.Header().Set("Age", strconv.Itoa(int(res.age.Seconds())))
+			h["X-Cache"] = hit
+			h["Age"] = []string{strconv.Itoa(int(res.age.Seconds()))}
 		} else {
-			w.Header().Set("X-Cache", "MISS")
+			h["X-Cache"] = miss
 		}
 	}
-	w.Header().Set("Content-Length", strconv.Itoa(len(res.body)))
+	h["Content-Length"] = []string{strconv.Itoa(len(res.body))}
 	w.WriteHeader(res.status)
 	w.Write(res.body)
 }
+
+var hit, miss = []string{"HIT"}, []string{"MISS"}
 
 type cancelBody struct {
 	io.ReadCloser

@@ -85,21 +85,9 @@ func setupVault(t *testing.T) *vaultEnv {
 
 	e.pg = pgtest.Start(t)
 	pgtest.SetupVaultDatabase(t, root, e.pg, dbTTL, dbMaxTTL)
-	// Users get their privileges from a group role: granting on the table
-	// itself (as pgtest.DynamicRole does) updates one catalog row per
-	// grant, and concurrent creations then fail with "tuple concurrently
-	// updated", which would show up as the agents' retries.
-	e.pg.Exec(t, "CREATE ROLE fleet_readers NOLOGIN;\nGRANT SELECT ON "+pgtest.ItemsTable+" TO fleet_readers;")
-	if _, err := root.Logical().Write("database/roles/"+dbRole, map[string]any{
-		"db_name":               pgtest.ConnectionName,
-		"creation_statements":   []string{`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}' IN ROLE fleet_readers;`},
-		"revocation_statements": []string{`DROP ROLE IF EXISTS "{{name}}";`},
-		"renew_statements":      pgtest.RenewStatements,
-		"default_ttl":           dbTTL,
-		"max_ttl":               dbMaxTTL,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	// Users get their privileges from a group role: a GRANT per user
+	// would fail under concurrent creations (see SetupGroupRole).
+	pgtest.SetupGroupRole(t, root, e.pg, dbRole, dbTTL, dbMaxTTL)
 	vaulttest.SetupPKI(t, root, "1h", nil)
 	if _, err := root.KVv2("secret").Put(t.Context(), "app/config", map[string]any{"api_key": "k-123"}); err != nil {
 		t.Fatal(err)

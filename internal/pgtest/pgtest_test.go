@@ -115,6 +115,25 @@ func TestVaultDatabase(t *testing.T) {
 		t.Fatalf("%s has %s rows, want 1", ItemsTable, got)
 	}
 
+	t.Run("group role", func(t *testing.T) {
+		SetupGroupRole(t, c, pg, "many-users", "1h", "24h")
+		SetupGroupRole(t, c, pg, "many-users", "1h", "24h") // again: the group exists
+		s, err := c.Logical().Read(Mount + "/creds/many-users")
+		if err != nil {
+			t.Fatalf("read creds: %v", err)
+		}
+		user, pass := s.Data["username"].(string), s.Data["password"].(string)
+		if err := pg.CanSelect(user, pass, ItemsTable); err != nil {
+			t.Errorf("a member of the group cannot read %s: %v", ItemsTable, err)
+		}
+		if err := c.Sys().Revoke(s.LeaseID); err != nil {
+			t.Fatalf("revoke: %v", err)
+		}
+		if err := pg.CanLogin(user, pass); err == nil {
+			t.Errorf("revoked user can still log in")
+		}
+	})
+
 	t.Run("dynamic", func(t *testing.T) {
 		s, err := c.Logical().Read(Mount + "/creds/" + DynamicRole)
 		if err != nil {

@@ -2,6 +2,7 @@ package pgtest
 
 import (
 	"crypto/rand"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/vault/api"
@@ -127,4 +128,25 @@ func write(t testing.TB, c *api.Client, path string, data map[string]any) {
 	if _, err := c.Logical().Write(path, data); err != nil {
 		t.Fatalf("pgtest: write %s: %v", path, err)
 	}
+}
+
+// SetupGroupRole writes database/roles/<name> for many users: they get
+// SELECT on the items table by joining the group role <name>_readers
+// (created here) instead of by a GRANT each. Every GRANT adds an entry to
+// the table's one access-list row, which PostgreSQL refuses past about
+// 2,400 users ("row is too big") and updates badly under concurrent
+// creations ("tuple concurrently updated"). Call SetupVaultDatabase first.
+func SetupGroupRole(t testing.TB, c *api.Client, pg *Postgres, name, defaultTTL, maxTTL string) {
+	t.Helper()
+	group := strings.ReplaceAll(name, "-", "_") + "_readers"
+	pg.Exec(t, "DO $$ BEGIN CREATE ROLE "+group+" NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;\n"+
+		"GRANT SELECT ON "+ItemsTable+" TO "+group+";")
+	write(t, c, Mount+"/roles/"+name, map[string]any{
+		"db_name":               ConnectionName,
+		"creation_statements":   []string{`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}' IN ROLE ` + group + `;`},
+		"revocation_statements": []string{`DROP ROLE IF EXISTS "{{name}}";`},
+		"renew_statements":      RenewStatements,
+		"default_ttl":           defaultTTL,
+		"max_ttl":               maxTTL,
+	})
 }
