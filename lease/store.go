@@ -13,6 +13,7 @@ import (
 	"github.com/rotorproject/rotor/auth"
 	"github.com/rotorproject/rotor/internal/backoff"
 	"github.com/rotorproject/rotor/internal/clock"
+	"github.com/rotorproject/rotor/internal/phases"
 	"github.com/rotorproject/rotor/internal/vaulterr"
 	"golang.org/x/sync/singleflight"
 )
@@ -60,6 +61,8 @@ type Options struct {
 	// OnUpdate is called after any secret is fetched, renewed or
 	// re-fetched (the state file is saved then). It must not block.
 	OnUpdate func()
+	// Phases, if set, times first fetches (benchmarks).
+	Phases *phases.Recorder
 }
 
 // Store holds every secret rotor fetched, serves them to templates, and
@@ -305,6 +308,7 @@ func (s *Store) fetchNew(ctx context.Context, r Ref) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, MaxRequestTimeout)
 	defer cancel()
+	defer s.o.Phases.End(phases.Fetch, s.o.Phases.Begin())
 	res, err := s.fetch(ctx, c, r, s.o.Clock.Now())
 	if err != nil {
 		if vaulterr.Classify(err) == vaulterr.Denied {

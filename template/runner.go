@@ -12,6 +12,7 @@ import (
 
 	"github.com/rotorproject/rotor/internal/atomicfile"
 	"github.com/rotorproject/rotor/internal/clock"
+	"github.com/rotorproject/rotor/internal/phases"
 	"github.com/rotorproject/rotor/internal/redact"
 	"github.com/rotorproject/rotor/lease"
 )
@@ -99,6 +100,9 @@ type Options struct {
 	// Watch, if set, watches the files templates read, their sources and
 	// their destinations (see watch.go).
 	Watch Watcher
+	// Phases, if set, times executions, writes and reload commands
+	// (benchmarks).
+	Phases *phases.Recorder
 	// CertReuseThreshold is lease_renewal_threshold: a certificate found
 	// at a pkiCert template's destination is reused until this fraction of
 	// its validity has passed (0: the default, 0.9).
@@ -403,7 +407,9 @@ func (r *Runner) renderOne(ctx context.Context, t *tmpl) ([]byte, bool) {
 		r.store.Fetch(ctx, want) // errors show at execution, per template
 	}
 	for round := 0; ctx.Err() == nil; round++ {
+		began := r.o.Phases.Begin()
 		res := t.execute(r.store)
+		r.o.Phases.End(phases.Execute, began)
 		if len(res.missing) == 0 {
 			if res.err == nil && int64(len(res.out)) > t.cfg.MaxBytes {
 				res.err = fmt.Errorf("rendered output is %w (%d bytes)", errFileTooBig, t.cfg.MaxBytes)
