@@ -124,7 +124,7 @@ func (r *Runner) reloadSource(t *tmpl, now time.Time) {
 	text, err := readLocal(t.cfg.Source, "", t.cfg.MaxBytes)
 	if err == nil {
 		var p parsed
-		if p, err = t.parse(text); err == nil {
+		if p, err = t.parse(text, true); err == nil {
 			t.parsed = p
 			r.log.Info("template source changed; rendering it again", "template", t.name, "source", t.cfg.Source)
 			r.markDirty(t, now)
