@@ -28,6 +28,7 @@ type measure struct {
 	elapsed  time.Duration // process start -> every file written
 	rssKB    int           // resident memory once rendered
 	requests int           // Vault requests (from the audit log)
+	vaultCPU float64       // CPU seconds the Vault server spent meanwhile
 	phases   phaseRun      // rotor only: its ROTOR_PHASES report
 }
 
@@ -100,7 +101,7 @@ path "secret/data/app/*" { capabilities = ["read"] }
 			var ms []measure
 			for range runs {
 				secretID := vaulttest.NewSecretID(t, root, "approle", "bench")
-				ms = append(ms, runOnce(t, agent, rotor, vault, srv.Addr, roleID, secretID, audit, sc))
+				ms = append(ms, runOnce(t, agent, rotor, vault, srv, roleID, secretID, audit, sc))
 			}
 			if agent == "rotor" {
 				rotorRuns = ms
@@ -108,14 +109,15 @@ path "secret/data/app/*" { capabilities = ["read"] }
 			m := median(ms)
 			best[agent] = slices.MinFunc(ms, func(a, b measure) int { return int(a.elapsed - b.elapsed) }).elapsed
 			setAudit(true)
-			m.requests = runOnce(t, agent, rotor, vault, srv.Addr, roleID, vaulttest.NewSecretID(t, root, "approle", "bench"), audit, sc).requests
+			m.requests = runOnce(t, agent, rotor, vault, srv, roleID, vaulttest.NewSecretID(t, root, "approle", "bench"), audit, sc).requests
 			setAudit(false)
 			results[agent] = m
 		}
 		report = append(report, compareLines(sc.name, agents, results, best))
 		if rotorRuns != nil {
 			validate := timeValidate(t, rotor, srv.Addr, sc)
-			phaseTables = append(phaseTables, phaseTable(sc.name, rotorRuns, validate, diskFloor(t, len(sc.templates))))
+			reads := readFloor(t, srv, roleID, vaulttest.NewSecretID(t, root, "approle", "bench"), bs.kv)
+			phaseTables = append(phaseTables, phaseTable(sc.name, rotorRuns, validate, diskFloor(t, len(sc.templates)), reads))
 		}
 	}
 	fmt.Printf("\nrotor vs Vault Agent v1.21.0, same dev Vault, median of %d runs each, best in brackets (requests: one more run with a file audit device)\n\n%s\n",
@@ -156,10 +158,10 @@ func selectedScenarios() []benchScenario {
 }
 
 func compareLines(name string, agents []string, results map[string]measure, best map[string]time.Duration) string {
-	lines := []string{name, fmt.Sprintf("  %-12s %20s %10s %10s", "", "time (best)", "RSS", "requests")}
+	lines := []string{name, fmt.Sprintf("  %-12s %20s %10s %10s %10s", "", "time (best)", "RSS", "requests", "Vault CPU")}
 	for _, a := range agents {
 		m := results[a]
-		lines = append(lines, fmt.Sprintf("  %-12s %9.3fs (%6.3fs) %8.1fMB %10d", a, m.elapsed.Seconds(), best[a].Seconds(), float64(m.rssKB)/1024, m.requests))
+		lines = append(lines, fmt.Sprintf("  %-12s %9.3fs (%6.3fs) %8.1fMB %10d %9.2fs", a, m.elapsed.Seconds(), best[a].Seconds(), float64(m.rssKB)/1024, m.requests, m.vaultCPU))
 	}
 	r, v := results["rotor"], results["vault agent"]
 	if r.elapsed > 0 && v.elapsed > 0 {
@@ -216,8 +218,9 @@ auto_auth {
 // counts its Vault requests, then stops it. rotor runs with ROTOR_PHASES
 // set: its report costs a clock read per event, and is printed once every
 // file is written.
-func runOnce(t *testing.T, agent, rotor, vault, addr, roleID, secretID, audit string, sc scenario) measure {
+func runOnce(t *testing.T, agent, rotor, vault string, srv *vaulttest.Server, roleID, secretID, audit string, sc scenario) measure {
 	dir := t.TempDir()
+	addr := srv.Addr
 	cfg, files := writeConfig(dir, addr, roleID, secretID, sc)
 	before := auditRequests(audit)
 	var cmd *exec.Cmd
@@ -233,6 +236,7 @@ func runOnce(t *testing.T, agent, rotor, vault, addr, roleID, secretID, audit st
 	logf, _ := os.Create(logPath)
 	defer logf.Close()
 	cmd.Stdout, cmd.Stderr = logf, logf
+	vaultBefore := cpuSeconds(srv.Pid())
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -250,7 +254,7 @@ func runOnce(t *testing.T, agent, rotor, vault, addr, roleID, secretID, audit st
 		}
 		time.Sleep(time.Millisecond)
 	}
-	m := measure{elapsed: time.Since(start)}
+	m := measure{elapsed: time.Since(start), vaultCPU: cpuSeconds(srv.Pid()) - vaultBefore}
 	// Steady state: the largest resident size over the next second.
 	for range 10 {
 		time.Sleep(100 * time.Millisecond)
@@ -310,6 +314,7 @@ func median(ms []measure) measure {
 		elapsed:  time.Duration(pick(func(m measure) float64 { return float64(m.elapsed) })),
 		rssKB:    int(pick(func(m measure) float64 { return float64(m.rssKB) })),
 		requests: int(pick(func(m measure) float64 { return float64(m.requests) })),
+		vaultCPU: pick(func(m measure) float64 { return m.vaultCPU }),
 	}
 }
 

@@ -8,8 +8,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/rotorproject/rotor/internal/vaulttest"
 )
 
 // kvScenario is n templates, each reading one KV v2 secret into its own
@@ -83,8 +86,9 @@ func parsePhases(log string, start time.Time) phaseRun {
 }
 
 // phaseTable prints the median of each phase over the runs, rotor
-// validate's time and the disk's floor for as many files.
-func phaseTable(name string, ms []measure, validate, floor time.Duration) string {
+// validate's time, the Vault server's CPU time during the runs, and two
+// floors: the disk's for as many files, and Vault's for as many reads.
+func phaseTable(name string, ms []measure, validate, floor, reads time.Duration) string {
 	med := func(f func(phaseRun) float64) float64 {
 		v := make([]float64, len(ms))
 		for i, m := range ms {
@@ -108,9 +112,11 @@ func phaseTable(name string, ms []measure, validate, floor time.Duration) string
 	}
 	lines = append(lines,
 		fmt.Sprintf("  %-8s %-44s %8s %8.3f", "total", "exec -> every template rendered", "", med(func(r phaseRun) float64 { return r.total })),
-		fmt.Sprintf("  %-8s %-44s %8s %8.3f", "cpu", "user + system CPU seconds until then", "", med(func(r phaseRun) float64 { return r.user + r.sys })),
+		fmt.Sprintf("  %-8s %-44s %8s %8.3f", "cpu", "rotor's user + system CPU seconds until then", "", med(func(r phaseRun) float64 { return r.user + r.sys })),
+		fmt.Sprintf("  %-8s %-44s %8s %8.3f", "vault", "the Vault server's CPU seconds meanwhile", "", median(ms).vaultCPU),
 		fmt.Sprintf("  %-8s %-44s %8s %8.3f", "validate", "rotor validate, whole process", "", validate.Seconds()),
-		fmt.Sprintf("  %-8s %-44s %8s %8.3f", "disk", "create+write+fsync+rename each file, one dir", "", floor.Seconds()))
+		fmt.Sprintf("  %-8s %-44s %8s %8.3f", "disk", "create+write+fsync+rename each file, one dir", "", floor.Seconds()),
+		fmt.Sprintf("  %-8s %-44s %8s %8.3f", "reads", "a plain client's reads, 8 at once (approle)", "", reads.Seconds()))
 	return strings.Join(lines, "\n")
 }
 
@@ -155,4 +161,55 @@ func diskFloor(t *testing.T, n int) time.Duration {
 		d.Close()
 	}
 	return time.Since(start)
+}
+
+// readFloor is what n KV reads cost Vault alone: a plain client logged in
+// with the benchmark's approle reads secret/app/k000... 8 at once, the way
+// rotor and Vault Agent read them (a KV v2 read each). Zero for n == 0.
+func readFloor(t *testing.T, srv *vaulttest.Server, roleID, secretID string, n int) time.Duration {
+	if n == 0 {
+		return 0
+	}
+	c := srv.NewClient(t, "")
+	sec, err := c.Logical().Write("auth/approle/login", map[string]any{"role_id": roleID, "secret_id": secretID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetToken(sec.Auth.ClientToken)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range 8 {
+		wg.Go(func() {
+			for i := range next {
+				if _, err := c.Logical().Read(fmt.Sprintf("secret/data/app/k%03d", i)); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return time.Since(start)
+}
+
+// cpuSeconds is the user + system CPU time of process pid so far
+// (/proc/<pid>/stat, in clock ticks of 1/100 s).
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces: count from its ")".
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	k, _ := strconv.ParseFloat(f[12], 64)
+	return (u + k) / 100
 }
