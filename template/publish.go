@@ -109,6 +109,9 @@ func (g *group) publish(ctx context.Context, r *Runner, outs map[*tmpl][]byte) {
 			continue
 		}
 		r.seen(t.cfg.Destination)
+		if !t.rendered {
+			r.watchDirty.Store(true) // its destination is watched from now on
+		}
 		t.output, t.rendered, t.dirty = out, true, false
 		t.lastErr, t.failures = nil, 0
 		t.b.Reset()

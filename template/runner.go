@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rotorproject/rotor/internal/atomicfile"
@@ -43,7 +44,10 @@ type Runner struct {
 	cmdDone []cmdReport
 	cmdWG   sync.WaitGroup
 
-	watched string // the files last given to the Watcher (watchFiles)
+	// watched are the files last given to the Watcher; watchDirty says
+	// they may have changed since (see watchFiles).
+	watched    map[string]bool
+	watchDirty atomic.Bool
 
 	mu      sync.Mutex
 	changed map[string]bool // secret keys changed since the last loop
@@ -153,6 +157,7 @@ func New(templates []Spec, envs []EnvSpec, o Options) (*Runner, error) {
 		r.record(t, func(*Status) {})
 	}
 	r.groups = groupByCommand(r.tmpls)
+	r.watchDirty.Store(true)
 	if len(envTmpls) > 0 {
 		// All env templates form one group: the child's environment is
 		// published whole, once per change.
@@ -410,6 +415,9 @@ func (r *Runner) renderOne(ctx context.Context, t *tmpl) ([]byte, bool) {
 		began := r.o.Phases.Begin()
 		res := t.execute(r.store)
 		r.o.Phases.End(phases.Execute, began)
+		if res.filesChanged {
+			r.watchDirty.Store(true)
+		}
 		if len(res.missing) == 0 {
 			if res.err == nil && int64(len(res.out)) > t.cfg.MaxBytes {
 				res.err = fmt.Errorf("rendered output is %w (%d bytes)", errFileTooBig, t.cfg.MaxBytes)

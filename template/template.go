@@ -183,6 +183,9 @@ type result struct {
 	out     []byte
 	missing map[string]lease.Ref
 	err     error
+	// filesChanged: the execution read other local files than the last
+	// one (the file function), so the watched files changed.
+	filesChanged bool
 }
 
 // execute renders t against what the store holds now. An error is
@@ -200,12 +203,26 @@ func (t *tmpl) execute(store *lease.Store) result {
 			out = res.Output
 		}
 	}
+	changed := !sameKeys(t.files, t.rec.files)
 	t.used, t.files = t.rec.used, t.rec.files
 	t.rec.scratch = nil
 	if err != nil {
-		return result{missing: t.rec.missing, err: err}
+		return result{missing: t.rec.missing, err: err, filesChanged: changed}
 	}
-	return result{out: out, missing: t.rec.missing}
+	return result{out: out, missing: t.rec.missing, filesChanged: changed}
+}
+
+// sameKeys reports whether a and b hold the same keys.
+func sameKeys(a, b map[string]bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if !b[k] {
+			return false
+		}
+	}
+	return true
 }
 
 // Check parses a template as New would (source file, syntax, function
