@@ -83,6 +83,12 @@ type Agent struct {
 	// quit is closed by POST /agent/v1/quit: Run stops as on SIGTERM.
 	quit     chan struct{}
 	quitOnce sync.Once
+
+	// redactMu guards the redaction set secrets() keeps, and what it was
+	// built from.
+	redactMu  sync.Mutex
+	redactSet *redact.Set
+	redactKey redactKey
 }
 
 // errDone ends Run successfully once exit_after_auth's work is finished;
@@ -427,8 +433,35 @@ func (a *Agent) watchCredentials() {
 
 // secrets indexes every secret value rotor holds, and its token, so that
 // no error or command output shows one.
+//
+// The index is kept until a value is added or replaced (or the token
+// changes): every failed render asks for it, and with thousands of
+// templates failing together (Vault down) building it each time was
+// quadratic. The versions are read before the values, so a value that
+// arrives meanwhile makes the next call build it again.
 func (a *Agent) secrets() *redact.Set {
 	tok := a.lifecycle().Token()
+	key := redactKey{store: a.store.ValuesVersion(), tok: tok}
+	if a.cache != nil {
+		key.cache = a.cache.ValuesVersion()
+	}
+	a.redactMu.Lock()
+	defer a.redactMu.Unlock()
+	if a.redactSet != nil && a.redactKey == key {
+		return a.redactSet
+	}
+	a.redactSet, a.redactKey = a.buildSecrets(tok), key
+	return a.redactSet
+}
+
+// redactKey is what the cached redaction set was built from.
+type redactKey struct {
+	store, cache uint64
+	tok          *auth.Token
+}
+
+// buildSecrets indexes the store's values, the proxy cache's and tok.
+func (a *Agent) buildSecrets(tok *auth.Token) *redact.Set {
 	return redact.New(func(yield func(string) bool) {
 		for v := range a.store.Values() {
 			if !yield(v) {

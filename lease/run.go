@@ -234,6 +234,7 @@ func (s *Store) apply(o outcome) (changed bool, revoke string) {
 			old, oldLease := e.val, e.leaseID
 			e.val, e.timing, e.leaseID, e.leaseTTL = o.res.val, o.res.timing, o.res.leaseID, o.res.leaseTTL
 			e.owner = o.j.tok.Generation
+			s.valuesVer++
 			changed = !sameValue(old, e.val)
 			if o.j.forced && oldLease != "" && oldLease != e.leaseID {
 				// A forced rotation is for a secret that may have leaked:

@@ -133,6 +133,7 @@ func (s *Store) Restore(states []SecretState, tokenGen int) int {
 			e.action, e.next, e.planned = ActionRefetch, now, true
 		}
 		s.entries[st.Ref.Key()] = e
+		s.valuesVer++
 		n++
 	}
 	s.poke()
@@ -189,5 +190,6 @@ func (s *Store) Seed(ref Ref, sec *Secret, t Timing) bool {
 	e.action, e.next = Next(t, s.o.Policy, s.o.Rand())
 	e.planned = true
 	s.entries[key] = e
+	s.valuesVer++
 	return true
 }

@@ -91,6 +91,9 @@ type Store struct {
 	// sleepUntil is when Run wakes up by itself next (zero: only when
 	// poked), as of its last look at the entries (earliest).
 	sleepUntil time.Time
+	// valuesVer changes whenever a value is added or replaced (see
+	// ValuesVersion).
+	valuesVer uint64
 }
 
 // NewStore builds a store; it starts nothing.
@@ -257,6 +260,16 @@ func (s *Store) poke() {
 	}
 }
 
+// ValuesVersion changes whenever the store gains or replaces a value, so
+// that what a caller derives from Values (a redaction set) can be kept
+// until it changes. Read it before Values: a value added while Values
+// runs changes it again.
+func (s *Store) ValuesVersion() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.valuesVer
+}
+
 // Lookup returns the value of the secret with key, if the store has it.
 func (s *Store) Lookup(key string) (Value, bool) {
 	s.mu.Lock()
@@ -331,6 +344,7 @@ func (s *Store) fetchNew(ctx context.Context, r Ref) error {
 	s.planEntry(e)
 	wake := s.sleepUntil.IsZero() || e.next.Before(s.sleepUntil)
 	s.entries[r.Key()] = e
+	s.valuesVer++
 	s.mu.Unlock()
 	if wake {
 		s.poke()

@@ -47,6 +47,7 @@ func (s *Store) Track(t Tracked) error {
 	}
 	s.mu.Lock()
 	s.entries[trackedKey(t.ID)] = e
+	s.valuesVer++
 	s.mu.Unlock()
 	s.poke()
 	return nil
