@@ -15,7 +15,7 @@ import (
 )
 
 // kvStore is a store holding kv/pem, kv/json and kv/pw (leakSecrets).
-func kvStore(t *testing.T) *lease.Store {
+func kvStore(t testing.TB) *lease.Store {
 	srv := httptest.NewServer(kvVault())
 	t.Cleanup(srv.Close)
 	c, err := vaultclient.New(vaultclient.Config{Address: srv.URL}, vaultclient.Options{})
@@ -36,7 +36,7 @@ func kvStore(t *testing.T) *lease.Store {
 
 // byConsulTemplate executes tm's text the way rotor did before it ran its
 // own parse: through consul-template's Execute, with rotor's functions.
-func byConsulTemplate(t *testing.T, tm *tmpl, text string, store *lease.Store) result {
+func byConsulTemplate(t testing.TB, tm *tmpl, text string, store *lease.Store) result {
 	ct, err := ctemplate.NewTemplate(&ctemplate.NewTemplateInput{Contents: text, Destination: tm.cfg.Destination,
 		ErrMissingKey: tm.cfg.ErrorOnMissingKey, LeftDelim: tm.cfg.LeftDelim, RightDelim: tm.cfg.RightDelim,
 		SandboxPath: tm.cfg.SandboxPath, FunctionDenylist: tm.cfg.FunctionDenylist, ExtFuncMap: tm.funcMap()})
