@@ -39,10 +39,12 @@ type scenario struct {
 
 type tmplSpec struct{ contents, file string }
 
-// TestCompareWithVaultAgent runs every scenario with both agents and
-// prints time, memory and requests side by side, then rotor's per-phase
-// table and its config validation time. ROTOR_BENCH_SCENARIOS (e.g.
-// "4,500,5000") and ROTOR_BENCH_AGENTS ("rotor" alone) narrow it down.
+// TestCompareWithVaultAgent runs every scenario with both agents, their
+// runs interleaved, and prints time, memory and requests side by side,
+// then rotor's per-phase table and its config validation time.
+// ROTOR_BENCH_SCENARIOS (e.g. "4,500,5000") and ROTOR_BENCH_AGENTS
+// ("rotor" alone) narrow it down; ROTOR_BENCH_BEFORE=REV adds "rotor
+// before", built from that commit (it needs ROTOR_PHASES: bench/ has it).
 func TestCompareWithVaultAgent(t *testing.T) {
 	if os.Getenv("ROTOR_BENCH") != "1" {
 		t.Skip("benchmark script: run bench/run.sh (or ROTOR_BENCH=1)")
@@ -51,6 +53,11 @@ func TestCompareWithVaultAgent(t *testing.T) {
 	agents := []string{"rotor", "vault agent"}
 	if a := os.Getenv("ROTOR_BENCH_AGENTS"); a != "" {
 		agents = strings.Split(a, ",")
+	}
+	bins := map[string]string{"rotor": buildRotor(t, ""), "vault agent": vaulttest.VaultBin(t)}
+	if rev := os.Getenv("ROTOR_BENCH_BEFORE"); rev != "" {
+		bins["rotor before"] = buildRotor(t, rev)
+		agents = append([]string{"rotor before"}, agents...)
 	}
 	srv := vaulttest.Start(t)
 	root := srv.Client(t)
@@ -89,35 +96,37 @@ path "secret/data/app/*" { capabilities = ["read"] }
 `)
 	roleID, _ := vaulttest.SetupAppRole(t, root, "approle", "bench", map[string]any{"token_policies": []string{"default", "bench"}})
 
-	rotor := buildRotor(t)
-	vault := vaulttest.VaultBin(t)
 	var report, phaseTables []string
 	for _, bs := range scenarios {
 		sc := bs.scenario
 		results := map[string]measure{}
 		best := map[string]time.Duration{}
-		var rotorRuns []measure
-		for _, agent := range agents {
-			var ms []measure
-			for range runs {
+		all := map[string][]measure{}
+		// The agents take turns, so that the load others put on the
+		// machine meanwhile falls on all of them alike.
+		for range runs {
+			for _, agent := range agents {
 				secretID := vaulttest.NewSecretID(t, root, "approle", "bench")
-				ms = append(ms, runOnce(t, agent, rotor, vault, srv, roleID, secretID, audit, sc))
+				all[agent] = append(all[agent], runOnce(t, agent, bins[agent], srv, roleID, secretID, audit, sc))
 			}
-			if agent == "rotor" {
-				rotorRuns = ms
-			}
+		}
+		for _, agent := range agents {
+			ms := all[agent]
 			m := median(ms)
 			best[agent] = slices.MinFunc(ms, func(a, b measure) int { return int(a.elapsed - b.elapsed) }).elapsed
 			setAudit(true)
-			m.requests = runOnce(t, agent, rotor, vault, srv, roleID, vaulttest.NewSecretID(t, root, "approle", "bench"), audit, sc).requests
+			m.requests = runOnce(t, agent, bins[agent], srv, roleID, vaulttest.NewSecretID(t, root, "approle", "bench"), audit, sc).requests
 			setAudit(false)
 			results[agent] = m
 		}
 		report = append(report, compareLines(sc.name, agents, results, best))
-		if rotorRuns != nil {
-			validate := timeValidate(t, rotor, srv.Addr, sc)
-			reads := readFloor(t, srv, roleID, vaulttest.NewSecretID(t, root, "approle", "bench"), bs.kv)
-			phaseTables = append(phaseTables, phaseTable(sc.name, rotorRuns, validate, diskFloor(t, len(sc.templates)), reads))
+		reads := readFloor(t, srv, roleID, vaulttest.NewSecretID(t, root, "approle", "bench"), bs.kv)
+		disk := diskFloor(t, len(sc.templates))
+		for _, agent := range agents {
+			if isRotor(agent) {
+				validate := timeValidate(t, bins[agent], srv.Addr, sc)
+				phaseTables = append(phaseTables, phaseTable(sc.name+": "+agent, all[agent], validate, disk, reads))
+			}
 		}
 	}
 	fmt.Printf("\nrotor vs Vault Agent v1.21.0, same dev Vault, median of %d runs each, best in brackets (requests: one more run with a file audit device)\n\n%s\n",
@@ -164,6 +173,11 @@ func compareLines(name string, agents []string, results map[string]measure, best
 		lines = append(lines, fmt.Sprintf("  %-12s %9.3fs (%6.3fs) %8.1fMB %10d %9.2fs", a, m.elapsed.Seconds(), best[a].Seconds(), float64(m.rssKB)/1024, m.requests, m.vaultCPU))
 	}
 	r, v := results["rotor"], results["vault agent"]
+	if _, ok := results["rotor before"]; ok && r.elapsed > 0 {
+		b := results["rotor before"]
+		lines = append(lines, fmt.Sprintf("  %-12s %9.1fx (%6.1fx) %9.1fx", "before/after",
+			b.elapsed.Seconds()/r.elapsed.Seconds(), best["rotor before"].Seconds()/best["rotor"].Seconds(), float64(b.rssKB)/float64(r.rssKB)))
+	}
 	if r.elapsed > 0 && v.elapsed > 0 {
 		lines = append(lines, fmt.Sprintf("  %-12s %9.1fx (%6.1fx) %9.1fx %9.1fx", "ratio (VA/r)",
 			v.elapsed.Seconds()/r.elapsed.Seconds(), best["vault agent"].Seconds()/best["rotor"].Seconds(),
@@ -172,19 +186,32 @@ func compareLines(name string, agents []string, results map[string]measure, best
 	return strings.Join(lines, "\n")
 }
 
-func buildRotor(t *testing.T) string {
+// buildRotor builds rotor from this tree, or from commit rev when set.
+func buildRotor(t *testing.T, rev string) string {
 	bin := filepath.Join(t.TempDir(), "rotor")
 	root, err := vaulttest.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
+	src := root
+	if rev != "" {
+		src = t.TempDir()
+		archive := exec.Command("sh", "-c", `git archive "$1" | tar -x -C "$2"`, "sh", rev, src)
+		archive.Dir = root
+		if out, err := archive.CombinedOutput(); err != nil {
+			t.Fatalf("git archive %s: %v\n%s", rev, err, out)
+		}
+	}
 	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "./cmd/rotor")
-	cmd.Dir = root
+	cmd.Dir = src
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build rotor: %v\n%s", err, out)
+		t.Fatalf("build rotor %s: %v\n%s", rev, err, out)
 	}
 	return bin
 }
+
+// isRotor tells rotor (and "rotor before") from Vault Agent.
+func isRotor(agent string) bool { return strings.HasPrefix(agent, "rotor") }
 
 // writeConfig writes the agent configuration for sc in dir and returns
 // its path and the files it renders.
@@ -218,18 +245,15 @@ auto_auth {
 // counts its Vault requests, then stops it. rotor runs with ROTOR_PHASES
 // set: its report costs a clock read per event, and is printed once every
 // file is written.
-func runOnce(t *testing.T, agent, rotor, vault string, srv *vaulttest.Server, roleID, secretID, audit string, sc scenario) measure {
+func runOnce(t *testing.T, agent, bin string, srv *vaulttest.Server, roleID, secretID, audit string, sc scenario) measure {
 	dir := t.TempDir()
 	addr := srv.Addr
 	cfg, files := writeConfig(dir, addr, roleID, secretID, sc)
 	before := auditRequests(audit)
-	var cmd *exec.Cmd
-	if agent == "rotor" {
-		cmd = exec.Command(rotor, "agent", "-config", cfg, "-log-level", "error")
-		cmd.Env = append(os.Environ(), "ROTOR_PHASES=1")
-	} else {
-		cmd = exec.Command(vault, "agent", "-config", cfg, "-log-level", "error")
-		cmd.Env = os.Environ()
+	cmd := exec.Command(bin, "agent", "-config", cfg, "-log-level", "error")
+	cmd.Env = os.Environ()
+	if isRotor(agent) {
+		cmd.Env = append(cmd.Env, "ROTOR_PHASES=1")
 	}
 	cmd.Env = append(cmd.Env, "VAULT_ADDR="+addr)
 	logPath := filepath.Join(dir, "agent.log")
@@ -261,7 +285,7 @@ func runOnce(t *testing.T, agent, rotor, vault string, srv *vaulttest.Server, ro
 		m.rssKB = max(m.rssKB, rssKB(cmd.Process.Pid))
 	}
 	m.requests = auditRequests(audit) - before
-	if agent == "rotor" {
+	if isRotor(agent) {
 		log, _ := os.ReadFile(logPath)
 		m.phases = parsePhases(string(log), start)
 	}
