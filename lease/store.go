@@ -289,27 +289,34 @@ func (s *Store) Lookup(key string) (Value, bool) {
 func (s *Store) Fetch(ctx context.Context, refs []Ref) map[string]error {
 	var mu sync.Mutex
 	errs := map[string]error{}
-	var wg sync.WaitGroup
-	for _, r := range refs {
-		key := r.Key()
-		if _, ok := s.Lookup(key); ok {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err, _ := s.flight.Do(key, func() (any, error) {
-				if _, ok := s.Lookup(key); ok {
-					return nil, nil
-				}
-				return nil, s.fetchNew(ctx, r)
-			})
-			if err != nil {
-				mu.Lock()
-				errs[key] = err
-				mu.Unlock()
+	fetch := func(r Ref, key string) {
+		_, err, _ := s.flight.Do(key, func() (any, error) {
+			if _, ok := s.Lookup(key); ok {
+				return nil, nil
 			}
-		}()
+			return nil, s.fetchNew(ctx, r)
+		})
+		if err != nil {
+			mu.Lock()
+			errs[key] = err
+			mu.Unlock()
+		}
+	}
+	var missing []Ref
+	for _, r := range refs {
+		if _, ok := s.Lookup(r.Key()); !ok {
+			missing = append(missing, r)
+		}
+	}
+	if len(missing) == 1 {
+		// The common case (a template reading one secret) runs in the
+		// caller's goroutine, whose stack has grown already.
+		fetch(missing[0], missing[0].Key())
+		return errs
+	}
+	var wg sync.WaitGroup
+	for _, r := range missing {
+		wg.Go(func() { fetch(r, r.Key()) })
 	}
 	wg.Wait()
 	return errs

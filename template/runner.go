@@ -319,8 +319,11 @@ func (r *Runner) renderGroups(ctx context.Context, due []*tmpl) {
 	for _, t := range due {
 		isDue[t] = true
 	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, groupWorkers)
+	type job struct {
+		g       *group
+		members []*tmpl
+	}
+	var jobs []job
 	for _, g := range r.groups {
 		var members []*tmpl
 		for _, t := range g.members {
@@ -328,24 +331,34 @@ func (r *Runner) renderGroups(ctx context.Context, due []*tmpl) {
 				members = append(members, t)
 			}
 		}
-		if len(members) == 0 {
-			continue
+		if len(members) > 0 {
+			jobs = append(jobs, job{g, members})
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			outs := map[*tmpl][]byte{}
-			for _, t := range members {
-				if out, ok := r.renderOne(ctx, t); ok {
-					outs[t] = out
+	}
+	// A fixed set of workers takes the groups in order: a goroutine per
+	// group would grow a new stack for each execution and Vault request
+	// (thousands of groups: a few percent of the CPU).
+	next := make(chan job)
+	var wg sync.WaitGroup
+	for range min(groupWorkers, len(jobs)) {
+		wg.Go(func() {
+			for j := range next {
+				outs := map[*tmpl][]byte{}
+				for _, t := range j.members {
+					if out, ok := r.renderOne(ctx, t); ok {
+						outs[t] = out
+					}
+				}
+				if ctx.Err() == nil && len(outs) > 0 {
+					j.g.publish(ctx, r, outs)
 				}
 			}
-			if ctx.Err() == nil && len(outs) > 0 {
-				g.publish(ctx, r, outs)
-			}
-		}()
+		})
 	}
+	for _, j := range jobs {
+		next <- j
+	}
+	close(next)
 	wg.Wait()
 }
 
