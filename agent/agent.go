@@ -13,11 +13,13 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/vault/api"
 	"github.com/rotorproject/rotor/agent/config"
 	"github.com/rotorproject/rotor/auth"
 	"github.com/rotorproject/rotor/internal/atomicfile"
+	"github.com/rotorproject/rotor/internal/phases"
 	"github.com/rotorproject/rotor/internal/redact"
 	"github.com/rotorproject/rotor/internal/state"
 	"github.com/rotorproject/rotor/internal/vaultclient"
@@ -37,6 +39,8 @@ type Options struct {
 	// OnReady, if set, is called once rotor is ready: authenticated, the
 	// token in every sink, and every template rendered (systemd's READY=1).
 	OnReady func()
+	// Phases, if set, records where the time goes until then (benchmarks).
+	Phases *phases.Recorder
 }
 
 // Agent is a configured rotor. Build it with New, start it with Run.
@@ -50,6 +54,8 @@ type Agent struct {
 	done     chan struct{}
 	once     sync.Once
 	onReady  func()
+	phases   *phases.Recorder
+	runStart time.Time   // Run's start, for the login phase (phases only)
 	rendered atomic.Bool // every template has rendered once
 	sinkw    sinkWriter
 
@@ -77,6 +83,12 @@ type Agent struct {
 	// quit is closed by POST /agent/v1/quit: Run stops as on SIGTERM.
 	quit     chan struct{}
 	quitOnce sync.Once
+
+	// redactMu guards the redaction set secrets() keeps, and what it was
+	// built from.
+	redactMu  sync.Mutex
+	redactSet *redact.Set
+	redactKey redactKey
 }
 
 // errDone ends Run successfully once exit_after_auth's work is finished;
@@ -100,7 +112,7 @@ func New(cfg *config.Config, o Options) (*Agent, error) {
 		return nil, err
 	}
 	warnInsecureVault(log, s.vault)
-	a := &Agent{set: s, log: log, onReady: o.OnReady, done: make(chan struct{}), saveCh: make(chan struct{}, 1),
+	a := &Agent{set: s, log: log, onReady: o.OnReady, phases: o.Phases, done: make(chan struct{}), saveCh: make(chan struct{}, 1),
 		quit: make(chan struct{}), watch: watch.New(log.With("component", "watch"))}
 	a.sinkw.kick = make(chan struct{}, 1)
 	a.metrics = ops.NewMetrics(a.Status)
@@ -117,6 +129,7 @@ func New(cfg *config.Config, o Options) (*Agent, error) {
 		OnChange:     a.secretsChanged,
 		InvalidToken: func(t *auth.Token) { a.lifecycle().Invalidate(t) },
 		OnUpdate:     a.stateChanged,
+		Phases:       o.Phases,
 	})
 	if s.exec != nil {
 		a.child = supervise.New(supervise.Options{Spec: *s.exec, Env: s.childEnv(), Logger: log.With("component", "exec")})
@@ -174,6 +187,7 @@ func (a *Agent) newRunner(s *settings, prev *template.Runner) (*template.Runner,
 		Secrets:            a.secrets,
 		CertReuseThreshold: s.policy.Threshold,
 		Watch:              a.watch,
+		Phases:             a.phases,
 	}
 	if prev != nil {
 		// Called when the new runner starts, after prev has stopped.
@@ -230,6 +244,7 @@ func (a *Agent) newLifecycle(s *settings, resume, prev *auth.Token) (*auth.Lifec
 // revokes what revoke_on_shutdown asks for and saves the state file.
 func (a *Agent) Run(ctx context.Context) error {
 	s := a.settings()
+	a.runStart = a.phases.Begin()
 	a.cleanupLeftovers(s)
 	if s.pidFile != "" {
 		pid := []byte(strconv.Itoa(os.Getpid()) + "\n")
@@ -350,6 +365,9 @@ func (a *Agent) Rotate(match string) int {
 // written for the first token stops rotor: a misconfigured path must not
 // go unnoticed. Later failures are logged and retried with the next token.
 func (a *Agent) onToken(ctx context.Context, tok *auth.Token) error {
+	if tok.Generation == 1 {
+		a.phases.End(phases.Login, a.runStart)
+	}
 	if err := a.writeSinks(ctx, tok); err != nil && tok.Generation == 1 {
 		return err
 	}
@@ -413,27 +431,6 @@ func (a *Agent) watchCredentials() {
 		paths[p] = func() { a.lifecycle().CredentialsChanged() }
 	}
 	a.watch.Set("credentials", paths)
-}
-
-// secrets indexes every secret value rotor holds, and its token, so that
-// no error or command output shows one.
-func (a *Agent) secrets() *redact.Set {
-	tok := a.lifecycle().Token()
-	return redact.New(func(yield func(string) bool) {
-		for v := range a.store.Values() {
-			if !yield(v) {
-				return
-			}
-		}
-		cont := true
-		a.cacheValues(func(v string) bool { cont = yield(v); return cont })
-		if !cont {
-			return
-		}
-		if tok != nil {
-			yield(tok.Value())
-		}
-	})
 }
 
 // Token returns the current token (nil before the first login).

@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,13 +21,16 @@ import (
 	"github.com/rotorproject/rotor/internal/vaulttest"
 )
 
-// runs per agent and scenario; the median is reported.
-const runs = 5
+// runs per agent and scenario (ROTOR_BENCH_RUNS); the median is reported,
+// and the best time beside it.
+var runs = envInt("ROTOR_BENCH_RUNS", 5)
 
 type measure struct {
 	elapsed  time.Duration // process start -> every file written
 	rssKB    int           // resident memory once rendered
 	requests int           // Vault requests (from the audit log)
+	vaultCPU float64       // CPU seconds the Vault server spent meanwhile
+	phases   phaseRun      // rotor only: its ROTOR_PHASES report
 }
 
 type scenario struct {
@@ -35,9 +40,25 @@ type scenario struct {
 
 type tmplSpec struct{ contents, file string }
 
+// TestCompareWithVaultAgent runs every scenario with both agents, their
+// runs interleaved, and prints time, memory and requests side by side,
+// then rotor's per-phase table and its config validation time.
+// ROTOR_BENCH_SCENARIOS (e.g. "4,500,5000") and ROTOR_BENCH_AGENTS
+// ("rotor" alone) narrow it down; ROTOR_BENCH_BEFORE=REV adds "rotor
+// before", built from that commit (it needs ROTOR_PHASES: bench/ has it).
 func TestCompareWithVaultAgent(t *testing.T) {
 	if os.Getenv("ROTOR_BENCH") != "1" {
 		t.Skip("benchmark script: run bench/run.sh (or ROTOR_BENCH=1)")
+	}
+	scenarios := selectedScenarios()
+	agents := []string{"rotor", "vault agent"}
+	if a := os.Getenv("ROTOR_BENCH_AGENTS"); a != "" {
+		agents = strings.Split(a, ",")
+	}
+	bins := map[string]string{"rotor": buildRotor(t, ""), "vault agent": vaulttest.VaultBin(t)}
+	if rev := os.Getenv("ROTOR_BENCH_BEFORE"); rev != "" {
+		bins["rotor before"] = buildRotor(t, rev)
+		agents = append([]string{"rotor before"}, agents...)
 	}
 	srv := vaulttest.Start(t)
 	root := srv.Client(t)
@@ -59,7 +80,11 @@ func TestCompareWithVaultAgent(t *testing.T) {
 	pg := pgtest.Start(t)
 	pgtest.SetupVaultDatabase(t, root, pg, "1h", "24h")
 	vaulttest.SetupPKI(t, root, "720h", nil)
-	for i := range 500 {
+	kvSecrets := 0
+	for _, sc := range scenarios {
+		kvSecrets = max(kvSecrets, sc.kv)
+	}
+	for i := range kvSecrets {
 		if _, err := root.Logical().Write(fmt.Sprintf("secret/data/app/k%03d", i), map[string]any{"data": map[string]any{"v": fmt.Sprint("value-", i)}}); err != nil {
 			t.Fatal(err)
 		}
@@ -72,52 +97,127 @@ path "secret/data/app/*" { capabilities = ["read"] }
 `)
 	roleID, _ := vaulttest.SetupAppRole(t, root, "approle", "bench", map[string]any{"token_policies": []string{"default", "bench"}})
 
-	rotor := buildRotor(t)
-	vault := vaulttest.VaultBin(t)
-	four, kv := benchScenarios()
-	var report []string
-	for _, sc := range []scenario{four, kv} {
+	var report, phaseTables []string
+	for _, bs := range scenarios {
+		sc := bs.scenario
 		results := map[string]measure{}
-		for _, agent := range []string{"rotor", "vault agent"} {
-			var ms []measure
-			for range runs {
+		best := map[string]time.Duration{}
+		all := map[string][]measure{}
+		// The agents take turns, so that the load others put on the
+		// machine meanwhile falls on all of them alike.
+		for range runs {
+			for _, agent := range agents {
 				secretID := vaulttest.NewSecretID(t, root, "approle", "bench")
-				ms = append(ms, runOnce(t, agent, rotor, vault, srv.Addr, roleID, secretID, audit, sc))
+				all[agent] = append(all[agent], runOnce(t, agent, bins[agent], srv, roleID, secretID, audit, sc))
 			}
+		}
+		for _, agent := range agents {
+			ms := all[agent]
 			m := median(ms)
+			best[agent] = slices.MinFunc(ms, func(a, b measure) int { return int(a.elapsed - b.elapsed) }).elapsed
 			setAudit(true)
-			m.requests = runOnce(t, agent, rotor, vault, srv.Addr, roleID, vaulttest.NewSecretID(t, root, "approle", "bench"), audit, sc).requests
+			m.requests = runOnce(t, agent, bins[agent], srv, roleID, vaulttest.NewSecretID(t, root, "approle", "bench"), audit, sc).requests
 			setAudit(false)
 			results[agent] = m
 		}
-		r, v := results["rotor"], results["vault agent"]
-		report = append(report, fmt.Sprintf("%s\n  %-12s %10s %10s %10s\n  %-12s %9.3fs %8.1fMB %10d\n  %-12s %9.3fs %8.1fMB %10d\n  %-12s %9.1fx %9.1fx %9.1fx",
-			sc.name, "", "time", "RSS", "requests",
-			"rotor", r.elapsed.Seconds(), float64(r.rssKB)/1024, r.requests,
-			"vault agent", v.elapsed.Seconds(), float64(v.rssKB)/1024, v.requests,
-			"ratio (VA/r)", v.elapsed.Seconds()/r.elapsed.Seconds(), float64(v.rssKB)/float64(r.rssKB), float64(v.requests)/float64(r.requests)))
+		report = append(report, compareLines(sc.name, agents, results, best))
+		reads := readFloor(t, srv, roleID, vaulttest.NewSecretID(t, root, "approle", "bench"), bs.kv)
+		disk := diskFloor(t, len(sc.templates))
+		for _, agent := range agents {
+			if isRotor(agent) {
+				validate := timeValidate(t, bins[agent], srv.Addr, sc)
+				phaseTables = append(phaseTables, phaseTable(sc.name+": "+agent, all[agent], validate, disk, reads))
+			}
+		}
 	}
-	fmt.Printf("\nrotor vs Vault Agent v1.21.0, same dev Vault, median of %d runs each (requests: one more run with a file audit device)\n\n%s\n", runs, strings.Join(report, "\n\n"))
+	fmt.Printf("\nrotor vs Vault Agent v1.21.0, same dev Vault, median of %d runs each, best in brackets (requests: one more run with a file audit device)\n\n%s\n",
+		runs, strings.Join(report, "\n\n"))
+	if len(phaseTables) > 0 {
+		fmt.Printf("\nrotor per phase (ROTOR_PHASES=1), median of the same %d runs; seconds from exec; sum: the events' durations added up (they overlap)\n\n%s\n",
+			runs, strings.Join(phaseTables, "\n\n"))
+	}
 }
 
-func buildRotor(t *testing.T) string {
+// benchScenario is a scenario and the number of KV secrets it reads.
+type benchScenario struct {
+	scenario
+	kv int
+}
+
+// selectedScenarios are the 4-template scenario and 500, 2,000 and 5,000
+// KV templates, or those ROTOR_BENCH_SCENARIOS names.
+func selectedScenarios() []benchScenario {
+	want := []string{"4", "500", "2000", "5000"}
+	if s := os.Getenv("ROTOR_BENCH_SCENARIOS"); s != "" {
+		want = strings.Split(s, ",")
+	}
+	four, _ := benchScenarios()
+	var out []benchScenario
+	for _, w := range want {
+		if w == "4" {
+			out = append(out, benchScenario{scenario: four})
+			continue
+		}
+		n, err := strconv.Atoi(w)
+		if err != nil || n <= 0 {
+			panic("ROTOR_BENCH_SCENARIOS: " + w)
+		}
+		out = append(out, benchScenario{scenario: kvScenario(n), kv: n})
+	}
+	return out
+}
+
+func compareLines(name string, agents []string, results map[string]measure, best map[string]time.Duration) string {
+	lines := []string{name, fmt.Sprintf("  %-12s %20s %10s %10s %10s", "", "time (best)", "RSS", "requests", "Vault CPU")}
+	for _, a := range agents {
+		m := results[a]
+		lines = append(lines, fmt.Sprintf("  %-12s %9.3fs (%6.3fs) %8.1fMB %10d %9.2fs", a, m.elapsed.Seconds(), best[a].Seconds(), float64(m.rssKB)/1024, m.requests, m.vaultCPU))
+	}
+	r, v := results["rotor"], results["vault agent"]
+	if _, ok := results["rotor before"]; ok && r.elapsed > 0 {
+		b := results["rotor before"]
+		lines = append(lines, fmt.Sprintf("  %-12s %9.1fx (%6.1fx) %9.1fx", "before/after",
+			b.elapsed.Seconds()/r.elapsed.Seconds(), best["rotor before"].Seconds()/best["rotor"].Seconds(), float64(b.rssKB)/float64(r.rssKB)))
+	}
+	if r.elapsed > 0 && v.elapsed > 0 {
+		lines = append(lines, fmt.Sprintf("  %-12s %9.1fx (%6.1fx) %9.1fx %9.1fx", "ratio (VA/r)",
+			v.elapsed.Seconds()/r.elapsed.Seconds(), best["vault agent"].Seconds()/best["rotor"].Seconds(),
+			float64(v.rssKB)/float64(r.rssKB), float64(v.requests)/float64(r.requests)))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// buildRotor builds rotor from this tree, or from commit rev when set.
+func buildRotor(t *testing.T, rev string) string {
 	bin := filepath.Join(t.TempDir(), "rotor")
 	root, err := vaulttest.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
+	src := root
+	if rev != "" {
+		src = t.TempDir()
+		archive := exec.Command("sh", "-c", `git archive "$1" | tar -x -C "$2"`, "sh", rev, src)
+		archive.Dir = root
+		if out, err := archive.CombinedOutput(); err != nil {
+			t.Fatalf("git archive %s: %v\n%s", rev, err, out)
+		}
+	}
 	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "./cmd/rotor")
-	cmd.Dir = root
+	cmd.Dir = src
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build rotor: %v\n%s", err, out)
+		t.Fatalf("build rotor %s: %v\n%s", rev, err, out)
 	}
 	return bin
 }
 
-// runOnce starts one agent, waits for every file, samples its memory and
-// counts its Vault requests, then stops it.
-func runOnce(t *testing.T, agent, rotor, vault, addr, roleID, secretID, audit string, sc scenario) measure {
-	dir, auth := agentDir(t, addr, roleID, secretID)
+// isRotor tells rotor (and "rotor before") from Vault Agent.
+func isRotor(agent string) bool { return strings.HasPrefix(agent, "rotor") }
+
+// writeConfig writes the agent configuration for sc in dir and returns
+// its path and the files it renders.
+func writeConfig(dir, addr, roleID, secretID string, sc scenario) (string, []string) {
+	auth := approleHCL(dir, addr, roleID, secretID)
 	var b strings.Builder
 	b.WriteString(auth)
 	var files []string
@@ -128,39 +228,57 @@ func runOnce(t *testing.T, agent, rotor, vault, addr, roleID, secretID, audit st
 	}
 	cfg := filepath.Join(dir, "agent.hcl")
 	os.WriteFile(cfg, []byte(b.String()), 0o600)
+	return cfg, files
+}
+
+// runOnce starts one agent, waits for every file, samples its memory and
+// counts its Vault requests, then stops it. rotor runs with ROTOR_PHASES
+// set: its report costs a clock read per event, and is printed once every
+// file is written.
+func runOnce(t *testing.T, agent, bin string, srv *vaulttest.Server, roleID, secretID, audit string, sc scenario) measure {
+	dir := t.TempDir()
+	addr := srv.Addr
+	cfg, files := writeConfig(dir, addr, roleID, secretID, sc)
 	before := auditRequests(audit)
-	var cmd *exec.Cmd
-	if agent == "rotor" {
-		cmd = exec.Command(rotor, "agent", "-config", cfg, "-log-level", "error")
-	} else {
-		cmd = exec.Command(vault, "agent", "-config", cfg, "-log-level", "error")
+	cmd := exec.Command(bin, "agent", "-config", cfg, "-log-level", "error")
+	cmd.Env = os.Environ()
+	if isRotor(agent) {
+		cmd.Env = append(cmd.Env, "ROTOR_PHASES=1")
 	}
-	cmd.Env = append(os.Environ(), "VAULT_ADDR="+addr)
-	logf, _ := os.Create(filepath.Join(dir, "agent.log"))
+	cmd.Env = append(cmd.Env, "VAULT_ADDR="+addr)
+	logPath := filepath.Join(dir, "agent.log")
+	logf, _ := os.Create(logPath)
+	defer logf.Close()
 	cmd.Stdout, cmd.Stderr = logf, logf
+	vaultBefore := cpuSeconds(srv.Pid())
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	deadline := start.Add(60 * time.Second)
+	limit := 60*time.Second + time.Duration(len(files))*20*time.Millisecond
+	deadline := start.Add(limit)
 	// Poll cheaply: remember how far the files are known written, so the
 	// poller does not steal the CPU the agents need (2 cores here).
 	next := 0
 	for ; next < len(files); next = written(files, next) {
 		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "agent.log"))
-			t.Fatalf("%s did not render %s within 60s:\n%s", agent, sc.name, log)
+			log, _ := os.ReadFile(logPath)
+			t.Fatalf("%s did not render %s within %v:\n%s", agent, sc.name, limit, log)
 		}
 		time.Sleep(time.Millisecond)
 	}
-	m := measure{elapsed: time.Since(start)}
+	m := measure{elapsed: time.Since(start), vaultCPU: cpuSeconds(srv.Pid()) - vaultBefore}
 	// Steady state: the largest resident size over the next second.
 	for range 10 {
 		time.Sleep(100 * time.Millisecond)
 		m.rssKB = max(m.rssKB, rssKB(cmd.Process.Pid))
 	}
 	m.requests = auditRequests(audit) - before
+	if isRotor(agent) {
+		log, _ := os.ReadFile(logPath)
+		m.phases = parsePhases(string(log), start)
+	}
 	return m
 }
 
@@ -168,9 +286,15 @@ func runOnce(t *testing.T, agent, rotor, vault, addr, roleID, secretID, audit st
 // it with a config's vault and auto_auth blocks that log in with them.
 func agentDir(t *testing.T, addr, roleID, secretID string) (dir, hcl string) {
 	dir = t.TempDir()
+	return dir, approleHCL(dir, addr, roleID, secretID)
+}
+
+// approleHCL writes the AppRole credentials into dir and returns the vault
+// and auto_auth blocks that log in with them.
+func approleHCL(dir, addr, roleID, secretID string) string {
 	os.WriteFile(filepath.Join(dir, "role_id"), []byte(roleID), 0o600)
 	os.WriteFile(filepath.Join(dir, "secret_id"), []byte(secretID), 0o600)
-	return dir, fmt.Sprintf(`vault { address = %q }
+	return fmt.Sprintf(`vault { address = %q }
 auto_auth {
   method "approle" {
     config = {
@@ -239,5 +363,13 @@ func median(ms []measure) measure {
 		elapsed:  time.Duration(pick(func(m measure) float64 { return float64(m.elapsed) })),
 		rssKB:    int(pick(func(m measure) float64 { return float64(m.rssKB) })),
 		requests: int(pick(func(m measure) float64 { return float64(m.requests) })),
+		vaultCPU: pick(func(m measure) float64 { return m.vaultCPU }),
 	}
+}
+
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
 }

@@ -114,11 +114,7 @@ func benchScenarios() (four, kv scenario) {
 		{`{{ with secret "pki_int/issue/web-servers" "common_name=api.internal.example.com" "ttl=72h" }}{{ .Data.private_key }}{{ end }}`, "key"},
 		{`{{ with secret "secret/app/config" }}{{ .Data.data.api_key }}{{ end }}`, "kv"},
 	}}
-	kv = scenario{name: "500 KV templates"}
-	for i := range 500 {
-		kv.templates = append(kv.templates, tmplSpec{fmt.Sprintf(`{{ with secret "secret/app/k%03d" }}{{ .Data.data.v }}{{ end }}`, i), fmt.Sprintf("k%03d", i)})
-	}
-	return four, kv
+	return four, kvScenario(500)
 }
 
 // runWithMetrics starts rotor with a listener, waits for every file,

@@ -79,6 +79,10 @@ func (s *Store) Run(ctx context.Context) error {
 		var next time.Time // with every worker busy, only a report can start more
 		if running < s.workers {
 			next = s.earliest()
+		} else {
+			s.mu.Lock()
+			s.sleepUntil = time.Time{}
+			s.mu.Unlock()
 		}
 		if _, err := clock.Wait(ctx, s.o.Clock, next, s.wake); err != nil {
 			return nil
@@ -109,17 +113,23 @@ func (s *Store) plan() {
 		if e.planned || e.busy {
 			continue
 		}
-		s.bindOwner(e)
-		e.action, e.next = Next(e.timing, s.o.Policy, s.o.Rand())
-		e.planned = true
+		s.planEntry(e)
 	}
 }
 
+// planEntry gives e its next action. Called with s.mu held.
+func (s *Store) planEntry(e *entry) {
+	s.bindOwner(e)
+	e.action, e.next = Next(e.timing, s.o.Policy, s.o.Rand())
+	e.planned = true
+}
+
 // earliest is when the next action is due; zero when nothing is planned
-// or the store has no token yet.
+// or the store has no token yet. Run sleeps until then (sleepUntil).
 func (s *Store) earliest() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.sleepUntil = time.Time{}
 	if s.client == nil {
 		return time.Time{}
 	}
@@ -130,6 +140,7 @@ func (s *Store) earliest() time.Time {
 			t = e.next
 		}
 	}
+	s.sleepUntil = t
 	return t
 }
 
@@ -226,6 +237,7 @@ func (s *Store) apply(o outcome) (changed bool, revoke string) {
 			old, oldLease := e.val, e.leaseID
 			e.val, e.timing, e.leaseID, e.leaseTTL = o.res.val, o.res.timing, o.res.leaseID, o.res.leaseTTL
 			e.owner = o.j.tok.Generation
+			s.valuesVer++
 			changed = !sameValue(old, e.val)
 			if o.j.forced && oldLease != "" && oldLease != e.leaseID {
 				// A forced rotation is for a secret that may have leaked:

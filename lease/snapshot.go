@@ -132,6 +132,7 @@ func (s *Store) Restore(states []SecretState, tokenGen int) int {
 			e.action, e.next, e.planned = ActionRefetch, now, true
 		}
 		s.entries[st.Ref.Key()] = e
+		s.valuesVer++
 		n++
 	}
 	s.poke()
@@ -187,5 +188,6 @@ func (s *Store) Seed(ref Ref, sec *Secret, t Timing) bool {
 	e.action, e.next = Next(t, s.o.Policy, s.o.Rand())
 	e.planned = true
 	s.entries[key] = e
+	s.valuesVer++
 	return true
 }

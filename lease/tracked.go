@@ -41,6 +41,7 @@ func (s *Store) Track(t Tracked) {
 	}
 	s.mu.Lock()
 	s.entries[trackedKey(t.ID)] = e
+	s.valuesVer++
 	s.mu.Unlock()
 	s.poke()
 }

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	ttemplate "text/template"
 	"text/template/parse"
 
 	"github.com/Masterminds/sprig/v3"
@@ -45,15 +44,32 @@ var sideEffectFuncs = map[string]string{
 // parseFuncs is every function name a template may use, for parsing:
 // text/template checks names at parse time, not their values, so the
 // values here only have to be functions. Arity is checked separately for
-// functions whose signature rotor knows (arities).
-var parseFuncs = sync.OnceValue(func() ttemplate.FuncMap {
+// functions whose signature rotor knows (arities). The map is shared by
+// every parse and never written after it is built.
+var parseFuncs = sync.OnceValue(func() map[string]any {
 	stub := func(...any) (any, error) { return nil, nil }
-	m := ttemplate.FuncMap{}
+	m := map[string]any{}
 	for _, n := range ctFuncs {
 		m[n] = stub
 	}
 	for n := range sprig.HermeticTxtFuncMap() {
 		m["sprig_"+n] = stub
+	}
+	return m
+})
+
+// builtinNames are text/template's own functions (its unexported
+// builtins), which every template may call; TestBuiltinNamesMatchGo
+// checks the list against Go's source.
+var builtinNames = []string{"and", "call", "html", "index", "slice", "js", "len", "not", "or", "print", "printf",
+	"println", "urlquery", "eq", "ge", "gt", "le", "lt", "ne"}
+
+// builtinFuncs is builtinNames as a name map for the parser.
+var builtinFuncs = sync.OnceValue(func() map[string]any {
+	stub := func(...any) (any, error) { return nil, nil }
+	m := map[string]any{}
+	for _, n := range builtinNames {
+		m[n] = stub
 	}
 	return m
 })
@@ -75,13 +91,23 @@ var arities = sync.OnceValue(func() map[string]reflect.Type {
 
 // parseTemplate parses text with every known function name, so a syntax
 // error or an unknown function is reported with its line, without
-// executing anything.
+// executing anything. It returns the template's own tree.
 func parseTemplate(name, text, left, right string) (*parse.Tree, error) {
-	t, err := ttemplate.New(name).Delims(left, right).Funcs(parseFuncs()).Parse(text)
+	trees, err := parseTrees(name, text, left, right)
 	if err != nil {
 		return nil, err
 	}
-	return t.Tree, nil
+	return trees[name], nil
+}
+
+// parseTrees parses text as text/template's Parse does (same parser, same
+// function names, same errors), and returns the tree of every template it
+// defines by name, name itself included. It calls parse.Parse directly
+// with shared name maps: Template.Funcs would copy the ~250 names into
+// every template, which with thousands of templates cost more than the
+// parsing itself.
+func parseTrees(name, text, left, right string) (map[string]*parse.Tree, error) {
+	return parse.Parse(name, text, left, right, parseFuncs(), builtinFuncs())
 }
 
 // funcUse is one call of a function in a template.

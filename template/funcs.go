@@ -2,9 +2,10 @@ package template
 
 import (
 	"fmt"
-	"github.com/hashicorp/consul-template/dependency"
 	"strings"
 
+	"github.com/hashicorp/consul-template/dependency"
+	ctemplate "github.com/hashicorp/consul-template/template"
 	"github.com/rotorproject/rotor/lease"
 )
 
@@ -19,10 +20,14 @@ type recorder struct {
 	// the template's destination for a pkiCert call the store does not
 	// hold yet (see Runner.reuseCert). Nil for env templates and dry runs.
 	reuse func(lease.Ref)
+	// scratch is this execution's scratch (see scratchFunc); nil until
+	// the template asks for it.
+	scratch *ctemplate.Scratch
 }
 
 func (r *recorder) reset() {
 	r.used, r.missing, r.files = map[string]lease.Ref{}, map[string]lease.Ref{}, map[string]bool{}
+	r.scratch = nil
 }
 
 // get returns the stored value of ref, or records it as missing.
@@ -55,11 +60,16 @@ func (t *tmpl) funcMap() map[string]any {
 		"file":    t.fileFunc,
 	}
 	for _, name := range consulFuncs {
-		m[name] = func(...any) (any, error) {
-			return nil, fmt.Errorf("%s reads Consul or Nomad; rotor only talks to Vault", name)
-		}
+		m[name] = consulFunc(name)
 	}
 	return m
+}
+
+// consulFunc is what a Consul or Nomad function does in rotor: fail.
+func consulFunc(name string) func(...any) (any, error) {
+	return func(...any) (any, error) {
+		return nil, fmt.Errorf("%s reads Consul or Nomad; rotor only talks to Vault", name)
+	}
 }
 
 // secretFunc is `secret "path"` (read) or `secret "path" "k=v" ...` (write).

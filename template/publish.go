@@ -9,6 +9,7 @@ import (
 	"github.com/rotorproject/rotor/internal/atomicfile"
 	"github.com/rotorproject/rotor/internal/backoff"
 	"github.com/rotorproject/rotor/internal/command"
+	"github.com/rotorproject/rotor/internal/phases"
 )
 
 // group is the templates that share one reload command (or a single
@@ -90,7 +91,9 @@ func (g *group) publish(ctx context.Context, r *Runner, outs map[*tmpl][]byte) {
 	for i, t := range fresh {
 		items[i] = atomicfile.Item{Path: t.cfg.Destination, Data: outs[t], Options: r.writeOptions(t)}
 	}
+	began := r.o.Phases.Begin()
 	wroteAll, err := atomicfile.WriteGroup(items)
+	r.o.Phases.End(phases.Write, began)
 	if err != nil {
 		// Files not renamed keep their previous content; the journal, if
 		// any, finishes the renames at the next start.
@@ -106,6 +109,9 @@ func (g *group) publish(ctx context.Context, r *Runner, outs map[*tmpl][]byte) {
 			continue
 		}
 		r.seen(t.cfg.Destination)
+		if !t.rendered {
+			r.watchDirty.Store(true) // its destination is watched from now on
+		}
 		t.output, t.rendered, t.dirty = out, true, false
 		t.lastErr, t.failures = nil, 0
 		t.b.Reset()
@@ -141,7 +147,9 @@ func (g *group) retryCommand(ctx context.Context, r *Runner) {
 		// A command may print what it read (a cat of the new file): its
 		// output is redacted with every secret rotor holds before it is
 		// logged, and logged whole only at debug level.
+		began := r.o.Phases.Begin()
 		res := runCommand(ctx, g.command, g.timeout, env, secrets)
+		r.o.Phases.End(phases.Reload, began)
 		r.cmdMu.Lock()
 		r.cmdDone = append(r.cmdDone, cmdReport{g: g, res: res})
 		r.cmdMu.Unlock()

@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rotorproject/rotor/internal/atomicfile"
 	"github.com/rotorproject/rotor/internal/clock"
+	"github.com/rotorproject/rotor/internal/phases"
 	"github.com/rotorproject/rotor/internal/redact"
 	"github.com/rotorproject/rotor/lease"
 )
@@ -42,7 +43,10 @@ type Runner struct {
 	cmdDone []cmdReport
 	cmdWG   sync.WaitGroup
 
-	watched string // the files last given to the Watcher (watchFiles)
+	// watched are the files last given to the Watcher; watchDirty says
+	// they may have changed since (see watchFiles).
+	watched    map[string]bool
+	watchDirty atomic.Bool
 
 	mu      sync.Mutex
 	changed map[string]bool // secret keys changed since the last loop
@@ -99,6 +103,9 @@ type Options struct {
 	// Watch, if set, watches the files templates read, their sources and
 	// their destinations (see watch.go).
 	Watch Watcher
+	// Phases, if set, times executions, writes and reload commands
+	// (benchmarks).
+	Phases *phases.Recorder
 	// CertReuseThreshold is lease_renewal_threshold: a certificate found
 	// at a pkiCert template's destination is reused until this fraction of
 	// its validity has passed (0: the default, 0.9).
@@ -149,6 +156,7 @@ func New(templates []Spec, envs []EnvSpec, o Options) (*Runner, error) {
 		r.record(t, func(*Status) {})
 	}
 	r.groups = groupByCommand(r.tmpls)
+	r.watchDirty.Store(true)
 	if len(envTmpls) > 0 {
 		// All env templates form one group: the child's environment is
 		// published whole, once per change.
@@ -287,59 +295,6 @@ func (r *Runner) pass(ctx context.Context) error {
 	return nil
 }
 
-// groupWorkers bounds the groups rendered and published at once. Each
-// group is a pipeline (render, fetch what is missing, render again, write,
-// reload), so one group's file writes overlap other groups' Vault
-// requests; the store bounds the requests themselves. Writes are fsynced,
-// and parallel fsyncs share journal commits (500 files: ~70ms in parallel,
-// ~300ms one after another).
-const groupWorkers = 64
-
-// writers bounds concurrent file writes: creating and renaming files in
-// one directory contends on the directory's lock, and past a few writers
-// the kernel spins instead of writing.
-var writers = 8
-
-// renderGroups renders the due templates group by group, in parallel, and
-// publishes each group as soon as its members are rendered. Each group
-// touches only its own templates; a secret wanted by several groups is
-// fetched once (the store shares concurrent fetches), so every template
-// gets the same value.
-func (r *Runner) renderGroups(ctx context.Context, due []*tmpl) {
-	isDue := make(map[*tmpl]bool, len(due))
-	for _, t := range due {
-		isDue[t] = true
-	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, groupWorkers)
-	for _, g := range r.groups {
-		var members []*tmpl
-		for _, t := range g.members {
-			if isDue[t] {
-				members = append(members, t)
-			}
-		}
-		if len(members) == 0 {
-			continue
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			outs := map[*tmpl][]byte{}
-			for _, t := range members {
-				if out, ok := r.renderOne(ctx, t); ok {
-					outs[t] = out
-				}
-			}
-			if ctx.Err() == nil && len(outs) > 0 {
-				g.publish(ctx, r, outs)
-			}
-		}()
-	}
-	wg.Wait()
-}
-
 // errOnceRendered stops the loop in Once mode once every template has
 // rendered; Run turns it into nil (OnFirstRender has told the caller).
 var errOnceRendered = errors.New("every template rendered once")
@@ -386,62 +341,6 @@ func (r *Runner) allRendered() bool {
 		}
 	}
 	return true
-}
-
-// renderOne executes t, fetches the secrets it misses, and executes it
-// again until nothing is missing (templates whose secret paths come from
-// other secrets need several rounds). It reports false after recording a
-// failure.
-func (r *Runner) renderOne(ctx context.Context, t *tmpl) ([]byte, bool) {
-	// Fetch what the template certainly uses (or used last time) first:
-	// one execution then usually suffices.
-	want := t.static
-	for _, ref := range t.used {
-		want = append(want, ref)
-	}
-	if len(want) > 0 {
-		r.store.Fetch(ctx, want) // errors show at execution, per template
-	}
-	for round := 0; ctx.Err() == nil; round++ {
-		res := t.execute(r.store)
-		if len(res.missing) == 0 {
-			if res.err == nil && int64(len(res.out)) > t.cfg.MaxBytes {
-				res.err = fmt.Errorf("rendered output is %w (%d bytes)", errFileTooBig, t.cfg.MaxBytes)
-			}
-			if res.err != nil {
-				r.fail(t, res.err)
-				return nil, false
-			}
-			return res.out, true
-		}
-		if round == maxRounds {
-			r.fail(t, fmt.Errorf("secrets still missing after %d rounds (a secret path built from another secret that keeps changing?)", maxRounds))
-			return nil, false
-		}
-		refs := make([]lease.Ref, 0, len(res.missing))
-		for _, ref := range res.missing {
-			refs = append(refs, ref)
-		}
-		if err := firstError(res.missing, r.store.Fetch(ctx, refs)); err != nil {
-			r.fail(t, err)
-			return nil, false
-		}
-	}
-	return nil, false
-}
-
-func firstError(missing map[string]lease.Ref, errs map[string]error) error {
-	keys := make([]string, 0, len(missing))
-	for k := range missing {
-		if errs[k] != nil {
-			keys = append(keys, k)
-		}
-	}
-	if len(keys) == 0 {
-		return nil
-	}
-	sort.Strings(keys)
-	return errs[keys[0]]
 }
 
 // secrets indexes every secret value for redaction.

@@ -7,6 +7,7 @@ package template
 
 import (
 	"fmt"
+	ttemplate "text/template"
 	"time"
 
 	ctemplate "github.com/hashicorp/consul-template/template"
@@ -41,11 +42,15 @@ type tmpl struct {
 
 var brain = ctemplate.NewBrain()
 
-// newTmpl parses a template block. It reads the source file, checks the
-// syntax, the function names and the argument counts it can know, so a
-// broken template is reported at start with its name. Nothing is
-// executed.
-func newTmpl(c *Spec, name string) (*tmpl, error) {
+// newTmpl parses a template block and prepares it for execution. It reads
+// the source file, checks the syntax, the function names and the argument
+// counts it can know, so a broken template is reported at start with its
+// name. Nothing is executed.
+func newTmpl(c *Spec, name string) (*tmpl, error) { return loadTmpl(c, name, true) }
+
+// loadTmpl is newTmpl; with run false the template is only checked, not
+// prepared for execution (rotor validate).
+func loadTmpl(c *Spec, name string, run bool) (*tmpl, error) {
 	t := &tmpl{cfg: c, name: name, b: backoff.New(250*time.Millisecond, time.Minute)}
 	uid, gid, err := c.Owner.Resolve()
 	if err != nil {
@@ -61,7 +66,7 @@ func newTmpl(c *Spec, name string) (*tmpl, error) {
 			return nil, fmt.Errorf("template %s: read source: %w", name, err)
 		}
 	}
-	p, err := t.parse(text)
+	p, err := t.parse(text, run)
 	if err != nil {
 		return nil, err
 	}
@@ -70,28 +75,34 @@ func newTmpl(c *Spec, name string) (*tmpl, error) {
 }
 
 // parsed is what parsing a template's text gives: replaced whole when a
-// template's source file changes.
+// template's source file changes. Exactly one of exec and ct is set.
 type parsed struct {
-	ct            *ctemplate.Template
-	funcs         []funcUse   // every function call
-	static        []lease.Ref // secrets it certainly asks for (prefetched)
-	pkiRefs       []lease.Ref // the pkiCert calls among them (certificate reuse)
-	sensitive     string      // a field naming a key or password it renders ("" if none)
+	exec          *ttemplate.Template // rotor executes the parse itself (exec.go)
+	ct            *ctemplate.Template // consul-template executes the text
+	funcs         []funcUse           // every function call
+	static        []lease.Ref         // secrets it certainly asks for (prefetched)
+	pkiRefs       []lease.Ref         // the pkiCert calls among them (certificate reuse)
+	sensitive     string              // a field naming a key or password it renders ("" if none)
 	sensitiveLine int
 }
 
-// parse checks text (syntax, function names, argument counts) and
-// prepares it for execution.
-func (t *tmpl) parse(text string) (parsed, error) {
+// parse checks text (syntax, function names, argument counts) and, with
+// run, prepares it for execution.
+func (t *tmpl) parse(text string, run bool) (parsed, error) {
 	c, name := t.cfg, t.name
 	if text == "" {
 		text = " " // consul-template refuses empty contents; render an empty-ish file
 	}
 	var p parsed
-	tree, err := parseTemplate(name, text, c.LeftDelim, c.RightDelim)
+	// Parsed under the name consul-template executes it with (""), which
+	// its execution errors show; a parse error is reported under the
+	// template's own name, as text/template words it.
+	trees, err := parseTrees("", text, c.LeftDelim, c.RightDelim)
 	if err != nil {
+		_, err = parseTemplate(name, text, c.LeftDelim, c.RightDelim)
 		return p, fmt.Errorf("template %s: %s: %w", name, sourceName(c), err)
 	}
+	tree := trees[""]
 	for _, u := range calls(tree) {
 		if err := checkArity(u); err != nil {
 			return p, fmt.Errorf("template %s: %s: %w", name, sourceName(c), err)
@@ -105,6 +116,12 @@ func (t *tmpl) parse(text string) (parsed, error) {
 		}
 	}
 	p.sensitive, p.sensitiveLine = sensitiveField(tree)
+	if !run {
+		return p, nil
+	}
+	if p.exec = t.newExec(trees); p.exec != nil {
+		return p, nil
+	}
 	in := &ctemplate.NewTemplateInput{
 		Contents:         text,
 		Destination:      c.Destination,
@@ -166,6 +183,9 @@ type result struct {
 	out     []byte
 	missing map[string]lease.Ref
 	err     error
+	// filesChanged: the execution read other local files than the last
+	// one (the file function), so the watched files changed.
+	filesChanged bool
 }
 
 // execute renders t against what the store holds now. An error is
@@ -173,12 +193,36 @@ type result struct {
 func (t *tmpl) execute(store *lease.Store) result {
 	t.rec.store = store
 	t.rec.reset()
-	res, err := t.ct.Execute(&ctemplate.ExecuteInput{Brain: brain})
-	t.used, t.files = t.rec.used, t.rec.files
-	if err != nil {
-		return result{missing: t.rec.missing, err: err}
+	var out []byte
+	var err error
+	if t.exec != nil {
+		out, err = runOwn(t.exec, len(t.output))
+	} else {
+		var res *ctemplate.ExecuteResult
+		if res, err = t.ct.Execute(&ctemplate.ExecuteInput{Brain: brain}); err == nil {
+			out = res.Output
+		}
 	}
-	return result{out: res.Output, missing: t.rec.missing}
+	changed := !sameKeys(t.files, t.rec.files)
+	t.used, t.files = t.rec.used, t.rec.files
+	t.rec.scratch = nil
+	if err != nil {
+		return result{missing: t.rec.missing, err: err, filesChanged: changed}
+	}
+	return result{out: out, missing: t.rec.missing, filesChanged: changed}
+}
+
+// sameKeys reports whether a and b hold the same keys.
+func sameKeys(a, b map[string]bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if !b[k] {
+			return false
+		}
+	}
+	return true
 }
 
 // Check parses a template as New would (source file, syntax, function
@@ -187,7 +231,7 @@ func (t *tmpl) execute(store *lease.Store) result {
 // run commands (plugin) and write files (writeToFile), and validating a
 // configuration must have no side effects.
 func Check(s Spec) (warnings []string, err error) {
-	t, err := newTmpl(&s, s.Destination)
+	t, err := loadTmpl(&s, s.Destination, false)
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +240,7 @@ func Check(s Spec) (warnings []string, err error) {
 
 // CheckEnv is Check for an env_template.
 func CheckEnv(e EnvSpec) (warnings []string, err error) {
-	t, err := newTmpl(e.spec(), "env "+e.Name)
+	t, err := loadTmpl(e.spec(), "env "+e.Name, false)
 	if err != nil {
 		return nil, err
 	}

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"io"
 	"os"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/rotorproject/rotor/internal/atomicfile"
@@ -33,8 +31,13 @@ type fileEvents struct {
 // watchFiles tells the Watcher the files the templates depend on now:
 // every file a render read, every template source, every destination. It
 // calls Set only when that set changed. Runner goroutine only.
+//
+// The set changes only when a render reads other files than before or a
+// template is written for the first time (watchDirty), so other passes
+// skip it: with thousands of templates, rebuilding it on every pass cost
+// a map, a closure per file and a sort each time.
 func (r *Runner) watchFiles() {
-	if r.o.Watch == nil {
+	if r.o.Watch == nil || !r.watchDirty.Swap(false) {
 		return
 	}
 	paths := map[string]func(){}
@@ -50,16 +53,17 @@ func (r *Runner) watchFiles() {
 			paths[t.cfg.Destination] = func() { r.fileEvent(func(e *fileEvents) { e.drifted[t] = true }) }
 		}
 	}
-	keys := make([]string, 0, len(paths))
+	same := len(paths) == len(r.watched)
 	for p := range paths {
-		keys = append(keys, p)
+		same = same && r.watched[p]
 	}
-	sort.Strings(keys)
-	sig := strings.Join(keys, "\x00")
-	if sig == r.watched {
+	if same {
 		return
 	}
-	r.watched = sig
+	r.watched = make(map[string]bool, len(paths))
+	for p := range paths {
+		r.watched[p] = true
+	}
 	r.o.Watch.Set(watchGroup, paths)
 }
 
@@ -124,7 +128,7 @@ func (r *Runner) reloadSource(t *tmpl, now time.Time) {
 	text, err := readLocal(t.cfg.Source, "", t.cfg.MaxBytes)
 	if err == nil {
 		var p parsed
-		if p, err = t.parse(text); err == nil {
+		if p, err = t.parse(text, true); err == nil {
 			t.parsed = p
 			r.log.Info("template source changed; rendering it again", "template", t.name, "source", t.cfg.Source)
 			r.markDirty(t, now)

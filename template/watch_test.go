@@ -3,10 +3,12 @@ package template
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -203,4 +205,77 @@ func liveRunnerStoppable(t *testing.T, specs []Spec, o Options) (stoppable, *syn
 	stop := func() []string { cancel(); <-done; return r.Pending() }
 	t.Cleanup(func() { cancel(); <-done })
 	return stoppable{r, stop}, logs
+}
+
+// countingWatcher is a Watcher that records every Set.
+type countingWatcher struct {
+	Watcher
+	mu   sync.Mutex
+	sets [][]string
+}
+
+func (c *countingWatcher) Set(group string, paths map[string]func()) {
+	c.mu.Lock()
+	var ps []string
+	for p := range paths {
+		ps = append(ps, filepath.Base(p))
+	}
+	slices.Sort(ps)
+	c.sets = append(c.sets, ps)
+	c.mu.Unlock()
+	c.Watcher.Set(group, paths)
+}
+
+func (c *countingWatcher) all() [][]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.sets)
+}
+
+// The Watcher is given the files templates depend on each time that set
+// changes (a first write, a render reading another file), and not again
+// for passes that change nothing.
+func TestWatchedFilesFollowRenders(t *testing.T) {
+	dir := t.TempDir()
+	a, b, src, out, other := filepath.Join(dir, "a"), filepath.Join(dir, "b"), filepath.Join(dir, "t.tpl"), filepath.Join(dir, "out"), filepath.Join(dir, "other")
+	os.WriteFile(a, []byte("A"), 0o600)
+	os.WriteFile(b, []byte("B"), 0o600)
+	os.WriteFile(src, []byte(`{{ file "`+a+`" }}`), 0o600)
+	cw := &countingWatcher{Watcher: watch.New(nil)}
+	specs := []Spec{{Source: src, Destination: out, Perms: 0o600}, {Contents: `{{ with secret "kv/pw" }}x{{ end }}`, Destination: other, Perms: 0o600}}
+	srv := httptest.NewServer(kvVault())
+	t.Cleanup(srv.Close)
+	c, _ := vaultclient.New(vaultclient.Config{Address: srv.URL}, vaultclient.Options{})
+	store := lease.NewStore(lease.Options{Client: c, Policy: lease.Policy{Threshold: 0.9, StaticInterval: time.Hour}})
+	store.SetToken(auth.NewToken(&api.Secret{Auth: &api.SecretAuth{ClientToken: "t", LeaseDuration: 3600}}, time.Now()))
+	r, err := New(specs, nil, Options{Store: store, Watch: cw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { store.Run(ctx) })
+	wg.Go(func() { cw.Watcher.(*watch.Watcher).Run(ctx) })
+	wg.Go(func() { r.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	eventually(t, "first render", holds(out, "A"))
+	first := []string{"a", "other", "out", "t.tpl"}
+	eventually(t, "the first set", func() error {
+		if s := cw.all(); len(s) != 1 || !slices.Equal(s[0], first) {
+			return fmt.Errorf("sets %q", s)
+		}
+		return nil
+	})
+	// A render that reads the same file: the set stays as it is.
+	os.WriteFile(a, []byte("A2"), 0o600)
+	eventually(t, "the input rendered again", holds(out, "A2"))
+	// A render that reads another file: the set follows.
+	os.WriteFile(src, []byte(`{{ file "`+b+`" }}`), 0o600)
+	eventually(t, "the new source rendered", holds(out, "B"))
+	eventually(t, "the new set", func() error {
+		if s := cw.all(); len(s) != 2 || !slices.Equal(s[1], []string{"b", "other", "out", "t.tpl"}) {
+			return fmt.Errorf("sets %q", s)
+		}
+		return nil
+	})
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rotorproject/rotor/agent"
 	"github.com/rotorproject/rotor/agent/config"
+	"github.com/rotorproject/rotor/internal/phases"
 	"gopkg.in/natefinch/lumberjack.v2"
 )
 
@@ -66,7 +67,10 @@ func cmdAgent(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rotor agent: %v\n", err)
 		return exitUsage
 	}
+	tr := startDevTrace(stderr)
+	began := tr.rec.Begin()
 	cfg, code := loadConfig(stderr, c.configs)
+	tr.rec.End(phases.Config, began)
 	if cfg == nil {
 		return code
 	}
@@ -84,7 +88,7 @@ func cmdAgent(ctx context.Context, args []string, stderr io.Writer) int {
 		}
 		return cfg, err
 	}
-	return runAgent(ctx, cfg, lg, reload)
+	return runAgent(ctx, cfg, lg, reload, tr)
 }
 
 // cmdExec is the one-shot pipeline form: rotor exec [-config F] [-env
@@ -118,7 +122,7 @@ func cmdExec(args []string, stderr io.Writer) int {
 		printConfigError(stderr, err)
 		return exitFailed
 	}
-	return runAgent(context.Background(), cfg, lg, nil)
+	return runAgent(context.Background(), cfg, lg, nil, nil)
 }
 
 func loadConfig(stderr io.Writer, configs []string) (*config.Config, int) {
@@ -131,8 +135,9 @@ func loadConfig(stderr io.Writer, configs []string) (*config.Config, int) {
 }
 
 // runAgent runs an agent until it stops, or ctx is done, and maps the
-// result to an exit code: the child's own status in exec mode.
-func runAgent(ctx context.Context, cfg *config.Config, lg *logging, reload func() (*config.Config, error)) int {
+// result to an exit code: the child's own status in exec mode. tr, if
+// set, is told when the agent is ready.
+func runAgent(ctx context.Context, cfg *config.Config, lg *logging, reload func() (*config.Config, error), tr *devTrace) int {
 	if lg.closer != nil {
 		defer lg.closer.Close()
 	}
@@ -140,11 +145,18 @@ func runAgent(ctx context.Context, cfg *config.Config, lg *logging, reload func(
 	log := lg.log
 	logConfigWarnings(log, cfg)
 	var notify systemd
-	a, err := agent.New(cfg, agent.Options{Logger: log, OnReady: func() {
+	var rec *phases.Recorder
+	if tr != nil {
+		rec = tr.rec
+	}
+	began := rec.Begin()
+	a, err := agent.New(cfg, agent.Options{Logger: log, Phases: rec, OnReady: func() {
+		tr.ready()
 		if err := notify.ready(); err != nil {
 			log.Warn("systemd notify failed", "error", err)
 		}
 	}})
+	rec.End(phases.Setup, began)
 	if err != nil {
 		log.Error("cannot start", "error", err)
 		return exitFailed

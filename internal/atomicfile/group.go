@@ -51,6 +51,12 @@ type rename struct {
 // It reports, per item, whether the file changed. Unchanged files are not
 // touched; a group with one changed file is a plain Write.
 func WriteGroup(items []Item) (changed []bool, err error) {
+	if len(items) == 1 {
+		// Write makes the same checks (looking at the file once, not
+		// twice: templates are mostly groups of one).
+		c, err := Write(items[0].Path, items[0].Data, items[0].Options)
+		return []bool{c}, err
+	}
 	changed = make([]bool, len(items))
 	var todo []int
 	var tmps []string
@@ -72,11 +78,6 @@ func WriteGroup(items []Item) (changed []bool, err error) {
 		}
 		if cur.same && modeOwnerOK(it.Path, cur.info, o) {
 			continue
-		}
-		if len(items) == 1 {
-			c, err := Write(it.Path, it.Data, it.Options)
-			changed[i] = c
-			return changed, err
 		}
 		tmp, err := prepare(it.Path, it.Data, o)
 		if err != nil {

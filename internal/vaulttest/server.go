@@ -148,6 +148,17 @@ func (s *Server) Stop() {
 	}
 }
 
+// Pid is the server's process id (0 when stopped), for benchmarks that
+// measure what Vault itself spends.
+func (s *Server) Pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		return 0
+	}
+	return s.proc.cmd.Process.Pid
+}
+
 // Restart stops the server (if running) and starts a fresh one on the same
 // address with the same root token and CA. Dev mode state is in memory, so
 // everything configured before is gone: setup, when not nil, is called with
