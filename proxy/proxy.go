@@ -252,8 +252,13 @@ func (p *Proxy) send(req *request) (*http.Response, error) {
 // write sends a buffered answer to the client.
 func (p *Proxy) write(w http.ResponseWriter, res *response) {
 	h := w.Header()
-	copyHeader(h, res.header)
-	// Canonical keys, assigned: every cache hit passes here.
+	// Vault's headers replace any of the same name (the listener's
+	// Cache-Control), as Vault would send them. Assigned, not copied: a
+	// cached header is shared and never changed, and every cache hit
+	// passes here.
+	for k, v := range res.header {
+		h[k] = v
+	}
 	if res.cached || res.hit {
 		if res.hit {
 			h["X-Cache"] = hit
