@@ -88,6 +88,12 @@ func startAgent(t *testing.T, srv *vaulttest.Server, hcl string) *running {
 				t.Errorf("a secret value held by rotor (%d bytes) appears in the logs", len(v))
 			}
 		}
+		// And every secret Vault answered with while the test ran, those
+		// rotor no longer holds too (rotated away, revoked), from the
+		// server's raw audit log.
+		if leaks := vaulttest.Leaks(logs.String()); len(leaks) > 0 {
+			t.Errorf("secrets Vault answered with appear in the logs: %v", leaks)
+		}
 	})
 	return r
 }

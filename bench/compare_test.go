@@ -60,7 +60,7 @@ func TestCompareWithVaultAgent(t *testing.T) {
 		bins["rotor before"] = buildRotor(t, rev)
 		agents = append([]string{"rotor before"}, agents...)
 	}
-	srv := vaulttest.Start(t)
+	srv := vaulttest.Start(t, vaulttest.WithoutAudit())
 	root := srv.Client(t)
 	// Requests are counted from a file audit device, enabled only for one
 	// counting run per agent: auditing slows every request down, and the

@@ -45,7 +45,7 @@ func TestCompareMetricsLibraries(t *testing.T) {
 	if src == "" {
 		t.Fatal("ROTOR_METRICS_SRC: a source tree with ops/prom_vm.go and ops/prom_client_golang.go (bench/metrics.sh sets it)")
 	}
-	srv := vaulttest.Start(t)
+	srv := vaulttest.Start(t, vaulttest.WithoutAudit())
 	root := srv.Client(t)
 	pg := pgtest.Start(t)
 	pgtest.SetupVaultDatabase(t, root, pg, "1h", "24h")

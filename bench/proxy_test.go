@@ -52,7 +52,7 @@ func TestCompareProxyWithVaultAgent(t *testing.T) {
 	if os.Getenv("ROTOR_BENCH") != "1" {
 		t.Skip("benchmark script: run bench/run.sh proxy (or ROTOR_BENCH=1)")
 	}
-	srv := vaulttest.Start(t)
+	srv := vaulttest.Start(t, vaulttest.WithoutAudit())
 	root := srv.Client(t)
 	pg := pgtest.Start(t)
 	// A long TTL: no renewal falls inside the measurement.

@@ -119,11 +119,28 @@ func startEnv(t *testing.T, env []string, args ...string) *started {
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		<-s.done
+		checkNoLeaks(t, out.String())
 		if t.Failed() {
 			t.Logf("rotor output:\n%s", out.String())
 		}
 	})
 	return s
+}
+
+// checkNoLeaks fails t if a line rotor logged holds a secret any test
+// Vault of this process answered with (vaulttest.Leaks). Other lines are
+// a child's output, which may print its secrets on purpose.
+func checkNoLeaks(t *testing.T, out string) {
+	t.Helper()
+	var logged strings.Builder
+	for l := range strings.Lines(out) {
+		if strings.HasPrefix(l, "time=") || strings.HasPrefix(l, `{"time":`) {
+			logged.WriteString(l)
+		}
+	}
+	if leaks := vaulttest.Leaks(logged.String()); len(leaks) > 0 {
+		t.Errorf("rotor logged secrets Vault answered with: %v", leaks)
+	}
 }
 
 func (s *started) exitCode(t *testing.T, timeout time.Duration) int {

@@ -39,10 +39,11 @@ type Server struct {
 	// logged when the test fails.
 	LogFile string
 
-	bin  string
-	dir  string
-	args []string
-	env  []string
+	bin   string
+	dir   string
+	args  []string
+	env   []string
+	audit bool // keep a raw audit log for Leaks
 
 	mu   sync.Mutex // guards proc; Stop may run from any goroutine
 	proc *process
@@ -52,8 +53,13 @@ type Server struct {
 type Option func(*options)
 
 type options struct {
-	tls bool
+	tls     bool
+	noAudit bool
 }
+
+// WithoutAudit leaves out the raw audit log that Leaks reads: for
+// benchmarks, where auditing every request would slow Vault down.
+func WithoutAudit() Option { return func(o *options) { o.noAudit = true } }
 
 // WithTLS serves the API over HTTPS with a certificate for 127.0.0.1 and
 // localhost. The CA is written to Server.CACert (vault-ca.pem, as with
@@ -89,6 +95,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 		bin:       bin,
 		dir:       dir,
 		env:       vaultEnv(dir),
+		audit:     !o.noAudit,
 	}
 	// Dev mode binds a cluster listener on the API port + 1, which may belong
 	// to someone else; nothing here needs clustering, so turn it off.
@@ -246,6 +253,13 @@ func (s *Server) launch() error {
 	if err := s.waitReady(p); err != nil {
 		s.Stop()
 		return err
+	}
+	if !s.audit {
+		return nil
+	}
+	if err := s.enableAudit(); err != nil {
+		s.Stop()
+		return fmt.Errorf("raw audit log: %w", err)
 	}
 	return nil
 }

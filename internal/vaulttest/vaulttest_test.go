@@ -314,3 +314,30 @@ func TestEventually(t *testing.T) {
 		t.Errorf("f called %d times, want 3", n)
 	}
 }
+
+// Leaks finds what Vault answered with in any text: the check every
+// agent and binary test runs over rotor's logs.
+func TestLeaksFindsWhatVaultAnswered(t *testing.T) {
+	s := Start(t)
+	c := s.Client(t)
+	tok, err := c.Auth().Token().Create(&api.TokenCreateRequest{Policies: []string{"default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := tok.Auth.ClientToken
+	if got := Leaks("level=INFO msg=renewed token=" + v + " other"); len(got) != 1 || got[0] != v[:4]+"..." {
+		t.Fatalf("Leaks = %q, want the new token found (and cut)", got)
+	}
+	if got := Leaks("level=INFO msg=renewed accessor=" + tok.Auth.Accessor); len(got) != 0 {
+		t.Fatalf("an accessor is not a secret: Leaks = %q", got)
+	}
+	// After a restart (dev mode forgets its audit devices) too.
+	s.Restart(t, nil)
+	tok2, err := s.Client(t).Auth().Token().Create(&api.TokenCreateRequest{Policies: []string{"default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := Leaks(tok2.Auth.ClientToken); len(got) != 1 {
+		t.Fatalf("after Restart: Leaks = %q", got)
+	}
+}
