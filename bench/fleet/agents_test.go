@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rotorproject/rotor/internal/procgroup"
 )
 
 // kind is one agent implementation: rotor or Vault Agent.
@@ -80,7 +82,7 @@ template_config { static_secret_render_interval = %q }
 	write("agent.hcl", b.String())
 	a.cmd = exec.Command(k.bin, "agent", "-config", filepath.Join(a.dir, "agent.hcl"), "-log-level", "info")
 	a.cmd.Env = cleanEnv()
-	a.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	a.cmd.SysProcAttr = procgroup.Attr()
 	return a
 }
 
@@ -129,11 +131,11 @@ func (a *agent) stop(grace time.Duration) {
 	if a.cmd.Process == nil || !a.alive() {
 		return
 	}
-	syscall.Kill(-a.cmd.Process.Pid, syscall.SIGTERM)
+	procgroup.Signal(a.cmd.Process, syscall.SIGTERM)
 	select {
 	case <-a.done:
 	case <-time.After(grace):
-		syscall.Kill(-a.cmd.Process.Pid, syscall.SIGKILL)
+		procgroup.Signal(a.cmd.Process, syscall.SIGKILL)
 		<-a.done
 	}
 }
