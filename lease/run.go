@@ -284,7 +284,7 @@ func (s *Store) renewed(e *entry, o outcome, now time.Time) {
 
 // recoverySpread is the window over which the secrets still waiting out
 // a backoff are retried once Vault answers again.
-const recoverySpread = 15 * time.Second
+const recoverySpread = 20 * time.Second
 
 // vaultBack is called when a secret that was failing transiently (Vault
 // down, sealed, overloaded) succeeds: Vault answers again. The other

@@ -2,6 +2,7 @@ package lease
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -301,6 +302,38 @@ func TestRunWaitsForItsWorkers(t *testing.T) {
 		}
 		if errs := r.Fetch(context.Background(), []Ref{kv("secret/none")}); len(errs) != 1 {
 			t.Fatal("a fetch of a missing secret succeeded")
+		}
+	})
+}
+
+// A KV secret read for the first time is read again at a random point of
+// its first interval, then every interval: the first draw sets its phase,
+// so agents deployed together do not re-read in step.
+func TestFirstRereadSetsThePhase(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fv := newMemVault()
+		fv.put("secret/a", map[string]any{"v": "1"})
+		draws := []float64{0, 0.5} // Next's plan, then the first re-read; 0 after that
+		rnd := func() float64 {
+			if len(draws) == 0 {
+				return 0
+			}
+			d := draws[0]
+			draws = draws[1:]
+			return d
+		}
+		r := startStore(t, fv, Options{Rand: rnd, Policy: Policy{Threshold: 0.9, StaticInterval: 30 * time.Second}})
+		defer r.stop(t)
+		start := time.Now()
+		r.fetch(t, kv("secret/a"))
+		sleep(80 * time.Second)
+		var at []time.Duration
+		for _, q := range fv.requests("GET secret/a") {
+			at = append(at, q.at.Sub(start))
+		}
+		want := []time.Duration{0, 16500 * time.Millisecond, 46500 * time.Millisecond, 76500 * time.Millisecond}
+		if fmt.Sprint(at) != fmt.Sprint(want) {
+			t.Fatalf("reads at %v, want %v", at, want)
 		}
 	})
 }

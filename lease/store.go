@@ -348,6 +348,9 @@ func (s *Store) fetchNew(ctx context.Context, r Ref) error {
 	// made it scan every entry once per fetch, quadratic in the number
 	// of templates (5,000 templates: 0.6 s of CPU).
 	s.planEntry(e)
+	if first := FirstReread(e.timing, s.o.Policy, s.o.Rand()); !first.IsZero() && first.Before(e.next) {
+		e.next = first
+	}
 	wake := s.sleepUntil.IsZero() || e.next.Before(s.sleepUntil)
 	s.entries[r.Key()] = e
 	s.valuesVer++

@@ -178,6 +178,21 @@ func nextOwn(t Timing, p Policy, r float64) (Action, time.Time) {
 	return ActionRefetch, at(t.Issued, p.StaticInterval, 1, r)
 }
 
+// FirstReread is when a static secret read for the first time is read
+// again: at a random point from a tenth of StaticInterval to all of it.
+// Every later read waits a whole interval (less Next's jitter), so this
+// first one sets the secret's phase: agents started together (a deploy)
+// and templates loaded together spread over the interval instead of
+// re-reading in step for good, which a tenth of jitter per read would
+// undo only slowly. It costs at most one read per secret per start.
+// Zero when there is no interval.
+func FirstReread(t Timing, p Policy, r float64) time.Time {
+	if t.Class != ClassStatic || p.StaticInterval <= 0 {
+		return time.Time{}
+	}
+	return t.Issued.Add(p.StaticInterval - time.Duration(0.9*r*float64(p.StaticInterval)))
+}
+
 func maxTime(a, b time.Time) time.Time {
 	if a.After(b) {
 		return a

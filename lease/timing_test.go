@@ -167,3 +167,34 @@ func TestRetryIn(t *testing.T) {
 		}
 	}
 }
+
+func TestFirstReread(t *testing.T) {
+	p := Policy{Threshold: 0.9, StaticInterval: 30 * time.Second}
+	kvAt := Timing{Class: ClassStatic, Issued: t0}
+	cases := []struct {
+		name string
+		tm   Timing
+		p    Policy
+		r    float64
+		want time.Duration // from t0; -1 for none
+	}{
+		{"kv, no jitter: a whole interval", kvAt, p, 0, 30 * time.Second},
+		{"kv, half", kvAt, p, 0.5, 16500 * time.Millisecond},
+		{"kv, full: a tenth of the interval", kvAt, p, 1, 3 * time.Second},
+		{"lease: Next alone", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(time.Hour)}, p, 0.5, -1},
+		{"static role: its rotation decides", Timing{Class: ClassRotating, Issued: t0}, p, 0.5, -1},
+		{"no interval", kvAt, Policy{Threshold: 0.9}, 0.5, -1},
+	}
+	for _, c := range cases {
+		got := FirstReread(c.tm, c.p, c.r)
+		if c.want < 0 {
+			if !got.IsZero() {
+				t.Errorf("%s: %v, want none", c.name, got.Sub(t0))
+			}
+			continue
+		}
+		if got.Sub(t0) != c.want {
+			t.Errorf("%s: +%v, want +%v", c.name, got.Sub(t0), c.want)
+		}
+	}
+}
