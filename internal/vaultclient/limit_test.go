@@ -41,7 +41,14 @@ func bigSecret(t *testing.T, n int, chunked bool) (*httptest.Server, *atomic.Int
 // hostile or broken server could exhaust rotor's memory.
 func TestHugeResponseBodyFails(t *testing.T) {
 	for _, chunked := range []bool{false, true} {
-		srv, sent := bigSecret(t, 4<<20, chunked)
+		// Without a Content-Length the body is 64 MiB: loopback socket
+		// buffers can take several MiB that the client never reads, so
+		// a smaller body could be sent whole however early it stops.
+		n := 4 << 20
+		if chunked {
+			n = 64 << 20
+		}
+		srv, sent := bigSecret(t, n, chunked)
 		c, err := New(Config{Address: srv.URL}, Options{MaxResponseBytes: 1 << 20})
 		if err != nil {
 			t.Fatal(err)
@@ -50,8 +57,8 @@ func TestHugeResponseBodyFails(t *testing.T) {
 		if !errors.Is(err, ErrResponseTooLarge) || !strings.Contains(err.Error(), "/v1/secret/big") {
 			t.Fatalf("chunked=%v: got %v, want ErrResponseTooLarge naming the path", chunked, err)
 		}
-		if chunked && sent.Load() >= 4<<20 {
-			t.Errorf("the whole body was read (%d bytes)", sent.Load())
+		if chunked && sent.Load() >= 32<<20 {
+			t.Errorf("the body was read past the limit: %d of %d bytes sent", sent.Load(), n)
 		}
 	}
 	// Under the limit, the answer is read as usual.
