@@ -183,6 +183,12 @@ func (f *memVault) answer(w http.ResponseWriter, method, path string, req reques
 			return
 		}
 		reply(w, 200, map[string]any{"data": map[string]any{"ttl": 3600}})
+	case path == "auth/token/renew-self":
+		if f.dead[req.token] {
+			reply(w, 403, map[string]any{"errors": []string{"permission denied"}})
+			return
+		}
+		reply(w, 200, map[string]any{"auth": map[string]any{"client_token": req.token, "lease_duration": 60, "renewable": true}})
 	case strings.HasPrefix(path, "database/creds/"):
 		name := strings.TrimPrefix(path, "database/creds/")
 		ro, ok := f.roles[name]

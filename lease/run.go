@@ -184,7 +184,9 @@ func (s *Store) takeDue(n int) []job {
 			j.key, j.tracked = trackedKey(e.tracked.ID), true
 			j.c, j.clientErr = s.trackedClient(e.tracked.Token)
 		}
-		if j.action == ActionRenew && (j.forced || j.leaseID == "" || RequestTimeout(ActionRenew, now, j.deadline) == 0) {
+		// A tracked entry is only ever renewed (a proxied token has no
+		// lease ID); its worker renews it whatever the action says.
+		if !j.tracked && j.action == ActionRenew && (j.forced || j.leaseID == "" || RequestTimeout(ActionRenew, now, j.deadline) == 0) {
 			j.action = ActionRefetch // a rotation, or a lease already ended
 		}
 		e.busy, e.forced = true, false
@@ -231,7 +233,7 @@ func (s *Store) apply(o outcome) (changed bool, revoke string) {
 		e.forced = again || o.j.forced
 		s.failed(e, o, now)
 	} else {
-		if o.j.action == ActionRenew {
+		if o.j.tracked || o.j.action == ActionRenew {
 			s.renewed(e, o, now)
 		} else {
 			old, oldLease := e.val, e.leaseID

@@ -67,3 +67,30 @@ func TestTrackedUntrackAndRestore(t *testing.T) {
 		}
 	})
 }
+
+// A proxied token (no lease ID) is renewed with its own renew-self, again
+// and again, and stays held: it is not taken for a secret to fetch.
+func TestTrackedTokenKeptAlive(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fv := newMemVault()
+		r := startStore(t, fv, Options{})
+		defer r.stop(t)
+		var gone atomic.Int32
+		r.Track(Tracked{ID: "t1", Token: "child-token", TTL: time.Minute, Issued: time.Now(), Gone: func() { gone.Add(1) }})
+		sleep(3 * time.Minute)
+		renews := fv.requests("PUT auth/token/renew-self")
+		if len(renews) < 4 || renews[0].token != "child-token" {
+			t.Fatalf("after 3m: %d renew-self requests (first %+v), want one every ~40s with the child's token", len(renews), renews)
+		}
+		if gone.Load() != 0 {
+			t.Fatal("a renewable proxied token was released")
+		}
+		held := false
+		for _, st := range r.Status() {
+			held = held || st.Key == trackedKey("t1")
+		}
+		if !held {
+			t.Fatal("the proxied token is no longer held")
+		}
+	})
+}
