@@ -203,7 +203,10 @@ func (p *Proxy) after(req *request, res *response) {
 		p.o.Logger.Warn("Vault rejected the auto-auth token on a proxied request; logging in again", "path", req.r.URL.Path)
 		p.o.InvalidToken()
 	}
-	if c := p.o.Cache; c != nil && res.status < 300 {
+	// A renew-self or lookup-self answer is about the caller's own token
+	// (rotor's, with the auto-auth token): never cached, or a later hit
+	// would hand it out unstripped.
+	if c := p.o.Cache; c != nil && res.status < 300 && !tokenLookup(req.r) {
 		if !c.revoked(req, res.body) {
 			c.store(req, res)
 		}

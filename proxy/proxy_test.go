@@ -115,6 +115,21 @@ func TestProxyAddsTheTokenAndPassesVaultsAnswers(t *testing.T) {
 	}
 }
 
+// A renew-self made with rotor's token is never cached: a second one
+// goes to Vault, and neither answer shows rotor's token.
+func TestProxyNeverCachesRenewSelf(t *testing.T) {
+	r := newRig(t, TokenIfMissing)
+	for i := range 2 {
+		resp, b := r.do(t, "PUT", "/v1/auth/token/renew-self", "", `{"increment":"1h"}`)
+		if resp.StatusCode != 200 || resp.Header.Get("X-Cache") == "HIT" || strings.Contains(string(b), r.token) {
+			t.Fatalf("renew-self %d: %d, X-Cache %q, token shown: %v", i+1, resp.StatusCode, resp.Header.Get("X-Cache"), strings.Contains(string(b), r.token))
+		}
+	}
+	if r.cache.Len() != 0 || r.ren.count() != 0 {
+		t.Fatalf("after renew-self: cache %d entries, renewer %d", r.cache.Len(), r.ren.count())
+	}
+}
+
 func TestProxyForceUsesRotorsToken(t *testing.T) {
 	r := newRig(t, TokenForce)
 	if resp, b := r.do(t, "GET", "/v1/secret/data/app", "some-client-token", ""); resp.StatusCode != 200 {
