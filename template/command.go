@@ -84,17 +84,15 @@ func (h *headTail) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// redacted returns the captured output with secrets hidden in each part
-// before the parts are joined.
+// redacted returns the captured output with secrets hidden. When nothing
+// was dropped, head and tail are one stream and are redacted joined (a
+// secret may straddle them); otherwise each part is redacted on its own.
 func (h *headTail) redacted(secrets *redact.Set) string {
-	s := secrets.Redact(string(h.head))
-	if len(h.tail) > 0 {
-		if h.dropped > 0 {
-			s += "\n...(" + strconv.FormatInt(h.dropped, 10) + " bytes not kept)...\n"
-		}
-		s += secrets.Redact(string(h.tail))
+	if h.dropped == 0 {
+		return secrets.Redact(string(h.head) + string(h.tail))
 	}
-	return s
+	return secrets.Redact(string(h.head)) + "\n...(" + strconv.FormatInt(h.dropped, 10) + " bytes not kept)...\n" +
+		secrets.Redact(string(h.tail))
 }
 
 // lastLines returns the end of already redacted output, for a log line.

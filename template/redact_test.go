@@ -136,3 +136,26 @@ func TestNoSecretInErrorsOfAnyFunction(t *testing.T) {
 	}
 	t.Logf("%d templates, %d failed; no secret piece in %d bytes of logs and errors", len(specs), failures, all.Len())
 }
+
+// Command output is kept as a head and a tail. A secret straddling the
+// two, with nothing dropped between them, is redacted as the one stream
+// it is; with output dropped, neither part keeps 16 bytes of a secret.
+func TestCommandOutputRedactedAcrossHeadAndTail(t *testing.T) {
+	secret := "s3cr3t-straddling-20" // 20 bytes: 10 in the head, 10 in the tail
+	set := redact.New(func(yield func(string) bool) { yield(secret) })
+	for _, extra := range []int{0, 100 << 10} {
+		var h headTail
+		h.Write([]byte(strings.Repeat("a", outputHead-10)))
+		h.Write([]byte(secret + "\n"))
+		h.Write([]byte(strings.Repeat("b\n", extra/2)))
+		out := h.redacted(set)
+		for i := 0; i+16 <= len(secret); i++ {
+			if strings.Contains(out, secret[i:i+16]) {
+				t.Fatalf("extra %d: output keeps %q of the secret", extra, secret[i:i+16])
+			}
+		}
+		if !strings.HasPrefix(out, strings.Repeat("a", outputHead-10)) {
+			t.Fatalf("extra %d: the output before the secret was lost", extra)
+		}
+	}
+}
