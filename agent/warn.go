@@ -35,3 +35,7 @@ func loopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// RedactedAddress is a Vault address fit for a log line, without the
+// password of its userinfo.
+func RedactedAddress(addr string) string { return vaultclient.RedactedAddress(addr) }

@@ -171,7 +171,7 @@ func runAgent(ctx context.Context, cfg *config.Config, lg *logging, reload func(
 		}
 	}()
 	defer notify.stopping()
-	log.Info("rotor starting", "version", version, "vault", cfg.Vault.Address, "config", strings.Join(cfg.Files, ","))
+	log.Info("rotor starting", "version", version, "vault", agent.RedactedAddress(cfg.Vault.Address), "config", strings.Join(cfg.Files, ","))
 	err = a.Run(ctx)
 	if code, ok := agent.ExitCode(err); ok {
 		return code

@@ -80,3 +80,13 @@ func TestDefaultResponseLimit(t *testing.T) {
 		t.Fatalf("got %v, want ErrResponseTooLarge", err)
 	}
 }
+
+// A Vault address's password never reaches a log line.
+func TestRedactedAddress(t *testing.T) {
+	if got := RedactedAddress("https://user:hunter2-password@vault.example:8200"); strings.Contains(got, "hunter2") || !strings.Contains(got, "vault.example:8200") {
+		t.Fatalf("RedactedAddress = %q", got)
+	}
+	if got := RedactedAddress("https://user:hunter2%zz@x"); strings.Contains(got, "hunter2") {
+		t.Fatalf("an address that does not parse: %q", got)
+	}
+}

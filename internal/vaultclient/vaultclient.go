@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"time"
 
@@ -64,7 +65,7 @@ func New(v Config, o Options) (*api.Client, error) {
 	for _, name := range ignoredEnv {
 		if os.Getenv(name) != "" && o.Logger != nil {
 			o.Logger.Warn("environment variable ignored: rotor talks only to the configured Vault address",
-				"variable", name, "address", v.Address)
+				"variable", name, "address", RedactedAddress(v.Address))
 		}
 	}
 	c.AgentAddress, c.SRVLookup = "", false
@@ -123,4 +124,14 @@ func (o *observed) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	o.observe(r.URL.Path, status, time.Since(start))
 	return resp, err
+}
+
+// RedactedAddress is a Vault address fit for a log line: a password in
+// its userinfo is replaced by "xxxxx".
+func RedactedAddress(addr string) string {
+	u, err := url.Parse(addr)
+	if err != nil {
+		return "(an address that does not parse)"
+	}
+	return u.Redacted()
 }
