@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -67,7 +68,7 @@ func statusClient(addr string, configs []string) (*http.Client, string, error) {
 		if len(configs) == 0 {
 			return nil, "", fmt.Errorf("give -config FILE (with a listener block) or -address")
 		}
-		cfg, err := config.Load(configs, func(string) (string, bool) { return "", false })
+		cfg, err := config.Load(configs, os.LookupEnv) // as the agent reads it: VAULT_TOKEN may stand for auto_auth
 		if err != nil {
 			return nil, "", err
 		}
