@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
+
+	"github.com/rotorproject/rotor/internal/vaultclient"
 )
 
 // Class is what a failed request means for its caller.
@@ -64,6 +66,9 @@ func Classify(err error) Class {
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return Transient
+	}
+	if errors.Is(err, vaultclient.ErrResponseTooLarge) {
+		return Permanent // the same path answers the same way again
 	}
 	var re *api.ResponseError
 	if errors.As(err, &re) {

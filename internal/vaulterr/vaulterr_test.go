@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
+
+	"github.com/rotorproject/rotor/internal/vaultclient"
 )
 
 func TestClassify(t *testing.T) {
@@ -47,6 +49,7 @@ func TestClassify(t *testing.T) {
 		{"unknown CA", urlErr(x509.UnknownAuthorityError{}), Config},
 		{"wrong host name", urlErr(x509.HostnameError{Host: "vault"}), Config},
 		{"unknown", errors.New("something odd"), Transient},
+		{"answer over the size limit", fmt.Errorf("read: %w", vaultclient.ErrResponseTooLarge), Permanent},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
