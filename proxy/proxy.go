@@ -292,7 +292,6 @@ func copyHeader(dst, src http.Header) {
 	}
 }
 
-func jsonHeader() http.Header { return http.Header{"Content-Type": {"application/json"}} }
 
 // errorBody is an error in Vault's shape, so clients parse it as usual.
 func errorBody(msg string) []byte {

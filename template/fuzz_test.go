@@ -1,15 +1,24 @@
 package template
 
 import (
+	"os"
+	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 )
 
 // FuzzCheck feeds arbitrary template text to the checker validate uses:
-// it must never panic or hang, and it must never execute anything (it has
-// no store to execute against; a panic or a side effect would show here).
+// it must never panic or hang, and it must never execute anything: the
+// seeds that would run a command or write a file aim at a canary path,
+// which must not exist after any input.
 func FuzzCheck(f *testing.F) {
+	canary := filepath.Join(os.TempDir(), "rotor-fuzzcheck-canary-"+strconv.Itoa(os.Getpid()))
+	os.Remove(canary)
+	f.Cleanup(func() { os.Remove(canary) })
 	for _, s := range []string{
+		`{{ plugin "/usr/bin/touch" "` + canary + `" }}`,
+		`{{ writeToFile "` + canary + `" "y" "" "0644" }}`,
 		`{{ with secret "database/creds/r" }}{{ .Data.username }}{{ end }}`,
 		`{{ range secrets "secret/metadata/" }}{{ . }}{{ end }}`,
 		`{{- with pkiCert "pki/issue/r" "common_name=a" "ttl=1h" -}}{{ .Cert }}{{ .Key }}{{ end }}`,
@@ -32,6 +41,9 @@ func FuzzCheck(f *testing.F) {
 		case <-done:
 		case <-time.After(10 * time.Second):
 			t.Fatalf("Check hangs on %q", text)
+		}
+		if _, err := os.Lstat(canary); err == nil {
+			t.Fatalf("Check executed %q: %s exists", text, canary)
 		}
 	})
 }

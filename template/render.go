@@ -3,6 +3,7 @@ package template
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 
@@ -83,7 +84,7 @@ func (r *Runner) renderGroups(ctx context.Context, due []*tmpl) {
 func (r *Runner) renderOne(ctx context.Context, t *tmpl) ([]byte, bool) {
 	// Fetch what the template certainly uses (or used last time) first:
 	// one execution then usually suffices.
-	want := t.static
+	want := slices.Clip(t.static) // appending must not write into t.static's spare room
 	for _, ref := range t.used {
 		want = append(want, ref)
 	}

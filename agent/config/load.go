@@ -2,7 +2,6 @@ package config
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -221,5 +220,3 @@ func (o options) apply(cfg *Config, ds *diags) {
 		cfg.EnvTemplates = append(cfg.EnvTemplates, &EnvTemplate{Name: name, Contents: tpl, Range: cli})
 	}
 }
-
-var _ = fmt.Sprint
