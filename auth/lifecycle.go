@@ -204,11 +204,14 @@ func (l *Lifecycle) Run(ctx context.Context) error {
 		}
 		log.Info("authenticated", "accessor", tok.Accessor, "ttl", tok.CreationTTL, "renewable", tok.Renewable, "policies", tok.Policies)
 		l.set(tok)
-		// A wake-up sent for the previous token is stale now.
+		// A wake-up sent for the previous token is stale now, and so is
+		// the flag saying it came from the token file: left set, it would
+		// make keep take a later rejection for a file change.
 		select {
 		case <-l.wake:
 		default:
 		}
+		l.credsChanged.Store(false)
 		if err := l.o.OnToken(ctx, tok); err != nil {
 			return err
 		}
