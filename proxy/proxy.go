@@ -292,7 +292,6 @@ func copyHeader(dst, src http.Header) {
 	}
 }
 
-
 // errorBody is an error in Vault's shape, so clients parse it as usual.
 func errorBody(msg string) []byte {
 	b, _ := json.Marshal(map[string][]string{"errors": {msg}})

@@ -249,3 +249,51 @@ func TestCacheSnapshotRestore(t *testing.T) {
 	}
 	_ = time.Now
 }
+
+// Vault rejecting rotor's own token through the proxy makes rotor log in
+// again; a client's own bad token, or a policy refusal, does not.
+func TestProxyReportsRotorsRejectedToken(t *testing.T) {
+	r := newRig(t, TokenIfMissing)
+	var invalid int
+	var mu sync.Mutex
+	tok := r.token
+	u, _ := url.Parse(r.srv.Addr)
+	p := New(Options{Vault: u, Token: func() string { return tok }, Mode: TokenIfMissing,
+		InvalidToken: func() { mu.Lock(); invalid++; mu.Unlock() }})
+	front := httptest.NewServer(p)
+	t.Cleanup(front.Close)
+	get := func(path, token string) int {
+		req, _ := http.NewRequest("GET", front.URL+path, nil)
+		if token != "" {
+			req.Header.Set("X-Vault-Token", token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := get("/v1/secret/data/other", ""); code != 403 {
+		t.Fatalf("a path the policy denies: %d", code)
+	}
+	if code := get("/v1/secret/data/app", "not-a-token"); code != 403 {
+		t.Fatalf("a client's bad token: %d", code)
+	}
+	mu.Lock()
+	if invalid != 0 {
+		t.Fatalf("InvalidToken called %d times for a policy refusal or a client's token", invalid)
+	}
+	mu.Unlock()
+	if err := r.root.Auth().Token().RevokeTree(r.token); err != nil {
+		t.Fatal(err)
+	}
+	if code := get("/v1/secret/data/app", ""); code != 403 {
+		t.Fatalf("rotor's revoked token: %d", code)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if invalid != 1 {
+		t.Fatalf("InvalidToken called %d times after Vault rejected rotor's token, want 1", invalid)
+	}
+}

@@ -76,7 +76,7 @@ auto_auth {
 func TestChildrenDoNotInheritCredentialVariables(t *testing.T) {
 	srv, token, tokenFile, dir := kvSetup(t)
 	childEnv := filepath.Join(dir, "child.env")
-	p := startEnv(t, []string{"VAULT_ADDR=" + srv.Addr, "VAULT_TOKEN=" + token, "ROTOR_STATE_KEY=not-for-children-0123456789"},
+	p := startEnv(t, []string{"VAULT_ADDR=" + srv.Addr, "VAULT_TOKEN=" + token, "BAO_TOKEN=" + token, "ROTOR_STATE_KEY=not-for-children-0123456789"},
 		"exec", "-env", `V={{ with secret "secret/app" }}{{ .Data.data.v }}{{ end }}`,
 		"--", "sh", "-c", "env > "+childEnv)
 	if code := p.exitCode(t, 60*time.Second); code != 0 {
@@ -88,6 +88,9 @@ func TestChildrenDoNotInheritCredentialVariables(t *testing.T) {
 	}
 	if strings.Contains(string(b), "VAULT_TOKEN=") || strings.Contains(string(b), token) {
 		t.Fatalf("the child inherited VAULT_TOKEN")
+	}
+	if strings.Contains(string(b), "BAO_TOKEN=") {
+		t.Fatalf("the child inherited BAO_TOKEN")
 	}
 
 	// Explicitly passed on: present.
