@@ -165,10 +165,18 @@ func translate(cfg *config.Config) *settings {
 			StopSignal: e.RestartStopSignal, KillTimeout: e.RestartKillTimeout, ReloadSignal: e.ReloadSignal, Debounce: e.Debounce}
 	}
 	for _, l := range cfg.Listeners {
-		s.listeners = append(s.listeners, ops.ListenerOptions{Type: l.Type, Address: l.Address, Mode: l.Mode,
-			TLSCertFile: l.TLSCertFile, TLSKeyFile: l.TLSKeyFile, TLSMinVersion: l.TLSMinVersion, EnableRotate: l.EnableRotate,
+		lo := ops.ListenerOptions{Type: l.Type, Address: l.Address, Mode: l.Mode,
+			TLSCertFile: l.TLSCertFile, TLSKeyFile: l.TLSKeyFile, TLSMinVersion: l.TLSMinVersion, TLSMaxVersion: l.TLSMaxVersion,
+			TLSCipherSuites: l.TLSCipherSuites, TLSRequireClientCert: l.TLSRequireAndVerifyClientCert,
+			TLSClientCAFile: l.TLSClientCAFile, TLSDisableClientCerts: l.TLSDisableClientCerts, EnableRotate: l.EnableRotate,
 			RequireRequestHeader: l.RequireRequestHeader, Role: l.Role, SocketUser: l.SocketUser, SocketGroup: l.SocketGroup,
-			AllowedHosts: strings.Join(l.AllowedHosts, ","), TLSDisable: l.TLSDisable, EnableQuit: l.AgentAPIEnableQuit})
+			AllowedHosts: strings.Join(l.AllowedHosts, ","), TLSDisable: l.TLSDisable, EnableQuit: l.AgentAPIEnableQuit}
+		if l.TLSDisable {
+			// As Vault's listener: tls_disable serves plain HTTP whatever
+			// else the block says (the TLS keys were warned about).
+			lo.TLSCertFile, lo.TLSKeyFile = "", ""
+		}
+		s.listeners = append(s.listeners, lo)
 	}
 	if st := cfg.State; st != nil {
 		bind := v.Address + "|token"

@@ -1,23 +1,29 @@
 package agent
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/rotorproject/rotor/agent/config"
+	"github.com/rotorproject/rotor/internal/vaultclient"
+	"github.com/rotorproject/rotor/internal/vaulterr"
 	"github.com/rotorproject/rotor/lease"
 	"github.com/rotorproject/rotor/ops"
 	"github.com/rotorproject/rotor/proxy"
 )
 
-// proxySettings say how listeners proxy Vault's API: with which token
-// mode, and whether answers are cached. As in Vault Agent, every listener
-// that is not metrics_only proxies /v1/; api_proxy (or the older cache
-// block) decides whether rotor's token is added.
+// proxySettings say how listeners proxy Vault's API: whether they do
+// (only with an api_proxy or cache block, unlike Vault Agent, which
+// proxies on every listener), with which token mode, whether answers are
+// cached, and whether rotor's TLS client certificate goes along.
 type proxySettings struct {
-	mode  proxy.TokenMode
-	cache bool
+	enabled    bool
+	mode       proxy.TokenMode
+	cache      bool
+	clientCert bool
 }
 
 func translateProxy(cfg *config.Config) proxySettings {
@@ -36,6 +42,8 @@ func translateProxy(cfg *config.Config) proxySettings {
 		ps.mode = proxy.TokenIfMissing
 	}
 	ps.cache = cfg.Cache != nil
+	ps.enabled = cfg.APIProxy != nil || cfg.Cache != nil
+	ps.clientCert = cfg.APIProxy != nil && cfg.APIProxy.UseClientCert
 	return ps
 }
 
@@ -65,12 +73,22 @@ func (r cacheRenewer) Untrack(id string) { r.s.Untrack(id) }
 // newProxy builds the API proxy (and its cache) the listeners serve.
 func (a *Agent) newProxy(s *settings) (ops.APIOptions, error) {
 	var api ops.APIOptions
-	if len(s.listeners) == 0 {
+	if len(s.listeners) == 0 || !s.proxy.enabled {
 		return api, nil
 	}
 	u, err := url.Parse(s.vault.Address)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return api, fmt.Errorf("api proxy: vault address %q cannot be proxied to", s.vault.Address)
+	}
+	// The proxy's own client: rotor's TLS settings, its client
+	// certificate only when lent (use_client_cert).
+	vc := s.vault
+	if !s.proxy.clientCert {
+		vc.ClientCert, vc.ClientKey = "", ""
+	}
+	pc, err := vaultclient.New(vc, vaultclient.Options{MaxConnsPerHost: s.maxConns, Observe: a.metrics.Request})
+	if err != nil {
+		return api, fmt.Errorf("api proxy: %w", err)
 	}
 	if s.proxy.cache {
 		a.cache = proxy.NewCache(cacheRenewer{a.store}, a.log.With("component", "proxy"))
@@ -78,20 +96,51 @@ func (a *Agent) newProxy(s *settings) (ops.APIOptions, error) {
 	}
 	p := proxy.New(proxy.Options{
 		Vault:     u,
-		Transport: a.client.CloneConfig().HttpClient.Transport,
+		Transport: pc.CloneConfig().HttpClient.Transport,
 		Token: func() string {
 			if tok := a.lifecycle().Token(); tok != nil {
 				return tok.Value()
 			}
 			return ""
 		},
-		Mode:         s.proxy.mode,
-		Cache:        a.cache,
-		InvalidToken: func() { a.lifecycle().Invalidate(a.lifecycle().Token()) },
-		Logger:       a.log.With("component", "proxy"),
+		Accessor: func() string {
+			if tok := a.lifecycle().Token(); tok != nil {
+				return tok.Accessor
+			}
+			return ""
+		},
+		Mode:     s.proxy.mode,
+		Cache:    a.cache,
+		Rejected: a.confirmRejected,
+		Logger:   a.log.With("component", "proxy"),
 	})
 	api.Proxy = http.Handler(p)
 	return api, nil
+}
+
+// confirmRejected checks a proxied 403 to rotor's token: any client can
+// make a request fail with 403 (a null token to auth/token/renew gets
+// "invalid token"), so only a lookup of rotor's own token, which every
+// live token may make, decides that it is dead and a login is due.
+func (a *Agent) confirmRejected(ctx context.Context, token string) {
+	lc := a.lifecycle()
+	cur := lc.Token()
+	if cur == nil || cur.Value() != token {
+		return // already replaced
+	}
+	c, err := a.client.CloneWithHeaders()
+	if err != nil {
+		return
+	}
+	c.SetToken(token)
+	vaulterr.Prepare(c)
+	// A client that hangs up does not cancel the check it set off.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, err := c.Auth().Token().LookupSelfWithContext(ctx); err != nil && vaulterr.IsForbidden(err) {
+		a.log.Warn("the auto-auth token is no longer valid; logging in again", "component", "proxy", "accessor", cur.Accessor)
+		lc.Invalidate(cur)
+	}
 }
 
 // cacheValues yields the strings in the proxy cache's answers (they hold

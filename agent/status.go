@@ -11,7 +11,9 @@ import (
 func (a *Agent) Status() ops.Status {
 	st := ops.Status{Leases: a.store.Status()}
 	if tok := a.lifecycle().Token(); tok != nil {
-		st.Authenticated = tok.Expires.IsZero() || time.Now().Before(tok.Expires)
+		// A token Vault rejected is no token: /readyz says not ready
+		// until the new login.
+		st.Authenticated = (tok.Expires.IsZero() || time.Now().Before(tok.Expires)) && !a.lifecycle().Rejected()
 		ts := &ops.TokenStatus{Accessor: tok.Accessor, Renewable: tok.Renewable, Expires: tok.Expires}
 		if !tok.Expires.IsZero() {
 			ts.TTLSeconds = int64(time.Until(tok.Expires).Seconds())

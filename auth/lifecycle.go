@@ -31,6 +31,8 @@ type Lifecycle struct {
 
 	mu  sync.Mutex
 	cur *Token
+	// dead says Vault rejected cur: a new login is under way.
+	dead bool
 }
 
 // Options configure a Lifecycle. Client and one of Method or Static are required.
@@ -97,6 +99,14 @@ func (l *Lifecycle) Token() *Token {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.cur
+}
+
+// Rejected reports that Vault rejected the current token and a new login
+// is under way: rotor holds no usable token until it succeeds.
+func (l *Lifecycle) Rejected() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.dead
 }
 
 // Invalidate tells the lifecycle that Vault rejected tok (HTTP 403): if tok
@@ -225,7 +235,7 @@ func (l *Lifecycle) Run(ctx context.Context) error {
 
 func (l *Lifecycle) set(t *Token) {
 	l.mu.Lock()
-	l.cur = t
+	l.cur, l.dead = t, false
 	l.mu.Unlock()
 }
 
@@ -333,6 +343,8 @@ func (l *Lifecycle) keep(ctx context.Context, tok *Token) (alive bool) {
 				return true
 			}
 			log.Warn("token rejected by Vault; logging in again", "accessor", tok.Accessor)
+			l.markDead()
+			l.retire(ctx, tok)
 			return false
 		}
 		if act == ActionRelogin {
@@ -361,6 +373,7 @@ func (l *Lifecycle) keep(ctx context.Context, tok *Token) (alive bool) {
 			// renew-self is allowed to every live token: a 403 is the
 			// token itself being dead.
 			log.Warn("token rejected by Vault on renewal; logging in again", "accessor", tok.Accessor)
+			l.markDead()
 			return false
 		case class == vaulterr.Permanent && l.o.Method != nil:
 			// Vault will not renew this token (e.g. no longer renewable):
@@ -382,6 +395,32 @@ func (l *Lifecycle) keep(ctx context.Context, tok *Token) (alive bool) {
 			return false
 		}
 		// The next NextAction is in the past: renew at once.
+	}
+}
+
+func (l *Lifecycle) markDead() {
+	l.mu.Lock()
+	l.dead = true
+	l.mu.Unlock()
+}
+
+// retire revokes a token rotor created and is replacing because Vault
+// rejected it: if the rejection was wrong (a policy change made a lookup
+// fail while the token lives), the token and its leases would otherwise
+// stay alive, unused, until they expire. A dead token's revocation fails
+// harmlessly. A borrowed token (token_file, VAULT_TOKEN) is never revoked.
+func (l *Lifecycle) retire(ctx context.Context, tok *Token) {
+	if tok.Borrowed {
+		return
+	}
+	c, err := l.tokenClient(tok)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := c.Auth().Token().RevokeSelfWithContext(ctx, ""); err == nil {
+		l.o.Logger.Info("revoked the replaced token", "accessor", tok.Accessor)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/net/netutil"
 	"golang.org/x/time/rate"
 )
 
@@ -34,9 +35,20 @@ type ListenerOptions struct {
 	SocketGroup string
 	TLSCertFile string
 	TLSKeyFile  string
-	// TLSMinVersion is tls10, tls11, tls12 or tls13 (Vault's
-	// tls_min_version); empty means tls12.
-	TLSMinVersion string
+	// TLSMinVersion and TLSMaxVersion are tls10, tls11, tls12 or tls13
+	// (Vault's tls_min_version, tls_max_version); empty means tls12 and
+	// tls13.
+	TLSMinVersion, TLSMaxVersion string
+	// TLSCipherSuites is Vault's tls_cipher_suites: comma-separated Go
+	// (IANA) names; empty means Go's defaults.
+	TLSCipherSuites string
+	// TLSRequireClientCert (Vault's tls_require_and_verify_client_cert)
+	// refuses a client without a certificate that chains to
+	// TLSClientCAFile (the system roots when empty), as Vault's listener
+	// does. TLSDisableClientCerts does not ask for one at all.
+	TLSRequireClientCert  bool
+	TLSClientCAFile       string
+	TLSDisableClientCerts bool
 	// TLSDisable allows a non-loopback TCP listener without TLS (Vault's
 	// tls_disable); without it such a listener is refused.
 	TLSDisable bool
@@ -81,7 +93,8 @@ const (
 	maxHeaderBytes    = 16 << 10
 )
 
-var tlsVersions = map[string]uint16{"tls10": tls.VersionTLS10, "tls11": tls.VersionTLS11, "tls12": tls.VersionTLS12, "tls13": tls.VersionTLS13}
+// MaxConns bounds the open connections of one listener.
+const MaxConns = 512
 
 // APIOptions are what a listener serves beyond rotor's own endpoints.
 type APIOptions struct {
@@ -118,13 +131,9 @@ func NewServer(cfg ListenerOptions, src Source, m *Metrics, log *slog.Logger, ap
 	if cfg.Role != "" && cfg.Role != RoleDefault && cfg.Role != RoleMetricsOnly {
 		return fail(fmt.Errorf("role %q: use %q or %q", cfg.Role, RoleDefault, RoleMetricsOnly))
 	}
-	minTLS := uint16(tls.VersionTLS12)
-	if cfg.TLSMinVersion != "" {
-		v, ok := tlsVersions[cfg.TLSMinVersion]
-		if !ok {
-			return fail(fmt.Errorf("tls_min_version %q: use tls10, tls11, tls12 or tls13", cfg.TLSMinVersion))
-		}
-		minTLS = v
+	tlsConf, err := listenerTLS(cfg)
+	if err != nil {
+		return fail(err)
 	}
 	if cfg.Type == "tcp" && cfg.TLSCertFile == "" && !cfg.TLSDisable && !loopback(cfg.Address) {
 		return fail(fmt.Errorf("%s is not a loopback address: serve it with tls_cert_file and tls_key_file, or set tls_disable = true to allow plain HTTP there", cfg.Address))
@@ -171,12 +180,17 @@ func NewServer(cfg ListenerOptions, src Source, m *Metrics, log *slog.Logger, ap
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
-		TLSConfig:         &tls.Config{MinVersion: minTLS},
+		TLSConfig:         tlsConf,
 		// net/http's own complaints (TLS handshakes, bad requests) go to
 		// rotor's log, not to stderr.
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
-	var err error
+	if !http2Ciphers(tlsConf) {
+		// Go's HTTP/2 refuses to start without one of the suites it
+		// requires; Vault only warns. Serve HTTP/1.1 instead of failing.
+		s.srv.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
+		log.Warn("tls_cipher_suites has none of the suites HTTP/2 requires; the listener serves HTTP/1.1 only", "address", cfg.Address)
+	}
 	switch cfg.Type {
 	case "unix":
 		s.ln, s.sock, err = listenUnix(cfg)
@@ -186,6 +200,10 @@ func NewServer(cfg ListenerOptions, src Source, m *Metrics, log *slog.Logger, ap
 	if err != nil {
 		return fail(err)
 	}
+	// Past MaxConns, a new connection waits in the kernel's backlog until
+	// one closes: a client cannot hold rotor's file descriptors and memory
+	// with idle connections.
+	s.ln = netutil.LimitListener(s.ln, MaxConns)
 	return s, nil
 }
 

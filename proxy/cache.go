@@ -49,7 +49,7 @@ const (
 // Its fields are exported so the state file can keep the cache across a
 // restart; they hold secrets and are only ever written encrypted.
 type Entry struct {
-	ID           string // hash of the request: method, path, query, body, token, namespace
+	ID           string // hash of the request: method, path, query, headers, body, token (key)
 	Kind         string // KindLease or KindToken
 	Method       string
 	Path         string // request path, e.g. /v1/database/creds/app
@@ -82,7 +82,13 @@ type Cache struct {
 	flights map[string]chan struct{} // requests in flight, by key
 	headers map[string]http.Header   // shared answer headers (see intern)
 	version uint64                   // changes with every entry added (ValuesVersion)
+	max     int                      // entries at most (DefaultMaxEntries; tests lower it)
 }
+
+// DefaultMaxEntries bounds the cache: each entry is a lease or token rotor
+// renews, so a client cannot grow rotor's memory, or its renewals,
+// without end. An answer past the bound is passed on uncached.
+const DefaultMaxEntries = 20000
 
 // NewCache returns an empty cache renewed by r.
 func NewCache(r Renewer, log *slog.Logger) *Cache {
@@ -90,7 +96,7 @@ func NewCache(r Renewer, log *slog.Logger) *Cache {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Cache{renewer: r, log: log, byID: map[string]*Entry{}, managed: map[string]bool{}, flights: map[string]chan struct{}{},
-		headers: map[string]http.Header{}}
+		headers: map[string]http.Header{}, max: DefaultMaxEntries}
 }
 
 // Manage registers a token whose leases and child tokens may be cached:
@@ -104,18 +110,49 @@ func (c *Cache) Manage(token string) {
 	c.mu.Unlock()
 }
 
-// key identifies a request: the same method, path, query, body, token and
-// namespace get the same cached answer.
+// key identifies a request as Vault Agent does (it hashes the whole
+// request): the same method, path, query, headers, body and token get the
+// same cached answer. The token is the one Vault sees (the caller's, from
+// X-Vault-Token or Authorization: Bearer, or rotor's when the mode adds
+// it), so the token headers themselves are left out; so are the headers
+// that describe one connection, the Host a client happened to use, and
+// Vault Enterprise's consistency headers (Vault Agent leaves those out
+// too). Everything else can change Vault's answer (namespace, wrapping,
+// policy override, a plugin's passthrough headers) and is hashed.
 func (c *Cache) key(r *http.Request, body []byte, token string) string {
 	h := sha256.New()
-	for _, s := range []string{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Get("X-Vault-Namespace"),
-		r.Header.Get("X-Vault-Wrap-TTL"), r.Header.Get("X-Vault-Wrap-Format"), token} {
+	for _, s := range []string{r.Method, r.URL.Path, r.URL.RawQuery, token} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
+	names := make([]string, 0, len(r.Header))
+	for k := range r.Header {
+		if !unkeyedHeaders[k] {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		for _, v := range r.Header[k] {
+			h.Write([]byte(k))
+			h.Write([]byte{':'})
+			h.Write([]byte(v))
+			h.Write([]byte{0})
+		}
+	}
+	h.Write([]byte{0})
 	h.Write(body)
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// unkeyedHeaders are the request headers key leaves out (canonical names).
+var unkeyedHeaders = func() map[string]bool {
+	m := map[string]bool{"Content-Length": true, "X-Vault-Index": true, "X-Vault-Forward": true, "X-Vault-Inconsistent": true}
+	for _, h := range hopHeaders {
+		m[http.CanonicalHeaderKey(h)] = true
+	}
+	return m
+}()
 
 // hit returns the cached answer for key, or nil.
 func (c *Cache) hit(key string) *response {
@@ -150,8 +187,12 @@ func (c *Cache) inflight(key string) (wait <-chan struct{}, done func()) {
 }
 
 // store caches a successful answer if it created a renewable lease or
-// token for a managed token, and has the Renewer keep it alive.
+// token for a managed token, and has the Renewer keep it alive. A request
+// without a token is nobody's: its answer is never cached.
 func (c *Cache) store(req *request, res *response) {
+	if req.token == "" {
+		return
+	}
 	sec, err := api.ParseSecret(bytes.NewReader(res.body))
 	if err != nil || sec == nil || sec.WrapInfo != nil {
 		return // not a secret, or a wrapped one (single use: never cache)
@@ -159,6 +200,11 @@ func (c *Cache) store(req *request, res *response) {
 	e := &Entry{ID: req.key, Method: req.r.Method, Path: req.r.URL.Path, Namespace: req.r.Header.Get("X-Vault-Namespace"),
 		RequestToken: req.token, Status: res.status, Body: res.body, Created: time.Now()}
 	c.mu.Lock()
+	if len(c.byID) >= c.max {
+		c.mu.Unlock()
+		c.log.Warn("proxy cache full: answer passed on uncached", "entries", c.max, "path", e.Path)
+		return
+	}
 	e.Header = c.intern(res.header)
 	switch {
 	case sec.LeaseID != "" && sec.Renewable:

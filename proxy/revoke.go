@@ -1,17 +1,9 @@
 package proxy
 
 import (
-	"encoding/json"
 	"net/http"
 	"strings"
 )
-
-// revokes reports whether r revokes leases or tokens: its answer must be
-// looked at to evict what it revoked.
-func revokes(r *http.Request) bool {
-	_, ok := revocation(r)
-	return ok
-}
 
 // revocation names what kind of revocation r is ("" and false if none).
 func revocation(r *http.Request) (string, bool) {
@@ -34,15 +26,17 @@ func revocation(r *http.Request) (string, bool) {
 // Agent does, and reports whether req was one (its answer is not cached).
 // Revoking a token evicts it, its leases and its child tokens; revoking
 // it as an orphan keeps its children.
-func (c *Cache) revoked(req *request, _ []byte) bool {
+//
+// Every match needs a non-empty name: an empty token, lease ID or
+// accessor is nobody's, and must never match the entries that have none.
+func (c *Cache) revoked(req *request) bool {
 	kind, ok := revocation(req.r)
 	if !ok {
 		return false
 	}
 	p := strings.TrimPrefix(req.r.URL.Path, "/v1/")
-	var body map[string]any
-	json.Unmarshal(req.body, &body)
-	str := func(k string) string { s, _ := body[k].(string); return s }
+	body := requestData(req.r, req.body)
+	str := func(k string) string { return param(body, k) }
 	switch kind {
 	case "lease":
 		id := str("lease_id")
@@ -62,7 +56,7 @@ func (c *Cache) revoked(req *request, _ []byte) bool {
 		c.evict(func(e *Entry) bool { return tok != "" && e.Token == tok }, "token revoked through the proxy")
 	case "revoke-self":
 		tok := req.token
-		c.evict(func(e *Entry) bool { return e.Token == tok || e.Parent == tok }, "token revoked through the proxy")
+		c.evict(func(e *Entry) bool { return tok != "" && (e.Token == tok || e.Parent == tok) }, "token revoked through the proxy")
 	case "revoke-accessor":
 		acc := str("accessor")
 		c.evict(func(e *Entry) bool { return acc != "" && e.Accessor == acc }, "token revoked through the proxy")

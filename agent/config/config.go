@@ -97,7 +97,12 @@ type APIProxy struct {
 	UseAutoAuthTokenSet bool
 	EnforceConsistency  string
 	WhenInconsistent    string
-	Range               Pos
+	// UseClientCert (rotor's key) sends rotor's TLS client certificate
+	// (vault { client_cert }) with proxied requests. Off by default: a
+	// client of the listener would otherwise log in with rotor's TLS
+	// identity (auth/cert/login). Vault Agent always sends it.
+	UseClientCert bool
+	Range         Pos
 }
 
 // Secret is a string that never prints its value.
@@ -330,6 +335,7 @@ type Listener struct {
 	// TLS details as Vault Agent takes them.
 	TLSMinVersion                 string
 	TLSMaxVersion                 string
+	TLSCipherSuites               string
 	TLSClientCAFile               string
 	TLSRequireAndVerifyClientCert bool
 	TLSDisableClientCerts         bool

@@ -145,6 +145,7 @@ listener "tcp" {
 		"cfg.hcl:5:1: Ignored by rotor: log_file: Vault Agent also writes its log to this file",
 		"cfg.hcl:6:1: Ignored by rotor: top level: disable_mlock: Vault Agent parses it and does not use it; rotor ignores it.",
 		"cfg.hcl:7:1: Ignored by rotor: top level: telemetry:",
+		"cfg.hcl:8:1: Vault API not proxied: listener \"tcp\" 127.0.0.1:8100:",
 		"cfg.hcl:10:3: Ignored by rotor: listener \"tcp\": cors_enabled:",
 	}
 	if len(w) != len(want) {

@@ -4,13 +4,15 @@ import (
 	"fmt"
 	"net"
 	"strings"
+
+	"github.com/rotorproject/rotor/internal/tlsconf"
 )
 
 // listenerIgnored are listener keys of Vault's shared configuration that
 // Vault Agent parses and rotor does not act on.
 var listenerIgnored = func() map[string]string {
 	m := map[string]string{}
-	for _, k := range []string{"cluster_address", "max_request_size", "max_request_duration", "tls_cipher_suites",
+	for _, k := range []string{"cluster_address", "max_request_size", "max_request_duration",
 		"http_read_timeout", "http_read_header_timeout", "http_write_timeout", "http_idle_timeout",
 		"proxy_protocol_behavior", "proxy_protocol_authorized_addrs", "x_forwarded_for_authorized_addrs",
 		"x_forwarded_for_hop_skips", "x_forwarded_for_reject_not_present", "x_forwarded_for_reject_not_authorized",
@@ -28,7 +30,7 @@ var listenerIgnored = func() map[string]string {
 var listenerSpec = spec{known: []string{"type", "address", "tls_disable", "tls_cert_file", "tls_key_file",
 	"tls_min_version", "tls_max_version", "tls_client_ca_file", "tls_require_and_verify_client_cert",
 	"tls_disable_client_certs", "role", "require_request_header", "socket_mode", "socket_user", "socket_group",
-	"agent_api", "mode", "enable_rotate", "allowed_hosts"}, ignored: listenerIgnored}
+	"agent_api", "mode", "enable_rotate", "allowed_hosts", "tls_cipher_suites"}, ignored: listenerIgnored}
 
 func (d *decoder) decodeListener(parent *block, it *item) *Listener {
 	b := parent.typedBody(it, "listener", listenerSpec)
@@ -45,6 +47,7 @@ func (d *decoder) decodeListener(parent *block, it *item) *Listener {
 		dst  *string
 	}{{"address", &l.Address}, {"tls_cert_file", &l.TLSCertFile}, {"tls_key_file", &l.TLSKeyFile},
 		{"tls_min_version", &l.TLSMinVersion}, {"tls_max_version", &l.TLSMaxVersion}, {"tls_client_ca_file", &l.TLSClientCAFile},
+		{"tls_cipher_suites", &l.TLSCipherSuites},
 		{"role", &l.Role}, {"socket_mode", &l.SocketMode}, {"socket_user", &l.SocketUser}, {"socket_group", &l.SocketGroup}} {
 		if a := b.one(k.name); a != nil {
 			d.str(a, where, k.name, k.dst)
@@ -132,8 +135,57 @@ func (d *decoder) checkListener(b *block, it *item, l *Listener) {
 	if l.TLSCertFile != "" && l.TLSKeyFile == "" || l.TLSCertFile == "" && l.TLSKeyFile != "" {
 		d.ds.errorf(it.pos, "Conflicting options", "%s: tls_cert_file and tls_key_file must be set together.", where)
 	}
+	d.checkListenerTLS(b, it, l)
 	if l.Mode == 0 {
 		l.Mode = 0o660
+	}
+}
+
+// checkListenerTLS refuses the TLS settings Vault's listener refuses at
+// start, with its reasons, and warns about those it would not act on. No
+// TLS setting is parsed and then dropped: the listener applies them all
+// (ops.listenerTLS).
+func (d *decoder) checkListenerTLS(b *block, it *item, l *Listener) {
+	where := b.where
+	at := func(key string) Pos {
+		if a := b.one(key); a != nil {
+			return a.vpos
+		}
+		return it.pos
+	}
+	versions := map[string]uint16{}
+	for _, k := range []struct{ key, val string }{{"tls_min_version", l.TLSMinVersion}, {"tls_max_version", l.TLSMaxVersion}} {
+		if k.val == "" {
+			continue
+		}
+		v, ok := tlsconf.Version(k.val)
+		if !ok {
+			d.ds.errorf(at(k.key), "Invalid value", "%s: '%s' value %q not supported, please specify one of [tls10,tls11,tls12,tls13] (Vault Agent refuses it too).", where, k.key, k.val)
+			continue
+		}
+		versions[k.key] = v
+	}
+	if lo, hi := versions["tls_min_version"], versions["tls_max_version"]; lo != 0 && hi != 0 && hi < lo {
+		d.ds.errorf(at("tls_max_version"), "Invalid value", "%s: 'tls_max_version' must be greater than or equal to 'tls_min_version'.", where)
+	}
+	if l.TLSCipherSuites != "" {
+		if _, err := tlsconf.CipherSuites(l.TLSCipherSuites); err != nil {
+			d.ds.errorf(at("tls_cipher_suites"), "Invalid value", "%s: invalid value for 'tls_cipher_suites': %v.", where, err)
+		}
+	}
+	if l.TLSRequireAndVerifyClientCert && l.TLSDisableClientCerts {
+		d.ds.errorf(at("tls_disable_client_certs"), "Conflicting options", "%s: 'tls_disable_client_certs' and 'tls_require_and_verify_client_cert' are mutually exclusive.", where)
+	}
+	if l.TLSClientCAFile != "" && !l.TLSRequireAndVerifyClientCert {
+		d.ds.warnf(at("tls_client_ca_file"), "Setting ignored", "%s: tls_client_ca_file is ignored: Vault Agent (and rotor) verify client certificates only with tls_require_and_verify_client_cert = true. Without it, a client with no certificate is served.", where)
+	}
+	tlsKeys := []string{"tls_min_version", "tls_max_version", "tls_cipher_suites", "tls_client_ca_file", "tls_require_and_verify_client_cert", "tls_disable_client_certs"}
+	if l.TLSDisable || l.TLSCertFile == "" {
+		for _, k := range tlsKeys {
+			if a := b.one(k); a != nil {
+				d.ds.warnf(a.pos, "Setting ignored", "%s: %s has no effect: this listener serves no TLS.", where, k)
+			}
+		}
 	}
 }
 
@@ -160,7 +212,7 @@ func (d *decoder) useAutoAuthToken(b *block, use, force, set *bool) {
 var consistencySpec = []string{"use_auto_auth_token", "enforce_consistency", "when_inconsistent"}
 
 var cacheSpec = spec{known: append(append([]string(nil), consistencySpec...), "persist")}
-var apiProxySpec = spec{known: consistencySpec}
+var apiProxySpec = spec{known: append(append([]string(nil), consistencySpec...), "use_client_cert")}
 
 func (d *decoder) decodeCache(b *block, it *item) *Cache {
 	c := &Cache{Range: it.pos}
@@ -212,8 +264,38 @@ func (d *decoder) decodeAPIProxy(b *block, it *item) *APIProxy {
 	d.useAutoAuthToken(b, &p.UseAutoAuthToken, &p.ForceAutoAuthToken, &p.UseAutoAuthTokenSet)
 	d.tstrVault(b, "enforce_consistency", &p.EnforceConsistency)
 	d.tstrVault(b, "when_inconsistent", &p.WhenInconsistent)
+	if a := b.one("use_client_cert"); a != nil {
+		d.strictBool(a, b.where, "use_client_cert", &p.UseClientCert)
+	}
 	if p.EnforceConsistency == "always" {
 		d.ds.warnf(it.pos, "Consistency headers passed through", "api_proxy: enforce_consistency = \"always\": Vault Agent tracks Vault Enterprise's X-Vault-Index headers for its clients; rotor passes them through without tracking them.")
 	}
 	return p
+}
+
+// validateProxyExposure says where rotor serves Vault's API differently
+// from Vault Agent, which proxies /v1/ on every listener and sends its TLS
+// client certificate with every proxied request. rotor proxies only when
+// api_proxy or cache asks for it, and lends its certificate only with
+// api_proxy { use_client_cert = true }: otherwise any client of the
+// listener could log in as rotor (auth/cert/login).
+func validateProxyExposure(cfg *Config, ds *diags) {
+	proxying := cfg.APIProxy != nil || cfg.Cache != nil
+	if !proxying {
+		for _, l := range cfg.Listeners {
+			if l.Role != "metrics_only" {
+				ds.warnf(l.Range, "Vault API not proxied", "listener %q %s: Vault Agent also serves Vault's API (/v1/) on this listener; rotor does so only when an api_proxy {} or cache {} block asks for it. Add api_proxy {} to keep proxying.", l.Type, l.Address)
+			}
+		}
+		return
+	}
+	if cfg.Vault.ClientCert != "" && (cfg.APIProxy == nil || !cfg.APIProxy.UseClientCert) {
+		at := cfg.Vault.AddressRange
+		if cfg.APIProxy != nil {
+			at = cfg.APIProxy.Range
+		} else if cfg.Cache != nil {
+			at = cfg.Cache.Range
+		}
+		ds.warnf(at, "Client certificate not lent", "proxied requests go to Vault without rotor's TLS client certificate (vault { client_cert }); Vault Agent sends it, which lets any listener client log in as rotor with auth/cert/login. If Vault requires client certificates for every connection, set api_proxy { use_client_cert = true }.")
+	}
 }

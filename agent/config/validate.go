@@ -99,6 +99,7 @@ func validate(cfg *Config, rotorExec, partial bool, ds *diags) {
 		start = Pos{Filename: cfg.Files[0], Line: 1, Column: 1}
 	}
 	validateVaultRules(cfg, rotorExec || partial, start, ds)
+	validateProxyExposure(cfg, ds)
 	validateEnvTemplates(cfg, rotorExec, start, ds)
 	validateSinks(cfg, ds)
 
