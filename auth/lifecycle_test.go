@@ -26,6 +26,7 @@ type fakeVault struct {
 	renew    answer
 	ttl      int // seconds granted at login and renewal
 	n        int
+	revoked  []string // tokens whose revoke-self was asked
 	err      error // returned by the transport itself
 }
 
@@ -50,6 +51,12 @@ func (f *fakeVault) RoundTrip(r *http.Request) (*http.Response, error) {
 	case "/v1/auth/token/renew-self":
 		f.renewals = append(f.renewals, time.Now())
 		a = f.renew
+	case "/v1/auth/token/revoke-self":
+		f.revoked = append(f.revoked, r.Header.Get("X-Vault-Token"))
+		w.WriteHeader(http.StatusNoContent)
+		resp := w.Result()
+		resp.Request = r
+		return resp, nil
 	default:
 		a = answer{status: 404}
 	}
@@ -236,6 +243,41 @@ func TestRenewalFailuresByClass(t *testing.T) {
 			if alive := !last.PrevDeath.IsZero(); alive != c.alive {
 				t.Fatalf("%d: the old token counted alive=%v, want %v", c.status, alive, c.alive)
 			}
+		}
+	})
+}
+
+// A token Vault rejected is no token: Rejected says so (readiness shows
+// it) until a new login succeeds, and the rejected token, which rotor
+// created, is revoked in case the rejection was wrong and it lives on.
+func TestRejectedTokenIsRevokedAndNotReadyUntilLogin(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeVault{ttl: 3600}
+		s := start(t, f)
+		defer s.stop()
+		synctest.Wait()
+		first := s.Token()
+		if first == nil || s.Rejected() {
+			t.Fatalf("after the first login: token %v, rejected %v", first, s.Rejected())
+		}
+		f.mu.Lock()
+		f.login = answer{status: 503}
+		f.mu.Unlock()
+		s.Invalidate(first)
+		synctest.Wait()
+		if !s.Rejected() {
+			t.Fatal("a rejected token, no new login yet: Rejected is false")
+		}
+		f.mu.Lock()
+		if len(f.revoked) != 1 || f.revoked[0] != first.Value() {
+			t.Fatalf("revoke-self sent for %d tokens, want the rejected one", len(f.revoked))
+		}
+		f.login = answer{}
+		f.mu.Unlock()
+		time.Sleep(time.Minute) // past the login backoff (fake time)
+		synctest.Wait()
+		if s.Rejected() || s.Token() == nil || s.Token().Value() == first.Value() {
+			t.Fatalf("after the new login: rejected %v", s.Rejected())
 		}
 	})
 }

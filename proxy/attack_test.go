@@ -154,7 +154,7 @@ func TestAttackRotorsTokenNeverLeaves(t *testing.T) {
 		{"lookup without a token", "GET", "/v1/auth/token/lookup", "", nil, 200},
 		{"lookup with an empty token", "POST", "/v1/auth/token/lookup", `{"token":""}`, nil, 200},
 		{"lookup-self", "GET", "/v1/auth/token/lookup-self", "", nil, 200},
-		{"renew-self", "PUT", "/v1/auth/token/renew-self", "{}", nil, 200},
+		{"renew-self", "PUT", "/v1/auth/token/renew-self", "{}", nil, 403},
 	} {
 		resp, b := r.doH(t, c.method, c.path, c.h, c.body)
 		if resp.StatusCode != c.want {
@@ -212,6 +212,7 @@ func TestAttackCannotRevokeRotor(t *testing.T) {
 		{"revoke-self under a namespace path", "POST", "/v1/ns1/auth/token/revoke-self", "", nil},
 		{"revoke-accessor by a privileged client", "POST", "/v1/auth/token/revoke-accessor", `{"accessor":"` + accessor + `"}`, http.Header{"X-Vault-Token": {root}}},
 		{"revoke-accessor with rotor's token", "POST", "/v1/auth/token/revoke-accessor", `{"accessor":"` + accessor + `"}`, nil},
+		{"renew-accessor shortening rotor's token", "POST", "/v1/auth/token/renew-accessor", `{"accessor":"` + accessor + `","increment":"1s"}`, bearer(root)},
 		{"revoke naming rotor's token", "POST", "/v1/auth/token/revoke", `{"token":"` + r.token + `"}`, bearer(root)},
 		{"revoke-orphan naming rotor's token", "POST", "/v1/auth/token/revoke-orphan", `{"token":"` + r.token + `"}`, bearer(root)},
 		{"revoke as a form", "POST", "/v1/auth/token/revoke", "token=" + url.QueryEscape(r.token), form},

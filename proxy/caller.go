@@ -111,6 +111,10 @@ func refusal(r *http.Request, data map[string]any, auto bool, me self) string {
 		switch {
 		case strings.HasPrefix(ep, "revoke-self"):
 			return "rotor does not let its clients revoke its auto-auth token"
+		case strings.HasPrefix(ep, "renew-self"):
+			// A renewal with a small increment shortens the token's TTL:
+			// rotor renews its own token on its own schedule.
+			return "rotor does not let its clients renew its auto-auth token; it renews it itself"
 		case aboutCaller(p) && (r.Header.Get("X-Vault-Wrap-TTL") != "" || r.Header.Get("X-Vault-Wrap-Format") != ""):
 			// The wrapped answer would hold the token, unwrapped by the
 			// client where rotor cannot strip it.
@@ -118,23 +122,27 @@ func refusal(r *http.Request, data map[string]any, auto bool, me self) string {
 		}
 	}
 	if me.token != "" {
+		var named bool
 		switch ep {
 		case "revoke", "revoke-orphan", "renew":
-			if data == nil && r.ContentLength != 0 {
-				return "rotor could not read this request's parameters"
-			}
-			if param(data, "token") == me.token {
-				return "rotor does not let its clients revoke or renew its auto-auth token by name"
-			}
+			named = param(data, "token") == me.token
 		case "revoke-accessor", "renew-accessor":
-			if data == nil && r.ContentLength != 0 {
-				return "rotor could not read this request's parameters"
-			}
-			if me.accessor != "" && param(data, "accessor") == me.accessor {
-				return "rotor does not let its clients revoke its auto-auth token by accessor"
-			}
+			named = me.accessor != "" && param(data, "accessor") == me.accessor
+		default:
+			return leaseRefusal(p, data)
+		}
+		if data == nil && r.ContentLength != 0 {
+			return "rotor could not read this request's parameters"
+		}
+		if named {
+			return "rotor does not let its clients revoke or renew its auto-auth token"
 		}
 	}
+	return leaseRefusal(p, data)
+}
+
+// leaseRefusal refuses revocations of token leases.
+func leaseRefusal(p string, data map[string]any) string {
 	// Token leases (auth/<mount>/login/...) die with the tokens they are:
 	// revoking them by lease ID or prefix would revoke rotor's token
 	// under another name.
