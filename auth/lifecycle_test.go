@@ -27,7 +27,7 @@ type fakeVault struct {
 	ttl      int // seconds granted at login and renewal
 	n        int
 	revoked  []string // tokens whose revoke-self was asked
-	err      error // returned by the transport itself
+	err      error    // returned by the transport itself
 }
 
 type answer struct {
