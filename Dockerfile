@@ -1,6 +1,6 @@
 # rotor: a static binary on a minimal base, running as non-root.
 # Build: docker build -t rotor .   Run: mount the config at /etc/rotor.
-# Multi-architecture (README, "Container image"):
+# Multi-architecture (docs/operations.md, "Container image"):
 #   docker buildx build --platform linux/amd64,linux/arm64 -t rotor .
 # The build stage runs on the builder's own platform and cross-compiles
 # for each target (no emulation): buildx sets TARGETOS and TARGETARCH.

@@ -63,7 +63,7 @@ demo:
 clean:
 	rm -rf bin test/vault/bin
 
-# ---- Platforms and releases (README, "Platforms" and "Releases") ----
+# ---- Platforms and releases (docs/platforms.md) ----
 # Every platform rotor ships for. Linux/amd64 runs the tests; the others
 # are built and vetted (tests included) so a change that breaks one fails
 # make test. -trimpath matches make release and the Dockerfile, so all

@@ -7,8 +7,9 @@
 #
 #   bench/metrics.sh REV   # REV: a commit with ops/prom_vm.go and ops/prom_client_golang.go
 #
-# README's table came from the commit "metrics: build the exposition in
-# one buffer with shared escapers", the last one with all three. Needs the
+# The table in bench/README.md came from the commit "metrics: build the
+# exposition in one buffer with shared escapers" (d2a4c69), the last one
+# with all three. Needs the
 # test Vault (make vault) and the postgresql package.
 set -euo pipefail
 cd "$(dirname "$0")/.."

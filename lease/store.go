@@ -152,7 +152,7 @@ func (s *Store) SetToken(tok *auth.Token) error {
 	}
 	c.SetToken(tok.Value())
 	// The scheduler retries each secret with its own backoff; the
-	// client's retries would multiply those (see README, "Retries").
+	// client's retries would multiply those (docs/configuration.md, "Retries").
 	vaulterr.Prepare(c)
 	s.mu.Lock()
 	prev := s.tok

@@ -11,7 +11,7 @@ import (
 
 // A small Prometheus text-format (0.0.4) implementation: counters and
 // histograms with labels, and the gauges each scrape computes. See
-// README's Operations/Metrics for why rotor does not link a library.
+// bench/README.md for why rotor does not link a library.
 
 // exposition keeps the counters and histograms and writes them with the
 // gauges of a scrape.

@@ -181,7 +181,8 @@ plot %q using ($1/1000):%d with boxes lc rgb "%s" title "login", "" using ($1/10
 
 func color(i int) string { return []string{"#1f6fd0", "#d0601f"}[i%2] }
 
-// summary is the README table: one row per measure, one column per fleet.
+// summary is the table of bench/fleet/README.md (and results/summary.md):
+// one row per measure, one column per fleet.
 func summary(ss []*stats, header string) string {
 	var b strings.Builder
 	b.WriteString(header)

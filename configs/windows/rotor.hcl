@@ -10,7 +10,7 @@
 # Paths: HCL strings need doubled backslashes ("C:\\rotor\\x"); forward
 # slashes ("C:/rotor/x") work too.
 
-# For `rotor reload` and `rotor rotate` (named events; see the README).
+# For `rotor reload` and `rotor rotate` (named events; see docs/platforms.md).
 pid_file = "C:\\rotor\\rotor.pid"
 
 vault {
@@ -30,7 +30,7 @@ auto_auth {
     }
   }
 
-  # perms on Windows is an ACL (README, "Windows"): 0600 leaves the token
+  # perms on Windows is an ACL (docs/platforms.md, "Windows"): 0600 leaves the token
   # to SYSTEM, Administrators and rotor's own account.
   sink "file" {
     config = {

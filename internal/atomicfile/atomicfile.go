@@ -37,7 +37,7 @@ type Options struct {
 // Write never writes through a symbolic link at path (the rename replaces
 // the link) and never reads one; a directory, named pipe, socket or device
 // at path is refused with an error wrapping ErrNotRegular. The directories
-// above path are trusted (README, "Writing").
+// above path are trusted (docs/configuration.md, "Writing").
 func Write(path string, data []byte, o Options) (changed bool, err error) {
 	if o.Mode == 0 {
 		o.Mode = 0o600

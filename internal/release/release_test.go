@@ -65,7 +65,7 @@ func TestRelease(t *testing.T) {
 			t.Errorf("%s: sha256 %s, SHA256SUMS says %s (%v)", name, got, want, err)
 		}
 	}
-	// The command the README gives users.
+	// The command docs/platforms.md gives users.
 	if _, err := exec.LookPath("sha256sum"); err == nil {
 		c := exec.Command("sha256sum", "-c", "SHA256SUMS", "--ignore-missing")
 		c.Dir = dist
@@ -98,7 +98,7 @@ func readSums(t *testing.T, path string) map[string]string {
 }
 
 // extract returns the content of member in the .tar.gz or .zip archive,
-// failing if the archive lacks it or README.md.
+// failing if the archive lacks it, README.md or LICENSE.
 func extract(t *testing.T, archive, member string) []byte {
 	t.Helper()
 	files := map[string][]byte{}
@@ -141,8 +141,10 @@ func extract(t *testing.T, archive, member string) []byte {
 			files[h.Name], _ = io.ReadAll(tr)
 		}
 	}
-	if _, ok := files["README.md"]; !ok {
-		t.Errorf("%s has no README.md", filepath.Base(archive))
+	for _, doc := range []string{"README.md", "LICENSE"} {
+		if _, ok := files[doc]; !ok {
+			t.Errorf("%s has no %s", filepath.Base(archive), doc)
+		}
 	}
 	b, ok := files[member]
 	if !ok {

@@ -7,7 +7,8 @@
 //
 // Everything is in the _test.go files; run them with `make chaos` (or
 // `go test ./test/chaos/`). Each test logs one result line, a row of the
-// README's table:
+// table in README.md beside this file (the long run's results, with their
+// date and commit):
 //
 //	| scenario | what rotor did | files kept | leases lost | recovery | requests during fault and recovery |
 //

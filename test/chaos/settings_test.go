@@ -84,7 +84,7 @@ func binary(t *testing.T) string {
 	return rotorBin
 }
 
-// result is one row of the README's chaos table.
+// result is one row of the chaos table in test/chaos/README.md.
 type result struct {
 	scenario string
 	did      string // what rotor did

@@ -1,8 +1,8 @@
 // Package differential runs Vault Agent 1.21 and rotor on the same
 // configuration, against the same real Vault, and compares the files they
 // write byte for byte, except for what Vault makes anew at each request
-// (see mask). It holds tests only; README.md's "Compatibility with Vault
-// Agent" reports its results.
+// (see mask). It holds tests only; docs/compatibility.md reports its
+// results.
 //
 // The Vault binary comes from internal/vaulttest (ROTOR_VAULT_BIN, or
 // test/vault/bin/vault); it is Vault Agent as well. Without it the tests

@@ -14,7 +14,7 @@ import (
 // TestVaultAgentParity runs every case of the corpus with Vault Agent
 // (`vault agent -config`, exit_after_auth) and with rotor (`rotor agent
 // -once -config`) on one Vault, each into its own directory, and compares
-// what they wrote. It logs the table README.md reports.
+// what they wrote. It logs the table docs/compatibility.md reports.
 func TestVaultAgentParity(t *testing.T) {
 	l := newLab(t)
 	var table []string

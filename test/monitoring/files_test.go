@@ -17,7 +17,7 @@ import (
 var (
 	rulesFile     = filepath.Join("..", "..", "configs", "monitoring", "rotor-alerts.yml")
 	dashboardFile = filepath.Join("..", "..", "configs", "monitoring", "rotor-dashboard.json")
-	readmeFile    = filepath.Join("..", "..", "README.md")
+	opsDocFile    = filepath.Join("..", "..", "docs", "operations.md")
 )
 
 // alertRule is one alert of rotor-alerts.yml.
@@ -41,7 +41,7 @@ func loadRules(t *testing.T) []alertRule {
 	for _, g := range groups.Groups {
 		for _, r := range g.Rules {
 			if r.Alert == "" {
-				t.Errorf("%s: group %s has a recording rule %q; the README documents alerts only", rulesFile, g.Name, r.Record)
+				t.Errorf("%s: group %s has a recording rule %q; docs/operations.md documents alerts only", rulesFile, g.Name, r.Record)
 				continue
 			}
 			out = append(out, alertRule{name: r.Alert, expr: r.Expr, forDuration: r.For})

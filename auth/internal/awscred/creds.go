@@ -4,7 +4,7 @@
 // EC2 instance metadata service (IMDSv2).
 //
 // It is small on purpose: rotor needs one signed request and a handful of
-// credential sources, not an AWS SDK (see the README's "Performance").
+// credential sources, not an AWS SDK (measured in bench/README.md).
 package awscred
 
 import (
