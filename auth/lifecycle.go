@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"github.com/hashicorp/vault/api"
 	"github.com/rotorproject/rotor/internal/backoff"
 	"github.com/rotorproject/rotor/internal/clock"
+	"github.com/rotorproject/rotor/internal/lifetime"
 	"github.com/rotorproject/rotor/internal/vaulterr"
 )
 
@@ -310,7 +312,22 @@ func (l *Lifecycle) lookup(ctx context.Context, t *Token) (*Token, error) {
 	if t.CreationTTL > 0 {
 		tok.CreationTTL = t.CreationTTL // renewals ask for the login's TTL, not what is left
 	}
+	// A periodic token's renewals grant its period, whatever they ask:
+	// measured against the ask, a period below it would look capped.
+	tok.Period = seconds(s.Data["period"])
+	tok.Kind = lifetime.KindOf(t.Value(), tok.Period)
 	return tok, nil
+}
+
+// seconds reads a lookup's duration field (a JSON number of seconds);
+// zero when absent.
+func seconds(v any) time.Duration {
+	if n, ok := v.(json.Number); ok {
+		if i, err := n.Int64(); err == nil && i > 0 {
+			return time.Duration(i) * time.Second
+		}
+	}
+	return 0
 }
 
 func (l *Lifecycle) tokenClient(t *Token) (*api.Client, error) {
@@ -330,8 +347,8 @@ func (l *Lifecycle) keep(ctx context.Context, tok *Token) (alive bool) {
 	log := l.o.Logger
 	b := backoff.New(l.o.MinBackoff, l.o.MaxBackoff).WithRand(l.o.Rand)
 	for {
-		act, at := NextAction(tok, l.o.Rand())
-		if act == ActionNone {
+		act, at := tok.next(l.o.Rand())
+		if act == lifetime.NoAction {
 			at = time.Time{} // wait for an Invalidate only
 		}
 		if woken, err := clock.Wait(ctx, l.o.Clock, at, l.wake); err != nil {
@@ -347,7 +364,7 @@ func (l *Lifecycle) keep(ctx context.Context, tok *Token) (alive bool) {
 			l.retire(ctx, tok)
 			return false
 		}
-		if act == ActionRelogin {
+		if act == lifetime.Replace {
 			log.Info("token near its end; logging in again", "accessor", tok.Accessor, "expires", tok.Expires, "capped", tok.Capped)
 			return true
 		}
@@ -357,8 +374,7 @@ func (l *Lifecycle) keep(ctx context.Context, tok *Token) (alive bool) {
 		case err == nil && sec != nil && sec.Auth != nil:
 			l.o.Observe("renew", "success")
 			b.Reset()
-			tok = tok.renewed(time.Duration(sec.Auth.LeaseDuration)*time.Second, now)
-			tok.Renewable = sec.Auth.Renewable
+			tok = tok.renewed(time.Duration(sec.Auth.LeaseDuration)*time.Second, sec.Auth.Renewable, now)
 			l.set(tok)
 			l.o.OnRenewed(tok)
 			log.Debug("token renewed", "accessor", tok.Accessor, "ttl", tok.Expires.Sub(now).Round(time.Second), "capped", tok.Capped)
@@ -394,7 +410,7 @@ func (l *Lifecycle) keep(ctx context.Context, tok *Token) (alive bool) {
 		if clock.Sleep(ctx, l.o.Clock, d) != nil {
 			return false
 		}
-		// The next NextAction is in the past: renew at once.
+		// The next decision is in the past: renew at once.
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
+	"github.com/rotorproject/rotor/internal/lifetime"
 )
 
 // Token is a Vault token and what rotor knows about its life. Its value is
@@ -23,6 +24,12 @@ type Token struct {
 	// Capped means the last renewal granted less than it asked for: the
 	// token's max TTL is near and it cannot be renewed past Expires.
 	Capped bool
+	// Kind is service, batch (never renewed) or periodic (each renewal
+	// grants Period): see lifetime.Kind.
+	Kind lifetime.Kind
+	// Period is a periodic token's period, learnt from a lookup; zero
+	// when unknown (a fresh login) or not periodic.
+	Period time.Duration
 	// Generation counts logins since start: consumers compare it to see a new token.
 	Generation int
 	// Resumed is set on a token saved by a previous run and still valid.
@@ -46,19 +53,37 @@ func NewToken(s *api.Secret, now time.Time) *Token {
 		Renewable:   a.Renewable,
 		CreationTTL: time.Duration(a.LeaseDuration) * time.Second,
 		Issued:      now,
+		Kind:        lifetime.KindOf(a.ClientToken, 0),
 	}
+	// A TTL of zero is a token that never expires (a root token, say).
 	if a.LeaseDuration > 0 {
-		t.Expires = now.Add(safeTTL(t.CreationTTL))
+		t.Expires = lifetime.Expiry(now, t.CreationTTL)
 	}
 	return t
 }
 
-// safeTTL is how long rotor counts on a granted TTL. Vault reports TTLs in
-// whole seconds, rounded, and counts from before its answer reached us, so
-// a reported "1s" may be 0.4s: rotor takes a second off (never more than
-// half the TTL) so it never acts on a token after it died.
-func safeTTL(ttl time.Duration) time.Duration {
-	return ttl - min(time.Second, ttl/2)
+// Life is the token's life as the timing policy sees it.
+func (t *Token) Life() lifetime.Life {
+	return lifetime.Life{Kind: t.Kind, Period: t.Period, Issued: t.Issued, Expires: t.Expires,
+		Renewable: t.Renewable, Capped: t.Capped}
+}
+
+// next decides when and how the lifecycle acts on t: renew it at about
+// 2/3 of its life, or, once renewal cannot extend it, log in again at
+// lifetime.ReloginAt of it (see lifetime.Next). r in [0,1) is the jitter
+// draw.
+func (t *Token) next(r float64) (lifetime.Decision, time.Time) {
+	return lifetime.Next(t.Life(), lifetime.ReloginAt, r)
+}
+
+// renewed returns the token's state after a renewal at now that asked for
+// CreationTTL and was granted ttl, Vault saying whether it is still
+// renewable.
+func (t *Token) renewed(ttl time.Duration, renewable bool, now time.Time) *Token {
+	l := t.Life().Renewed(now, t.CreationTTL, ttl, renewable)
+	n := *t
+	n.Issued, n.Expires, n.Renewable, n.Capped = l.Issued, l.Expires, l.Renewable, l.Capped
+	return &n
 }
 
 // StaticToken wraps a token given by the environment; its TTL is unknown

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
+	"github.com/rotorproject/rotor/internal/lifetime"
 	"github.com/rotorproject/rotor/internal/vaulterr"
 )
 
@@ -98,7 +99,7 @@ func classify(r Ref, sec *api.Secret, now time.Time) (Timing, string, time.Durat
 		}
 	}
 	if sec.LeaseID != "" {
-		return Timing{Class: ClassLease, Issued: now, Born: now, Expires: now.Add(safeTTL(ttl)), Renewable: sec.Renewable}, sec.LeaseID, ttl
+		return Timing{Class: ClassLease, Issued: now, Born: now, Expires: lifetime.Expiry(now, ttl), Renewable: sec.Renewable}, sec.LeaseID, ttl
 	}
 	if strings.Contains(r.Path, "static-creds/") {
 		if secs, ok := number(sec.Data["ttl"]); ok {
@@ -107,10 +108,6 @@ func classify(r Ref, sec *api.Secret, now time.Time) (Timing, string, time.Durat
 	}
 	return Timing{Class: ClassStatic, Issued: now}, "", 0
 }
-
-// safeTTL counts a TTL as one second shorter (Vault rounds to seconds and
-// counts from before its answer arrived), never by more than half.
-func safeTTL(ttl time.Duration) time.Duration { return ttl - min(time.Second, ttl/2) }
 
 func certValidity(certPEM string) (time.Time, time.Time, error) {
 	b, _ := pem.Decode([]byte(certPEM))

@@ -26,12 +26,12 @@ const (
 // abandoned with half the time still left to fetch a new secret. Zero
 // means the lease has ended: fetch instead. A fetch gets the time left,
 // between MinFetchTimeout and MaxRequestTimeout.
-func RequestTimeout(act Action, now, deadline time.Time) time.Duration {
+func RequestTimeout(act Op, now, deadline time.Time) time.Duration {
 	if deadline.IsZero() {
 		return MaxRequestTimeout
 	}
 	left := deadline.Sub(now)
-	if act == ActionRenew {
+	if act == OpRenew {
 		if left <= 0 {
 			return 0
 		}

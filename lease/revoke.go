@@ -68,7 +68,7 @@ func (s *Store) Rotate(match func(key string) bool) int {
 		}
 		e.forced = true
 		if !e.busy {
-			e.action, e.next, e.planned = ActionRefetch, now, true
+			e.op, e.next, e.planned = OpRefetch, now, true
 		}
 		n++
 	}

@@ -18,7 +18,7 @@ type job struct {
 	e        *entry
 	key      string
 	ref      Ref
-	action   Action
+	op       Op
 	leaseID  string
 	leaseTTL time.Duration
 	deadline time.Time // zero: none
@@ -120,7 +120,7 @@ func (s *Store) plan() {
 // planEntry gives e its next action. Called with s.mu held.
 func (s *Store) planEntry(e *entry) {
 	s.bindOwner(e)
-	e.action, e.next = Next(e.timing, s.o.Policy, s.o.Rand())
+	e.op, e.next = Next(e.timing, s.o.Policy, s.o.Rand())
 	e.planned = true
 }
 
@@ -178,7 +178,7 @@ func (s *Store) takeDue(n int) []job {
 	})
 	jobs := make([]job, 0, min(n, len(due)))
 	for _, e := range due[:min(n, len(due))] {
-		j := job{e: e, key: e.ref.Key(), ref: e.ref, action: e.action, leaseID: e.leaseID, leaseTTL: e.leaseTTL,
+		j := job{e: e, key: e.ref.Key(), ref: e.ref, op: e.op, leaseID: e.leaseID, leaseTTL: e.leaseTTL,
 			deadline: Deadline(e.timing), prio: s.priority(e), forced: e.forced, c: s.client, tok: s.tok}
 		if e.tracked != nil {
 			j.key, j.tracked = trackedKey(e.tracked.ID), true
@@ -186,8 +186,8 @@ func (s *Store) takeDue(n int) []job {
 		}
 		// A tracked entry is only ever renewed (a proxied token has no
 		// lease ID); its worker renews it whatever the action says.
-		if !j.tracked && j.action == ActionRenew && (j.forced || j.leaseID == "" || RequestTimeout(ActionRenew, now, j.deadline) == 0) {
-			j.action = ActionRefetch // a rotation, or a lease already ended
+		if !j.tracked && j.op == OpRenew && (j.forced || j.leaseID == "" || RequestTimeout(OpRenew, now, j.deadline) == 0) {
+			j.op = OpRefetch // a rotation, or a lease already ended
 		}
 		e.busy, e.forced = true, false
 		jobs = append(jobs, j)
@@ -233,7 +233,7 @@ func (s *Store) apply(o outcome) (changed bool, revoke string) {
 		e.forced = again || o.j.forced
 		s.failed(e, o, now)
 	} else {
-		if o.j.tracked || o.j.action == ActionRenew {
+		if o.j.tracked || o.j.op == OpRenew {
 			s.renewed(e, o, now)
 		} else {
 			old, oldLease := e.val, e.leaseID
@@ -255,29 +255,26 @@ func (s *Store) apply(o outcome) (changed bool, revoke string) {
 		// A token that came while this was in flight: bind the lease to
 		// its owner's death before planning, so the plan is before it.
 		s.bindOwner(e)
-		e.action, e.next = Next(e.timing, s.o.Policy, s.o.Rand())
+		e.op, e.next = Next(e.timing, s.o.Policy, s.o.Rand())
 		msg := "secret refreshed"
-		if o.j.action == ActionRenew {
+		if o.j.op == OpRenew {
 			msg = "lease renewed"
 		}
 		s.o.Logger.Debug(msg, "secret", e.ref.String(), "changed", changed, "class", e.timing.Class.String(),
-			"capped", e.timing.Capped, "next", e.action.String(), "at", e.next)
+			"capped", e.timing.Capped, "next", e.op.String(), "at", e.next)
 	}
 	e.planned = true
 	if again {
-		e.action, e.next = ActionRefetch, now
+		e.op, e.next = OpRefetch, now
 	}
 	return changed, revoke
 }
 
 // renewed records a successful renewal. Called with s.mu held.
 func (s *Store) renewed(e *entry, o outcome, now time.Time) {
-	e.timing.Issued = now
-	e.timing.Expires = now.Add(safeTTL(o.granted))
-	e.timing.Renewable = o.renewable
-	// Vault grants min(increment, time left before max TTL): a grant a
-	// second or more short of the ask means renewal cannot go further.
-	e.timing.Capped = o.granted+time.Second < e.leaseTTL
+	// A grant short of the ask (leaseTTL) means the max TTL is near:
+	// lifetime marks it capped, and Next fetches a new secret instead.
+	e.timing.renewed(now, e.leaseTTL, o.granted, o.renewable)
 	if e.val.Secret != nil {
 		// A copy: templates may be reading the old one.
 		e.val.Secret = e.val.Secret.withLeaseDuration(int(o.granted.Seconds()))
@@ -329,19 +326,19 @@ func (s *Store) failed(e *entry, o outcome, now time.Time) {
 	case e.tracked != nil && !(o.class == vaulterr.Transient && !o.timedOut && now.Before(deadline)):
 		// A proxied lease cannot be fetched again: it is released and
 		// the proxy evicts it (takeEnded, at once).
-		e.action, e.next = ActionRefetch, now
+		e.op, e.next = OpRefetch, now
 		log.Warn("proxied lease can no longer be renewed; releasing it")
-	case o.j.action == ActionRenew && o.class == vaulterr.Transient && !o.timedOut:
-		e.action, e.next = ActionRenew, now.Add(RetryIn(e.b.Next(), ra, now, deadline))
+	case o.j.op == OpRenew && o.class == vaulterr.Transient && !o.timedOut:
+		e.op, e.next = OpRenew, now.Add(RetryIn(e.b.Next(), ra, now, deadline))
 		log.Warn("lease renewal failed; retrying", "retry_in", e.next.Sub(now).Round(time.Millisecond))
-	case o.j.action == ActionRenew && o.class != vaulterr.BadToken:
-		e.action, e.next = ActionRefetch, now
+	case o.j.op == OpRenew && o.class != vaulterr.BadToken:
+		e.op, e.next = OpRefetch, now
 		log.Warn("lease renewal failed; fetching a new secret", "timed_out", o.timedOut)
 	case o.class == vaulterr.Permanent || o.class == vaulterr.Config:
-		e.action, e.next = ActionRefetch, now.Add(e.slow.Next())
+		e.op, e.next = OpRefetch, now.Add(e.slow.Next())
 		log.Error("secret refresh failed; Vault refuses it, retrying slowly", "retry_in", e.next.Sub(now).Round(time.Second))
 	default:
-		e.action, e.next = ActionRefetch, now.Add(RetryIn(e.b.Next(), ra, now, deadline))
+		e.op, e.next = OpRefetch, now.Add(RetryIn(e.b.Next(), ra, now, deadline))
 		log.Warn("secret refresh failed", "retry_in", e.next.Sub(now).Round(time.Millisecond))
 	}
 }

@@ -126,10 +126,10 @@ func (s *Store) Restore(states []SecretState, tokenGen int) int {
 		e := &entry{ref: st.Ref, val: Value{Secret: st.Secret, List: st.List}, timing: st.Timing,
 			leaseID: st.LeaseID, leaseTTL: st.LeaseTTL, owner: tokenGen}
 		switch {
-		case e.timing.Class == ClassLease && e.timing.Renewable && !e.timing.Capped && e.timing.OwnerDeath.IsZero():
-			e.action, e.next, e.planned = ActionRenew, now, true
+		case e.timing.Class == ClassLease && e.timing.life().Renews() && e.timing.OwnerDeath.IsZero():
+			e.op, e.next, e.planned = OpRenew, now, true
 		case e.timing.Class == ClassStatic || e.timing.Class == ClassRotating:
-			e.action, e.next, e.planned = ActionRefetch, now, true
+			e.op, e.next, e.planned = OpRefetch, now, true
 		}
 		s.entries[st.Ref.Key()] = e
 		s.valuesVer++
@@ -185,7 +185,7 @@ func (s *Store) Seed(ref Ref, sec *Secret, t Timing) bool {
 		owner = s.tok.Generation
 	}
 	e := &entry{ref: ref, val: Value{Secret: sec}, timing: t, owner: owner}
-	e.action, e.next = Next(t, s.o.Policy, s.o.Rand())
+	e.op, e.next = Next(t, s.o.Policy, s.o.Rand())
 	e.planned = true
 	s.entries[key] = e
 	s.valuesVer++

@@ -41,7 +41,7 @@ func (s *Store) Status() []Status {
 	for k, e := range s.entries {
 		t := e.timing
 		if cur := s.tok; e.leaseID != "" && t.OwnerDeath.IsZero() && cur != nil && e.owner == cur.Generation &&
-			!cur.Expires.IsZero() && (cur.Capped || !cur.Renewable) {
+			!cur.Expires.IsZero() && !cur.Life().Renews() {
 			t.OwnerDeath = cur.Expires
 		}
 		path := e.ref.String()
@@ -54,7 +54,7 @@ func (s *Store) Status() []Status {
 		st := Status{
 			Key: k, Path: path, Engine: engine(path), Class: e.timing.Class.String(),
 			LeaseID: redactLease(e.leaseID), Renewable: e.timing.Renewable && e.timing.Class == ClassLease,
-			Expires: Deadline(t), NextAction: e.action.String(), NextAt: e.next,
+			Expires: Deadline(t), NextAction: e.op.String(), NextAt: e.next,
 		}
 		st.TokenBound = !t.OwnerDeath.IsZero() && st.Expires.Equal(t.OwnerDeath)
 		if e.lastErr != nil {

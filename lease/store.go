@@ -27,7 +27,7 @@ type entry struct {
 	leaseID  string
 	leaseTTL time.Duration // the TTL first granted: what renewals ask for
 	owner    int           // generation of the token that fetched the lease
-	action   Action
+	op       Op
 	next     time.Time
 	planned  bool // false until Run has planned the next action
 	busy     bool // an action is in flight
@@ -221,7 +221,7 @@ func (s *Store) tokenReplaced(prev, tok *auth.Token) {
 		if !e.planned || at.Before(e.next) {
 			e.next = at
 		}
-		e.action, e.planned = ActionRefetch, true
+		e.op, e.planned = OpRefetch, true
 	}
 	if len(bound) > 0 {
 		s.o.Logger.Info("re-fetching secrets that die with the previous token", "count", len(bound), "token_dies", death)

@@ -2,14 +2,20 @@
 // every secret rotor holds, its lease, its deadline (including the death
 // of the token that owns it) and the templates that use it.
 //
-// Timing decisions are pure functions (this file and limits.go). store.go
+// Timing decisions are pure functions (this file and limits.go); the
+// rules a lease shares with rotor's token (renew at 2/3, jitter, the
+// safe-TTL margin, capped renewals) are internal/lifetime's. store.go
 // owns the state; run.go is the one goroutine that plans and starts
 // actions, each in a worker of its own (work.go), earliest deadline first;
 // slots.go bounds the Vault requests in flight; secret.go and snapshot.go
 // are rotor's own value type and state file format.
 package lease
 
-import "time"
+import (
+	"time"
+
+	"github.com/rotorproject/rotor/internal/lifetime"
+)
 
 // Class says how a secret's life is measured.
 type Class int
@@ -33,20 +39,23 @@ func (c Class) String() string {
 	return [...]string{"static", "lease", "cert", "rotating"}[c]
 }
 
-// Action is what the scheduler does next with a secret.
-type Action int
+// Op is the request the scheduler makes next for a secret: renew its
+// lease, or fetch it (again). The policy's lifetime.Replace of a lease is
+// an OpRefetch; so is every re-read of a secret without a lease.
+type Op int
 
-// Actions.
+// Ops. The zero Op is none: an entry not yet planned.
 const (
-	ActionRenew   Action = iota + 1 // extend the lease
-	ActionRefetch                   // get a new secret (or re-read it)
+	OpRenew   Op = iota + 1 // extend the lease
+	OpRefetch               // get a new secret (or re-read it)
 )
 
-func (a Action) String() string {
+// String is the op's name in rotor status ("next_action").
+func (a Op) String() string {
 	switch a {
-	case ActionRenew:
+	case OpRenew:
 		return "renew"
-	case ActionRefetch:
+	case OpRefetch:
 		return "refetch"
 	}
 	return "none"
@@ -91,20 +100,26 @@ type Policy struct {
 	StaticInterval time.Duration
 }
 
-const (
-	renewFraction = 2.0 / 3.0
-	// jitterFraction of a life is the most the jitter moves an action
-	// earlier: a real fraction of the life, so secrets issued together
-	// (e.g. several certificates) spread over seconds to minutes instead of
-	// acting in the same second.
-	jitterFraction = 0.1
-	// rotationDelay is how long after a static role's rotation it is read.
-	rotationDelay = time.Second
-)
+// rotationDelay is how long after a static role's rotation it is read.
+const rotationDelay = time.Second
+
+// life is a lease's life as the timing policy sees it (ClassLease).
+func (t Timing) life() lifetime.Life {
+	return lifetime.Life{Born: t.Born, Issued: t.Issued, Expires: t.Expires, Renewable: t.Renewable, Capped: t.Capped}
+}
+
+// renewed records a renewal at now that asked for asked and was granted
+// granted (see lifetime.Life.Renewed).
+func (t *Timing) renewed(now time.Time, asked, granted time.Duration, renewable bool) {
+	l := t.life().Renewed(now, asked, granted, renewable)
+	t.Issued, t.Expires, t.Renewable, t.Capped = l.Issued, l.Expires, l.Renewable, l.Capped
+}
 
 // Next decides what to do with a secret and when. It is pure; r in [0,1)
 // is the random draw for jitter. Jitter only ever moves an action earlier,
-// so a deadline stays a deadline.
+// so a deadline stays a deadline. Leases follow the shared lifetime
+// policy (lifetime.Next, with Threshold as its replacement fraction);
+// the other classes are the scheduler's own:
 //
 //   - renewable lease: renew at ~2/3 of its TTL;
 //   - lease that renewal cannot extend (capped or not renewable): fetch a
@@ -117,7 +132,7 @@ const (
 //   - and a lease whose owner token was replaced (OwnerDeath set) is
 //     fetched again with the current token, at ~2/3 of the time from
 //     Issued to the owner's death, or sooner if the rules above say so.
-func Next(t Timing, p Policy, r float64) (Action, time.Time) {
+func Next(t Timing, p Policy, r float64) (Op, time.Time) {
 	act, when := nextOwn(t, p, r)
 	if t.OwnerDeath.IsZero() {
 		return act, when
@@ -127,55 +142,44 @@ func Next(t Timing, p Policy, r float64) (Action, time.Time) {
 	// renewal, leaves a third for retries before the owner dies.
 	life := t.OwnerDeath.Sub(t.Issued)
 	if life <= 0 {
-		return ActionRefetch, t.OwnerDeath
+		return OpRefetch, t.OwnerDeath
 	}
-	if owner := at(t.Issued, life, renewFraction, r); owner.Before(when) {
+	if owner := lifetime.At(t.Issued, life, lifetime.RenewAt, r); owner.Before(when) {
 		when = owner
 	}
-	return ActionRefetch, when
+	return OpRefetch, when
 }
 
 // nextOwn is Next for the secret alone, regardless of its owner token.
-func nextOwn(t Timing, p Policy, r float64) (Action, time.Time) {
+func nextOwn(t Timing, p Policy, r float64) (Op, time.Time) {
 	switch t.Class {
 	case ClassLease:
-		life := t.Expires.Sub(t.Issued)
-		if life <= 0 {
-			return ActionRefetch, t.Expires
+		// A lease's Expires is always set; were it zero (NoAction), the
+		// zero time would fetch it at once, as an ended lease.
+		d, when := lifetime.Next(t.life(), p.Threshold, r)
+		if d == lifetime.Renew {
+			return OpRenew, when
 		}
-		if t.Renewable && !t.Capped {
-			return ActionRenew, at(t.Issued, life, renewFraction, r)
-		}
-		// The jitter spans a tenth of the lease's whole life, not of the
-		// stretch left since the last renewal: leases issued together (a
-		// deploy) reach their max TTL together, and a tenth of that last
-		// stretch would keep them in step for good.
-		when := at(t.Issued, life, p.Threshold, 0)
-		whole := life
-		if !t.Born.IsZero() && t.Born.Before(t.Issued) {
-			whole = t.Expires.Sub(t.Born)
-		}
-		when = when.Add(-time.Duration(jitterFraction * r * float64(whole)))
-		return ActionRefetch, maxTime(when, t.Issued)
+		return OpRefetch, when
 	case ClassCert:
 		life := t.NotAfter.Sub(t.NotBefore)
 		if life <= 0 {
-			return ActionRefetch, t.Issued
+			return OpRefetch, t.Issued
 		}
-		return ActionRefetch, at(t.NotBefore, life, p.Threshold, r)
+		return OpRefetch, lifetime.At(t.NotBefore, life, p.Threshold, r)
 	case ClassRotating:
 		// Just after Vault's scheduled rotation, or at the static interval
 		// if that is sooner: a rotation forced with rotate-credentials does
 		// not wait for the next scheduled one.
-		static := at(t.Issued, p.StaticInterval, 1, r)
+		static := lifetime.At(t.Issued, p.StaticInterval, 1, r)
 		if !t.RotatesAt.IsZero() {
 			if rot := t.RotatesAt.Add(rotationDelay + time.Duration(r*float64(time.Second))); rot.Before(static) {
-				return ActionRefetch, rot
+				return OpRefetch, rot
 			}
 		}
-		return ActionRefetch, static
+		return OpRefetch, static
 	}
-	return ActionRefetch, at(t.Issued, p.StaticInterval, 1, r)
+	return OpRefetch, lifetime.At(t.Issued, p.StaticInterval, 1, r)
 }
 
 // FirstReread is when a static secret read for the first time is read
@@ -191,19 +195,6 @@ func FirstReread(t Timing, p Policy, r float64) time.Time {
 		return time.Time{}
 	}
 	return t.Issued.Add(p.StaticInterval - time.Duration(0.9*r*float64(p.StaticInterval)))
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-// at returns start + life*(frac - jitter), never before start.
-func at(start time.Time, life time.Duration, frac, r float64) time.Time {
-	f := max(frac-jitterFraction*r, 0)
-	return start.Add(time.Duration(float64(life) * f))
 }
 
 // Deadline is when the secret stops being usable: the time the scheduler

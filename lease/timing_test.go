@@ -14,33 +14,33 @@ func TestNext(t *testing.T) {
 		name   string
 		tm     Timing
 		r      float64
-		act    Action
+		act    Op
 		offset time.Duration // from t0
 	}{
-		{"renewable lease, fresh", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(h), Renewable: true}, 0, ActionRenew, 40 * time.Minute},
-		{"renewable lease, full jitter", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(h), Renewable: true}, 1, ActionRenew, 34 * time.Minute},
-		{"max TTL reached", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(10 * time.Minute), Renewable: true, Capped: true}, 0, ActionRefetch, 9 * time.Minute},
+		{"renewable lease, fresh", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(h), Renewable: true}, 0, OpRenew, 40 * time.Minute},
+		{"renewable lease, full jitter", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(h), Renewable: true}, 1, OpRenew, 34 * time.Minute},
+		{"max TTL reached", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(10 * time.Minute), Renewable: true, Capped: true}, 0, OpRefetch, 9 * time.Minute},
 		// A lease first issued 50m before its last renewal: the jitter is a
 		// tenth of its whole hour, not of the 10m left.
-		{"max TTL reached, jitter over the whole life", Timing{Class: ClassLease, Born: t0.Add(-50 * time.Minute), Issued: t0, Expires: t0.Add(10 * time.Minute), Renewable: true, Capped: true}, 1, ActionRefetch, 3 * time.Minute},
-		{"max TTL reached, jitter never before the last renewal", Timing{Class: ClassLease, Born: t0.Add(-50 * time.Minute), Issued: t0, Expires: t0.Add(2 * time.Minute), Renewable: true, Capped: true}, 1, ActionRefetch, 0},
-		{"non-renewable lease", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(h)}, 0, ActionRefetch, 54 * time.Minute},
-		{"non-renewable lease, jitter", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(h)}, 0.5, ActionRefetch, 51 * time.Minute},
-		{"already expired", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(-time.Second), Renewable: true}, 0, ActionRefetch, -time.Second},
-		{"certificate 72h", Timing{Class: ClassCert, Issued: t0.Add(time.Minute), NotBefore: t0, NotAfter: t0.Add(72 * h)}, 0, ActionRefetch, time.Duration(0.9 * float64(72*h))},
-		{"certificate, jitter", Timing{Class: ClassCert, NotBefore: t0, NotAfter: t0.Add(100 * h)}, 0.5, ActionRefetch, 85 * h},
-		{"kv", Timing{Class: ClassStatic, Issued: t0}, 0, ActionRefetch, 5 * time.Minute},
-		{"kv, jitter", Timing{Class: ClassStatic, Issued: t0}, 0.5, ActionRefetch, 285 * time.Second},
-		{"static role rotating soon", Timing{Class: ClassRotating, Issued: t0, RotatesAt: t0.Add(time.Minute)}, 0, ActionRefetch, time.Minute + time.Second},
-		{"static role rotating later than the interval", Timing{Class: ClassRotating, Issued: t0, RotatesAt: t0.Add(h)}, 0, ActionRefetch, 5 * time.Minute},
-		{"lifetime shorter than the interval", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(2 * time.Second)}, 0, ActionRefetch, 1800 * time.Millisecond},
+		{"max TTL reached, jitter over the whole life", Timing{Class: ClassLease, Born: t0.Add(-50 * time.Minute), Issued: t0, Expires: t0.Add(10 * time.Minute), Renewable: true, Capped: true}, 1, OpRefetch, 3 * time.Minute},
+		{"max TTL reached, jitter never before the last renewal", Timing{Class: ClassLease, Born: t0.Add(-50 * time.Minute), Issued: t0, Expires: t0.Add(2 * time.Minute), Renewable: true, Capped: true}, 1, OpRefetch, 0},
+		{"non-renewable lease", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(h)}, 0, OpRefetch, 54 * time.Minute},
+		{"non-renewable lease, jitter", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(h)}, 0.5, OpRefetch, 51 * time.Minute},
+		{"already expired", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(-time.Second), Renewable: true}, 0, OpRefetch, -time.Second},
+		{"certificate 72h", Timing{Class: ClassCert, Issued: t0.Add(time.Minute), NotBefore: t0, NotAfter: t0.Add(72 * h)}, 0, OpRefetch, time.Duration(0.9 * float64(72*h))},
+		{"certificate, jitter", Timing{Class: ClassCert, NotBefore: t0, NotAfter: t0.Add(100 * h)}, 0.5, OpRefetch, 85 * h},
+		{"kv", Timing{Class: ClassStatic, Issued: t0}, 0, OpRefetch, 5 * time.Minute},
+		{"kv, jitter", Timing{Class: ClassStatic, Issued: t0}, 0.5, OpRefetch, 285 * time.Second},
+		{"static role rotating soon", Timing{Class: ClassRotating, Issued: t0, RotatesAt: t0.Add(time.Minute)}, 0, OpRefetch, time.Minute + time.Second},
+		{"static role rotating later than the interval", Timing{Class: ClassRotating, Issued: t0, RotatesAt: t0.Add(h)}, 0, OpRefetch, 5 * time.Minute},
+		{"lifetime shorter than the interval", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(2 * time.Second)}, 0, OpRefetch, 1800 * time.Millisecond},
 		// The owner token was replaced: the lease dies with it.
-		{"owner dies first: re-fetch at 2/3 of the time left to its death", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(h), Renewable: true, OwnerDeath: t0.Add(30 * time.Second)}, 0, ActionRefetch, 20 * time.Second},
-		{"owner dies first, jitter", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(h), Renewable: true, OwnerDeath: t0.Add(30 * time.Second)}, 1, ActionRefetch, 17 * time.Second},
-		{"owner dies after the lease would renew: re-fetch, not renew", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(h), Renewable: true, OwnerDeath: t0.Add(2 * h)}, 0, ActionRefetch, 40 * time.Minute},
-		{"owner dies after a non-renewable lease ends", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(10 * time.Minute), OwnerDeath: t0.Add(h)}, 0, ActionRefetch, 9 * time.Minute},
-		{"owner already dead", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(h), Renewable: true, OwnerDeath: t0.Add(-time.Second)}, 0, ActionRefetch, -time.Second},
-		{"certificate with a lease, owner dies first", Timing{Class: ClassCert, Issued: t0, NotBefore: t0, NotAfter: t0.Add(72 * h), OwnerDeath: t0.Add(h)}, 0, ActionRefetch, 40 * time.Minute},
+		{"owner dies first: re-fetch at 2/3 of the time left to its death", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(h), Renewable: true, OwnerDeath: t0.Add(30 * time.Second)}, 0, OpRefetch, 20 * time.Second},
+		{"owner dies first, jitter", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(h), Renewable: true, OwnerDeath: t0.Add(30 * time.Second)}, 1, OpRefetch, 17 * time.Second},
+		{"owner dies after the lease would renew: re-fetch, not renew", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(h), Renewable: true, OwnerDeath: t0.Add(2 * h)}, 0, OpRefetch, 40 * time.Minute},
+		{"owner dies after a non-renewable lease ends", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(10 * time.Minute), OwnerDeath: t0.Add(h)}, 0, OpRefetch, 9 * time.Minute},
+		{"owner already dead", Timing{Class: ClassLease, Issued: t0, Expires: t0.Add(h), Renewable: true, OwnerDeath: t0.Add(-time.Second)}, 0, OpRefetch, -time.Second},
+		{"certificate with a lease, owner dies first", Timing{Class: ClassCert, Issued: t0, NotBefore: t0, NotAfter: t0.Add(72 * h), OwnerDeath: t0.Add(h)}, 0, OpRefetch, 40 * time.Minute},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -116,21 +116,21 @@ func TestDeadline(t *testing.T) {
 func TestRequestTimeout(t *testing.T) {
 	cases := []struct {
 		name string
-		act  Action
+		act  Op
 		left time.Duration // to the deadline; 0: none
 		want time.Duration
 	}{
-		{"renewal: half the time left", ActionRenew, 20 * time.Second, 10 * time.Second},
-		{"renewal: capped", ActionRenew, 20 * time.Minute, time.Minute},
-		{"renewal: at least a second", ActionRenew, 1500 * time.Millisecond, time.Second},
-		{"renewal: never past the lease's end", ActionRenew, 600 * time.Millisecond, 600 * time.Millisecond},
-		{"renewal of an ended lease: none", ActionRenew, -time.Second, 0},
-		{"8s lease renewed at 2/3", ActionRenew, 7*time.Second - 7*time.Second*2/3, 1166666667},
-		{"fetch: the time left", ActionRefetch, 30 * time.Second, 30 * time.Second},
-		{"fetch: at least 10s", ActionRefetch, 2 * time.Second, 10 * time.Second},
-		{"fetch after the end: 10s", ActionRefetch, -time.Hour, 10 * time.Second},
-		{"fetch: capped", ActionRefetch, time.Hour, time.Minute},
-		{"no deadline", ActionRefetch, 0, time.Minute},
+		{"renewal: half the time left", OpRenew, 20 * time.Second, 10 * time.Second},
+		{"renewal: capped", OpRenew, 20 * time.Minute, time.Minute},
+		{"renewal: at least a second", OpRenew, 1500 * time.Millisecond, time.Second},
+		{"renewal: never past the lease's end", OpRenew, 600 * time.Millisecond, 600 * time.Millisecond},
+		{"renewal of an ended lease: none", OpRenew, -time.Second, 0},
+		{"8s lease renewed at 2/3", OpRenew, 7*time.Second - 7*time.Second*2/3, 1166666667},
+		{"fetch: the time left", OpRefetch, 30 * time.Second, 30 * time.Second},
+		{"fetch: at least 10s", OpRefetch, 2 * time.Second, 10 * time.Second},
+		{"fetch after the end: 10s", OpRefetch, -time.Hour, 10 * time.Second},
+		{"fetch: capped", OpRefetch, time.Hour, time.Minute},
+		{"no deadline", OpRefetch, 0, time.Minute},
 	}
 	for _, c := range cases {
 		var deadline time.Time

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
+	"github.com/rotorproject/rotor/internal/lifetime"
 	"github.com/rotorproject/rotor/internal/vaulterr"
 )
 
@@ -34,10 +35,10 @@ func trackedKey(id string) string { return "tracked:" + id }
 func (s *Store) Track(t Tracked) {
 	now := s.o.Clock.Now()
 	e := &entry{ref: Ref{Path: t.ID}, tracked: &t, leaseID: t.LeaseID, leaseTTL: t.TTL}
-	e.timing = Timing{Class: ClassLease, Issued: t.Issued, Born: t.Issued, Expires: t.Issued.Add(safeTTL(t.TTL)), Renewable: true}
+	e.timing = Timing{Class: ClassLease, Issued: t.Issued, Born: t.Issued, Expires: lifetime.Expiry(t.Issued, t.TTL), Renewable: true}
 	if t.Issued.IsZero() {
-		e.timing.Issued, e.timing.Born, e.timing.Expires = now, now, now.Add(safeTTL(t.TTL))
-		e.action, e.next, e.planned = ActionRenew, now, true
+		e.timing.Issued, e.timing.Born, e.timing.Expires = now, now, lifetime.Expiry(now, t.TTL)
+		e.op, e.next, e.planned = OpRenew, now, true
 	}
 	s.mu.Lock()
 	s.entries[trackedKey(t.ID)] = e
@@ -97,7 +98,7 @@ func (s *Store) renewTracked(ctx context.Context, j job) (time.Duration, bool, e
 func (s *Store) ended(now time.Time) []func() {
 	var gone []func()
 	for k, e := range s.entries {
-		if e.tracked == nil || e.busy || !e.planned || e.action == ActionRenew || e.next.After(now) {
+		if e.tracked == nil || e.busy || !e.planned || e.op == OpRenew || e.next.After(now) {
 			continue
 		}
 		delete(s.entries, k)

@@ -18,13 +18,13 @@ import (
 // of a new secret or a retry.
 func (s *Store) perform(ctx context.Context, j job) outcome {
 	o := outcome{j: j}
-	timeout := RequestTimeout(j.action, s.o.Clock.Now(), j.deadline)
+	timeout := RequestTimeout(j.op, s.o.Clock.Now(), j.deadline)
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	switch {
 	case j.tracked:
 		o.granted, o.renewable, o.err = s.renewTracked(rctx, j)
-	case j.action == ActionRenew:
+	case j.op == OpRenew:
 		o.granted, o.renewable, o.err = s.renewLease(rctx, j)
 	default:
 		o.res, o.err = s.fetch(rctx, j.c, j.ref, j.prio)
