@@ -385,10 +385,6 @@ func (l *Lifecycle) keep(ctx context.Context, tok *Token) (alive bool) {
 	}
 }
 
-// IsForbidden reports whether Vault answered 403: the token is revoked,
-// expired, or lacks the policy. See vaulterr.Classify.
-func IsForbidden(err error) bool { return vaulterr.IsForbidden(err) }
-
 func (l *Lifecycle) renew(ctx context.Context, tok *Token) (*api.Secret, error) {
 	c, err := l.tokenClient(tok)
 	if err != nil {
