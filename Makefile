@@ -22,9 +22,34 @@ agentcheck: $(AGENTCHECK_BIN)
 $(AGENTCHECK_BIN): test/vault/agentcheck/main.go test/vault/go.mod test/vault/go.sum
 	cd test/vault && go build -o bin/agentcheck ./agentcheck
 
-lint:
+# The lint gate (make test runs it): gofmt, go vet, staticcheck and
+# deadcode over rotor and the nested test/monitoring module (test/vault
+# is Vault's own code). staticcheck checks the Linux and the Windows
+# build (-matrix), so platform-only code is checked too and an identifier
+# used on one platform only is not "unused". deadcode -test reports
+# functions that neither a main package nor a test reaches. The tools
+# are pinned in test/tools/go.mod and built into test/tools/bin.
+TOOLS_BIN := test/tools/bin
+STATICCHECK := $(TOOLS_BIN)/staticcheck
+DEADCODE := $(TOOLS_BIN)/deadcode
+LINT_MATRIX := linux: GOOS=linux\nwindows: GOOS=windows\n
+
+$(STATICCHECK): test/tools/go.mod test/tools/go.sum
+	cd test/tools && go build -o bin/staticcheck honnef.co/go/tools/cmd/staticcheck
+$(DEADCODE): test/tools/go.mod test/tools/go.sum
+	cd test/tools && go build -o bin/deadcode golang.org/x/tools/cmd/deadcode
+
+lint: $(STATICCHECK) $(DEADCODE)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	go vet ./...
+	cd test/monitoring && go vet ./...
+	printf '$(LINT_MATRIX)' | $(STATICCHECK) -matrix ./...
+	cd test/monitoring && ../../$(STATICCHECK) ./...
+	@for m in . test/monitoring; do \
+		echo "deadcode -test ./... (in $$m)"; \
+		dead=$$(cd $$m && $(CURDIR)/$(DEADCODE) -test ./...) || exit 1; \
+		test -z "$$dead" || { echo "unreachable functions:"; echo "$$dead"; exit 1; }; \
+	done
 
 # What the tests need besides Go: PostgreSQL, nginx, curl, openssl,
 # python3. Installed when this user can (root or sudo -n); otherwise it
@@ -38,7 +63,7 @@ deps:
 # nested module (Prometheus' parsers stay out of rotor's go.mod).
 test: deps vault agentcheck lint cross test-portable release-check
 	ROTOR_REQUIRE_INTEGRATION=1 ROTOR_VAULT_BIN=$(CURDIR)/$(VAULT_BIN) ROTOR_AGENTCHECK_BIN=$(CURDIR)/$(AGENTCHECK_BIN) go test $(GO_TEST_FLAGS) ./...
-	cd test/monitoring && go vet ./... && ROTOR_REQUIRE_INTEGRATION=1 ROTOR_VAULT_BIN=$(CURDIR)/$(VAULT_BIN) go test $(GO_TEST_FLAGS) ./...
+	cd test/monitoring && ROTOR_REQUIRE_INTEGRATION=1 ROTOR_VAULT_BIN=$(CURDIR)/$(VAULT_BIN) go test $(GO_TEST_FLAGS) ./...
 
 # Only the chaos suite (test/chaos): rotor against a Vault that is stopped,
 # sealed, slow, failing or failing over, with revocations, broken reload
@@ -61,7 +86,7 @@ demo:
 	./examples/demo/run.sh
 
 clean:
-	rm -rf bin test/vault/bin
+	rm -rf bin test/vault/bin $(TOOLS_BIN)
 
 # ---- Platforms and releases (docs/platforms.md) ----
 # Every platform rotor ships for. Linux/amd64 runs the tests; the others

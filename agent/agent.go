@@ -30,7 +30,6 @@ import (
 	"github.com/rotorproject/rotor/sink"
 	"github.com/rotorproject/rotor/supervise"
 	"github.com/rotorproject/rotor/template"
-	"golang.org/x/sync/errgroup"
 )
 
 // Options configure an Agent beyond its configuration file.
@@ -253,27 +252,29 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 		defer os.Remove(s.pidFile)
 	}
-	g, ctx := errgroup.WithContext(ctx)
+	// Every part runs in g: a panic in one becomes an error naming it,
+	// which cancels the others like any fatal error.
+	g := newPartGroup(ctx, a.log)
 	a.lifeSlot.set(a.lifecycle().Run)
 	if r := a.templates(); r != nil {
 		a.runnerSlot.set(r.Run)
 	}
-	g.Go(func() error { return a.lifeSlot.run(ctx) })
-	g.Go(func() error { return a.store.Run(ctx) })
-	g.Go(func() error { return a.watch.Run(ctx) })
+	g.Go("auth", func(ctx context.Context) error { return a.lifeSlot.run(ctx, g.runner("auth")) })
+	g.Go("leases", a.store.Run)
+	g.Go("file watcher", a.watch.Run)
 	a.watchCredentials()
-	g.Go(func() error { return a.runnerSlot.run(ctx) })
-	g.Go(func() error { return a.runSinkRetry(ctx) })
+	g.Go("templates", func(ctx context.Context) error { return a.runnerSlot.run(ctx, g.runner("templates")) })
+	g.Go("sinks", a.runSinkRetry)
 	if a.child != nil {
-		g.Go(func() error { return a.child.Run(ctx) })
+		g.Go("exec child", a.child.Run)
 	}
 	if a.state != nil {
-		g.Go(func() error { return a.runSaver(ctx) })
+		g.Go("state saver", a.runSaver)
 	}
 	for _, srv := range a.servers {
-		g.Go(func() error { return srv.Run(ctx) })
+		g.Go("listener "+srv.Addr(), srv.Run)
 	}
-	g.Go(func() error {
+	g.Go("quit", func(ctx context.Context) error {
 		select {
 		case <-a.quit:
 			a.log.Info("stopping: quit requested over the API")
@@ -283,7 +284,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	})
 	if s.exitAfterAuth {
-		g.Go(func() error {
+		g.Go("exit_after_auth", func(ctx context.Context) error {
 			select {
 			case <-a.done:
 				return errDone
@@ -299,6 +300,14 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.log.Info("exit_after_auth: token written and templates rendered; exiting")
 		a.saveState()
 		return nil
+	}
+	if pe := (*PanicError)(nil); errors.As(err, &pe) {
+		// The part died in the middle of whatever it was changing, perhaps
+		// holding a lock: revoking or saving would read that state (or
+		// block on it). Nothing is revoked, as after a crash, and the state
+		// file keeps the last consistent save.
+		a.log.Error("stopped by a panic: nothing revoked, state not saved", "part", pe.Part)
+		return err
 	}
 	a.revokeOnShutdown()
 	a.finalState()

@@ -39,9 +39,11 @@ func (s *slot) current() (func(context.Context) error, chan struct{}) {
 	return s.fn, s.swap
 }
 
-// run runs the current part until ctx is done or the part returns by
-// itself (its error is returned); a replacement is started in its place.
-func (s *slot) run(ctx context.Context) error {
+// run runs the current part with runPart until ctx is done or the part
+// returns by itself (its error is returned); a replacement is started in
+// its place. runPart is how each part runs on its own goroutine (see
+// Agent.partRunner: it recovers a panic).
+func (s *slot) run(ctx context.Context, runPart func(context.Context, func(context.Context) error) error) error {
 	for {
 		_, swap := s.current()
 		select {
@@ -59,7 +61,7 @@ func (s *slot) run(ctx context.Context) error {
 		}
 		pctx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
-		go func() { done <- fn(pctx) }()
+		go func() { done <- runPart(pctx, fn) }()
 		select {
 		case err := <-done:
 			cancel()

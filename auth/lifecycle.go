@@ -440,10 +440,6 @@ func (l *Lifecycle) retire(ctx context.Context, tok *Token) {
 	}
 }
 
-// IsForbidden reports whether Vault answered 403: the token is revoked,
-// expired, or lacks the policy. See vaulterr.Classify.
-func IsForbidden(err error) bool { return vaulterr.IsForbidden(err) }
-
 func (l *Lifecycle) renew(ctx context.Context, tok *Token) (*api.Secret, error) {
 	c, err := l.tokenClient(tok)
 	if err != nil {

@@ -30,13 +30,12 @@ type Renewer interface {
 
 // Tracked is a cached lease or token for the Renewer.
 type Tracked struct {
-	ID        string // the cache entry
-	LeaseID   string // a lease to renew with Token; "" for a token
-	Token     string // the lease's owner token, or the cached token itself
-	TTL       time.Duration
-	Renewable bool
-	Issued    time.Time // zero: unknown (restored), renew at once
-	Gone      func()
+	ID      string // the cache entry
+	LeaseID string // a lease to renew with Token; "" for a token
+	Token   string // the lease's owner token, or the cached token itself
+	TTL     time.Duration
+	Issued  time.Time // zero: unknown (restored), renew at once
+	Gone    func()
 }
 
 // Entry kinds.
@@ -63,8 +62,10 @@ type Entry struct {
 	Header       http.Header
 	Body         []byte
 	Created      time.Time
-	TTL          time.Duration
-	Renewable    bool
+	// TTL is what each renewal asks for. Every cached answer is renewable
+	// (store keeps no other), so no field says so; the Renewable field an
+	// older rotor's state file holds is ignored when it is read.
+	TTL time.Duration
 }
 
 // Cache holds answers that created leases and tokens, keyed by request.
@@ -213,7 +214,7 @@ func (c *Cache) store(req *request, res *response) {
 			return
 		}
 		e.Kind, e.LeaseID, e.Parent = KindLease, sec.LeaseID, req.token
-		e.TTL, e.Renewable = time.Duration(sec.LeaseDuration)*time.Second, true
+		e.TTL = time.Duration(sec.LeaseDuration) * time.Second
 	case sec.Auth != nil && sec.Auth.ClientToken != "" && sec.Auth.Renewable:
 		if !sec.Auth.Orphan {
 			if !c.managed[req.token] {
@@ -223,7 +224,7 @@ func (c *Cache) store(req *request, res *response) {
 			e.Parent = req.token
 		}
 		e.Kind, e.Token, e.Accessor = KindToken, sec.Auth.ClientToken, sec.Auth.Accessor
-		e.TTL, e.Renewable = time.Duration(sec.Auth.LeaseDuration)*time.Second, true
+		e.TTL = time.Duration(sec.Auth.LeaseDuration) * time.Second
 		c.managed[e.Token] = true
 	default:
 		// Nothing to renew (KV, a non-renewable lease): Vault Agent does
@@ -245,7 +246,7 @@ func (c *Cache) track(e *Entry, restored bool) {
 	if restored {
 		issued = time.Time{}
 	}
-	t := Tracked{ID: e.ID, LeaseID: e.LeaseID, Token: e.RequestToken, TTL: e.TTL, Renewable: e.Renewable, Issued: issued,
+	t := Tracked{ID: e.ID, LeaseID: e.LeaseID, Token: e.RequestToken, TTL: e.TTL, Issued: issued,
 		Gone: func() { c.evict(func(x *Entry) bool { return x.ID == e.ID }, "no longer renewable") }}
 	if e.Kind == KindToken {
 		t.Token = e.Token
@@ -259,7 +260,6 @@ func (c *Cache) track(e *Entry, restored bool) {
 func (c *Cache) evict(match func(*Entry) bool, why string) int {
 	c.mu.Lock()
 	var gone []*Entry
-	var dead []string
 	for _, e := range c.byID {
 		if match(e) {
 			gone = append(gone, e)
@@ -273,7 +273,6 @@ func (c *Cache) evict(match func(*Entry) bool, why string) int {
 		delete(c.byID, e.ID)
 		if e.Kind == KindToken {
 			delete(c.managed, e.Token)
-			dead = append(dead, e.Token)
 			for _, x := range c.byID {
 				if x.Parent == e.Token {
 					gone = append(gone, x)

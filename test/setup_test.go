@@ -36,11 +36,18 @@ func setup(t *testing.T, tools []string, asNobody bool, env []string, args ...st
 	if err != nil {
 		t.Fatal(err)
 	}
+	dir := "" // the test's: the checkout's test/
+	if asNobody {
+		// nobody may not enter the checkout (a clone under /root, a 0700
+		// home): it runs a copy, from a directory it can read.
+		script, dir = copyForNobody(t, script, bin)
+	}
 	argv := append([]string{script}, args...)
 	if asNobody {
 		argv = append([]string{"runuser", "-u", "nobody", "--", "env", "PATH=" + bin}, append(env, argv...)...)
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = dir
 	cmd.Env = append([]string{"PATH=" + bin, "HOME=" + t.TempDir()}, env...)
 	if asNobody {
 		cmd.Env = append(cmd.Env, "PATH="+os.Getenv("PATH")) // to find runuser
@@ -51,6 +58,37 @@ func setup(t *testing.T, tools []string, asNobody bool, env []string, args ...st
 		t.Errorf("setup.sh took %v: it must stop at once", d)
 	}
 	return string(out), cmd.ProcessState.ExitCode()
+}
+
+// copyForNobody copies script into a new world-readable temporary
+// directory and returns the copy's path and that directory. It skips t
+// when nobody still cannot reach the copy or the tools' directory bin
+// (TMPDIR is itself private): the unprivileged run cannot apply there.
+func copyForNobody(t *testing.T, script, bin string) (string, string) {
+	t.Helper()
+	b, err := os.ReadFile(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "rotor-setup-script-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script = filepath.Join(dir, "setup.sh")
+	if err := os.WriteFile(script, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	probe := exec.Command("runuser", "-u", "nobody", "--", "/bin/sh", "-c", `test -r "$1" && test -x "$1" && test -x "$2"`, "sh", script, bin)
+	probe.Dir = dir
+	if out, err := probe.CombinedOutput(); err != nil {
+		t.Skipf("nobody cannot reach %s or %s (is TMPDIR=%s private?), so setup.sh cannot run as nobody here: %v %s",
+			script, bin, os.TempDir(), err, out)
+	}
+	return script, dir
 }
 
 // What the script itself uses; the tests' tools are added per case.

@@ -308,19 +308,6 @@ func skipHeredoc(b []byte, i, line, col int) (int, int, int) {
 	return len(b), line, col
 }
 
-// keyPath is a human name for an item's keys, e.g. `method "approle"`.
-func keyPath(keys []*ast.ObjectKey) string {
-	var parts []string
-	for i, k := range keys {
-		s := keyName(k)
-		if i > 0 {
-			s = strconv.Quote(s)
-		}
-		parts = append(parts, s)
-	}
-	return strings.Join(parts, " ")
-}
-
 // keyName is a key's text without quotes.
 func keyName(k *ast.ObjectKey) string {
 	if s, ok := tokValue(k.Token).(string); ok {

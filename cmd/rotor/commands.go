@@ -262,14 +262,6 @@ func printConfigError(w io.Writer, err error) {
 	fmt.Fprintf(w, "rotor: %v\n", err)
 }
 
-func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
-	lg, err := newLogging(w, level, format, "")
-	if err != nil {
-		return nil, err
-	}
-	return lg.log, nil
-}
-
 // logging is the agent's logger and what a reload may change in it.
 type logging struct {
 	log     *slog.Logger

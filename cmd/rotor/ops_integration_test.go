@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -48,7 +49,10 @@ template {
 		}
 		return p
 	}
-	run()
+	firstLogin := loginAccessors(run().out.String())
+	if len(firstLogin) != 1 {
+		t.Fatalf("the first run logged %d logins (accessors %q), want 1", len(firstLogin), firstLogin)
+	}
 	first, _ := os.ReadFile(out)
 	st, _ := os.Stat(out)
 	if raw, _ := os.ReadFile(filepath.Join(stateDir, "rotor.state")); strings.Contains(string(raw), strings.Split(string(first), ":")[1]) {
@@ -59,8 +63,10 @@ template {
 		if !strings.Contains(p.out.String(), "reusing the saved token and leases") {
 			t.Fatalf("restart %d did not reuse the state:\n%s", i+1, p.out)
 		}
-		if strings.Contains(p.out.String(), "msg=authenticated") && !strings.Contains(p.out.String(), "reusing") {
-			t.Fatalf("restart %d logged in again", i+1)
+		// The resumed token is announced as "authenticated" too: a new
+		// login would show another accessor.
+		if got := loginAccessors(p.out.String()); len(got) != 1 || got[0] != firstLogin[0] {
+			t.Fatalf("restart %d authenticated with accessors %q, want only the saved token's %q", i+1, got, firstLogin[0])
 		}
 	}
 	if u := d.users(t); len(u) != 1 {
@@ -94,6 +100,18 @@ template {
 }
 
 func must(b []byte, _ error) []byte { return b }
+
+// loginAccessors lists the accessors of the tokens a run's log says it
+// authenticated with (a login, or a saved token resumed), in order.
+func loginAccessors(out string) []string {
+	var accessors []string
+	for _, m := range authenticatedLine.FindAllStringSubmatch(out, -1) {
+		accessors = append(accessors, m[1])
+	}
+	return accessors
+}
+
+var authenticatedLine = regexp.MustCompile(`(?m)\bmsg=authenticated\b.*?\baccessor=(\S+)`)
 
 func TestStatusAndRotateCommands(t *testing.T) {
 	d := newDBSetup(t, "1h", "24h", `
@@ -200,8 +218,10 @@ template {
 	if n := strings.Count(string(must(os.ReadFile(reloads))), "reload"); n != 1 {
 		t.Fatalf("reload command ran %d times, want 1", n)
 	}
-	if p.cmd.ProcessState != nil {
-		t.Fatal("rotor exited")
+	select {
+	case <-p.done:
+		t.Fatalf("rotor exited (%v):\n%s", p.err, p.out)
+	default:
 	}
 }
 
@@ -270,5 +290,7 @@ template {
 	}
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	next("STOPPING=1")
-	p.exitCode(t, 20*time.Second)
+	if code := p.exitCode(t, 20*time.Second); code != 0 {
+		t.Fatalf("exit %d after SIGTERM, want 0:\n%s", code, p.out)
+	}
 }

@@ -123,7 +123,7 @@ template {
   command     = "env > %s"
 }
 `, srv.Addr, tokenFile, filepath.Join(dir, "state"), out, cmdEnv)), 0o600)
-	p = startEnv(t, []string{"VAULT_TOKEN=" + token, "ROTOR_STATE_KEY=not-for-children-0123456789"}, "agent", "-config", cfg)
+	startEnv(t, []string{"VAULT_TOKEN=" + token, "ROTOR_STATE_KEY=not-for-children-0123456789"}, "agent", "-config", cfg)
 	vaulttest.Eventually(t, 30*time.Second, func() error {
 		if b, _ := os.ReadFile(cmdEnv); !strings.Contains(string(b), "PATH=") {
 			return errors.New("reload command has not run")

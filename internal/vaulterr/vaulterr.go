@@ -112,9 +112,6 @@ func isConfig(err error) bool {
 		errors.As(err, &cie) || errors.As(err, &rhe)
 }
 
-// IsForbidden reports whether Vault answered 403 (or 401).
-func IsForbidden(err error) bool { return Classify(err) == Denied }
-
 // Prepare makes c a client whose caller owns retries: the client's own
 // retries (vault.retry.num_retries) are turned off, so a failing request
 // is tried once and the caller's backoff decides when to try again (two

@@ -10,10 +10,6 @@ import (
 	"github.com/hashicorp/vault/api"
 )
 
-// failoverTimeout bounds how long a cluster may go without an active node
-// in the waiting helpers' defaults.
-const failoverTimeout = 60 * time.Second
-
 // Cluster is a Vault HA cluster on integrated storage (Raft): n nodes on
 // loopback, each with its own API and cluster port, storage directory and
 // log. Every node shares the root token and the unseal key.
@@ -187,19 +183,10 @@ func (c *Cluster) WaitActive(t testing.TB, timeout time.Duration, not ...int) in
 // Kill crashes node i (SIGKILL).
 func (c *Cluster) Kill(i int) { c.Nodes[i].Kill() }
 
-// Stop stops node i cleanly (SIGTERM; an active node steps down).
-func (c *Cluster) Stop(i int) { c.Nodes[i].Stop() }
-
 // Restart starts node i again (stopping it first if it runs), unseals it
 // and waits until it is a standby or active again and knows the active
 // node.
 func (c *Cluster) Restart(t testing.TB, i int) {
 	t.Helper()
 	c.Nodes[i].Restart(t)
-}
-
-// Client returns a root client on the active node, waiting for one.
-func (c *Cluster) Client(t testing.TB) *api.Client {
-	t.Helper()
-	return c.Nodes[c.WaitActive(t, failoverTimeout)].Client(t)
 }
