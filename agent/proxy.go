@@ -137,7 +137,10 @@ func (a *Agent) confirmRejected(ctx context.Context, token string) {
 	// A client that hangs up does not cancel the check it set off.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if _, err := c.Auth().Token().LookupSelfWithContext(ctx); err != nil && vaulterr.IsForbidden(err) {
+	if _, err := c.Auth().Token().LookupSelfWithContext(ctx); err != nil {
+		if class := vaulterr.Classify(err); class != vaulterr.Denied && class != vaulterr.BadToken {
+			return // Vault unreachable or failing: nothing is confirmed
+		}
 		a.log.Warn("the auto-auth token is no longer valid; logging in again", "component", "proxy", "accessor", cur.Accessor)
 		lc.Invalidate(cur)
 	}
