@@ -154,7 +154,7 @@ func (t *tmpl) warnings() []string {
 			t.name, sourceName(t.cfg), u.line, u.name, what))
 	}
 	if t.sensitive != "" && t.cfg.PermsUnset && t.envName == "" {
-		out = append(out, fmt.Sprintf("template %s: %s: line %d: renders .%s with no perms set: the file gets mode %04o (0644 minus the umask), readable by others; set perms, e.g. \"0600\"",
+		out = append(out, fmt.Sprintf("template %s: %s: line %d: renders .%s with no perms set: a new file gets mode %04o (0644 minus the umask), readable by others (an existing one keeps its mode); set perms, e.g. \"0600\"",
 			t.name, sourceName(t.cfg), t.sensitiveLine, t.sensitive, t.cfg.Perms))
 	}
 	return out
