@@ -23,11 +23,13 @@ type recorder struct {
 	// scratch is this execution's scratch (see scratchFunc); nil until
 	// the template asks for it.
 	scratch *ctemplate.Scratch
+	// writes are this execution's writeToFile calls, staged (sidewrite.go).
+	writes []sideWrite
 }
 
 func (r *recorder) reset() {
 	r.used, r.missing, r.files = map[string]lease.Ref{}, map[string]lease.Ref{}, map[string]bool{}
-	r.scratch = nil
+	r.scratch, r.writes = nil, nil
 }
 
 // get returns the stored value of ref, or records it as missing.
@@ -58,6 +60,9 @@ func (t *tmpl) funcMap() map[string]any {
 		"secrets": t.secretsFunc,
 		"pkiCert": t.pkiCertFunc,
 		"file":    t.fileFunc,
+		// writeToFile is staged until the template publishes: a render
+		// that is thrown away must not write (sidewrite.go).
+		"writeToFile": t.writeToFileFunc,
 	}
 	for _, name := range consulFuncs {
 		m[name] = consulFunc(name)

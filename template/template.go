@@ -29,6 +29,7 @@ type tmpl struct {
 	used       map[string]lease.Ref // secrets the last render used
 	files      map[string]bool      // local files the last render read (the file function)
 	output     []byte               // last rendered content (nil before the first)
+	staged     []sideWrite          // writeToFile calls of the render being published
 	rendered   bool                 // has been written at least once
 	lastErr    error
 	failures   int
@@ -186,6 +187,7 @@ type result struct {
 	// filesChanged: the execution read other local files than the last
 	// one (the file function), so the watched files changed.
 	filesChanged bool
+	writes       []sideWrite // staged writeToFile calls
 }
 
 // execute renders t against what the store holds now. An error is
@@ -205,11 +207,12 @@ func (t *tmpl) execute(store *lease.Store) result {
 	}
 	changed := !sameKeys(t.files, t.rec.files)
 	t.used, t.files = t.rec.used, t.rec.files
-	t.rec.scratch = nil
+	writes := t.rec.writes
+	t.rec.scratch, t.rec.writes = nil, nil
 	if err != nil {
 		return result{missing: t.rec.missing, err: err, filesChanged: changed}
 	}
-	return result{out: out, missing: t.rec.missing, filesChanged: changed}
+	return result{out: out, missing: t.rec.missing, filesChanged: changed, writes: writes}
 }
 
 // sameKeys reports whether a and b hold the same keys.
