@@ -7,7 +7,9 @@
 // one line of it (a PEM body). So besides each value's exact forms, a Set
 // indexes every window of Window bytes of each form, and Redact replaces
 // any stretch of text made of such windows. No Window-byte piece of a
-// secret, in any of these forms, survives.
+// secret, in any of these forms, survives, but for pieces that are only
+// digits and date punctuation (see dateOrNumber): timestamps are not
+// secrets, and hiding pieces of them garbles every date in a message.
 package redact
 
 import (
@@ -16,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Window is the length of the pieces of secrets that are recognised
@@ -42,7 +45,7 @@ func New(values iter.Seq[string]) *Set {
 	s := &Set{windows: map[string]struct{}{}}
 	seen := map[string]bool{}
 	for v := range values {
-		if len(v) < MinLen {
+		if len(v) < MinLen || isTimestamp(v) {
 			continue
 		}
 		for _, f := range forms(v) {
@@ -52,12 +55,54 @@ func New(values iter.Seq[string]) *Set {
 			seen[f] = true
 			s.exact = append(s.exact, f)
 			for i := 0; i+Window <= len(f); i++ {
-				s.windows[f[i:i+Window]] = struct{}{}
+				if w := f[i : i+Window]; !dateOrNumber(w) {
+					s.windows[w] = struct{}{}
+				}
 			}
 		}
 	}
 	sort.Slice(s.exact, func(i, j int) bool { return len(s.exact[i]) > len(s.exact[j]) })
 	return s
+}
+
+// Secrets come with timestamps (KV v2's created_time, a token's
+// expire_time) and numbers. A piece of one is in every date of the same
+// minute, in certificate dates and x509's "current time ... is after ..."
+// errors: hidden, they garble the message that explains a failure, and
+// hide nothing (a date is no secret). So a value that is a timestamp is
+// not a secret at all, and a Window-byte piece made only of digits and
+// date punctuation is not indexed: a value holding one (a long numeric
+// PIN) is still hidden wherever it appears whole, and its other pieces
+// still are.
+
+// timestampLayouts are the ways secrets carry dates: Vault's (RFC 3339,
+// with or without fractions) and Go's time.Time.String.
+var timestampLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999 -0700 MST", time.DateTime}
+
+// isTimestamp reports whether v is a date and time, and nothing else.
+func isTimestamp(v string) bool {
+	if len(v) < len("2006-01-02 15:04:05") || v[4] != '-' {
+		return false
+	}
+	for _, l := range timestampLayouts {
+		if _, err := time.Parse(l, v); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// dateOrNumber reports whether w is made only of digits and the
+// punctuation of dates, times and numbers.
+func dateOrNumber(w string) bool {
+	for i := 0; i < len(w); i++ {
+		switch c := w[i]; {
+		case c >= '0' && c <= '9', c == '-', c == ':', c == '.', c == '+', c == 'T', c == 'Z', c == ' ', c == ',', c == '/':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // forms are the ways v shows up in text: as is, trimmed, Go-quoted and
