@@ -153,7 +153,9 @@ func (g *group) retryCommand(ctx context.Context, r *Runner) {
 	// Files changed while the command runs set cmdPending again (publish),
 	// and it runs once more after this run: it must see the last files.
 	g.cmdPending, g.cmdRunning = false, true
-	env, secrets := r.o.Env, r.secrets()
+	// The group's own goroutine (publish) or the runner's, once no render
+	// runs (pass, after renderGroups), reads the members' file contents here.
+	env, secrets := r.o.Env, r.secretsFor(g.members...)
 	r.cmdWG.Add(1)
 	go func() {
 		defer r.cmdWG.Done()

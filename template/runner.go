@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -351,12 +352,26 @@ func (r *Runner) secrets() *redact.Set {
 	return redact.New(r.store.Values())
 }
 
+// secretsFor is secrets plus the content of the files ts read with the
+// file function (which only the goroutine rendering ts may read).
+func (r *Runner) secretsFor(ts ...*tmpl) *redact.Set {
+	s := r.secrets()
+	var vals []string
+	for _, t := range ts {
+		vals = append(vals, t.fileVals...)
+	}
+	if len(vals) == 0 {
+		return s
+	}
+	return s.Plus(slices.Values(vals))
+}
+
 // fail records a failed render and schedules its retry. Every failure
 // goes through here, so this is where its text loses any secret: a
 // template error may quote a secret (parseInt does), and so may a Vault
 // error or a file's content read by the file function.
 func (r *Runner) fail(t *tmpl, err error) {
-	err = errors.New(r.secrets().Redact(err.Error()))
+	err = errors.New(r.secretsFor(t).Redact(err.Error()))
 	t.lastErr = err
 	t.failures++
 	d := t.b.Next()

@@ -30,6 +30,7 @@ type tmpl struct {
 	files      map[string]bool      // local files the last render read (the file function)
 	output     []byte               // last rendered content (nil before the first)
 	staged     []sideWrite          // writeToFile calls of the render being published
+	fileVals   []string             // what the file function read in the last execution (redacted)
 	rendered   bool                 // has been written at least once
 	lastErr    error
 	failures   int
@@ -208,7 +209,8 @@ func (t *tmpl) execute(store *lease.Store) result {
 	changed := !sameKeys(t.files, t.rec.files)
 	t.used, t.files = t.rec.used, t.rec.files
 	writes := t.rec.writes
-	t.rec.scratch, t.rec.writes = nil, nil
+	t.fileVals = t.rec.fileVals
+	t.rec.scratch, t.rec.writes, t.rec.fileVals = nil, nil, nil
 	if err != nil {
 		return result{missing: t.rec.missing, err: err, filesChanged: changed}
 	}

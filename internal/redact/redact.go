@@ -38,6 +38,7 @@ const Mask = "[redacted]"
 type Set struct {
 	exact   []string // whole forms, longest first
 	windows map[string]struct{}
+	also    *Set // another set whose values are hidden too (Plus)
 }
 
 // New indexes values. Empty and very short values are ignored.
@@ -126,7 +127,23 @@ func forms(v string) []string {
 }
 
 // Empty reports whether the set hides nothing.
-func (s *Set) Empty() bool { return s == nil || len(s.exact) == 0 }
+func (s *Set) Empty() bool {
+	for ; s != nil; s = s.also {
+		if len(s.exact) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Plus returns a set that hides what s hides and values too, without
+// copying s: for values known to one caller only (the files a template
+// read), added to the set every caller shares.
+func (s *Set) Plus(values iter.Seq[string]) *Set {
+	p := New(values)
+	p.also = s
+	return p
+}
 
 // Redact returns text with every known secret, and every Window-byte
 // piece of one, replaced by Mask. Adjacent hidden stretches merge into one
@@ -137,26 +154,8 @@ func (s *Set) Redact(text string) string {
 	}
 	hide := make([]bool, len(text))
 	any := false
-	mark := func(from, to int) {
-		for i := from; i < to; i++ {
-			hide[i] = true
-		}
-		any = true
-	}
-	for i := 0; i+Window <= len(text); i++ {
-		if _, ok := s.windows[text[i:i+Window]]; ok {
-			mark(i, i+Window)
-		}
-	}
-	for _, f := range s.exact {
-		for from := 0; ; {
-			j := strings.Index(text[from:], f)
-			if j < 0 {
-				break
-			}
-			mark(from+j, from+j+len(f))
-			from += j + 1
-		}
+	for ; s != nil; s = s.also {
+		any = s.mark(text, hide) || any
 	}
 	if !any {
 		return text
@@ -174,6 +173,36 @@ func (s *Set) Redact(text string) string {
 		}
 	}
 	return b.String()
+}
+
+// mark sets hide over every stretch of text that s's values cover, and
+// reports whether there was one.
+func (s *Set) mark(text string, hide []bool) bool {
+	any := false
+	mark := func(from, to int) {
+		for i := from; i < to; i++ {
+			hide[i] = true
+		}
+		any = true
+	}
+	if len(s.windows) > 0 {
+		for i := 0; i+Window <= len(text); i++ {
+			if _, ok := s.windows[text[i:i+Window]]; ok {
+				mark(i, i+Window)
+			}
+		}
+	}
+	for _, f := range s.exact {
+		for from := 0; ; {
+			j := strings.Index(text[from:], f)
+			if j < 0 {
+				break
+			}
+			mark(from+j, from+j+len(f))
+			from += j + 1
+		}
+	}
+	return any
 }
 
 // Strings yields every string inside v (a secret's data: strings, maps,
