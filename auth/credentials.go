@@ -9,6 +9,20 @@ import (
 	"github.com/rotorproject/rotor/internal/redact"
 )
 
+// CredentialEnv names the environment variables a method of type
+// methodType reads credentials from: the aws method's keys, session token
+// and container authorization token (not the paths of files holding one,
+// AWS_WEB_IDENTITY_TOKEN_FILE and its kin, which a child could read
+// anyway). The agent keeps them from the commands it runs, as it keeps
+// VAULT_TOKEN.
+func CredentialEnv(methodType string) []string {
+	if methodType == "aws" {
+		return []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY", "AWS_SECRET_KEY",
+			"AWS_SESSION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN"}
+	}
+	return nil
+}
+
 // credentialFields are the login request fields that hold a credential:
 // their values are hidden from every log line and error (see
 // Lifecycle.Credentials). A role name or a mount is no secret.
