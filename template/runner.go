@@ -155,6 +155,12 @@ func New(templates []Spec, envs []EnvSpec, o Options) (*Runner, error) {
 	}
 	for _, t := range append(r.tmpls, envTmpls...) {
 		r.record(t, func(*Status) {})
+		// What rotor validate points out (a secret rendered without
+		// perms, a function acting outside the file) is said at start
+		// too: a configuration is started far more often than validated.
+		for _, w := range t.warnings() {
+			r.log.Warn("template warning", "template", t.name, "warning", w)
+		}
 	}
 	r.groups = groupByCommand(r.tmpls)
 	r.watchDirty.Store(true)
