@@ -26,7 +26,7 @@ func CredentialEnv(methodType string) []string {
 // credentialFields are the login request fields that hold a credential:
 // their values are hidden from every log line and error (see
 // Lifecycle.Credentials). A role name or a mount is no secret.
-var credentialFields = []string{"role_id", "secret_id", "jwt", "password", "token"}
+var credentialFields = []string{"role_id", "secret_id", "jwt", "password", "token", "nonce"}
 
 // maxCredentials is how many distinct credential values a lifecycle
 // remembers: the current ones and a few it used before (a rotated
@@ -105,8 +105,9 @@ func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
 
 // Credentials yields the credential values rotor's logins used (role_id,
-// secret_id, a JWT, a token read from a file, and the wrapping token of a
-// wrapped secret_id), so that the agent hides them from every log line,
+// secret_id, a JWT, a token read from a file, the wrapping token of a
+// wrapped secret_id, the aws method's secret key, session token and ec2
+// nonce), so that the agent hides them from every log line,
 // error and command output, as it hides the secrets it holds.
 func (l *Lifecycle) Credentials() iter.Seq[string] { return slices.Values(l.cred.all()) }
 
