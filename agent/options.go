@@ -54,13 +54,17 @@ type settings struct {
 var credentialEnv = []string{"VAULT_TOKEN", "BAO_TOKEN"}
 
 // childEnv is the environment of reload commands and the supervised
-// child: rotor's own minus every variable it read a credential from. A
-// child that needs one gets it explicitly, from an env_template (e.g.
+// child: rotor's own minus every variable it read a credential from
+// (VAULT_TOKEN, the state key, the aws method's AWS keys). A child that
+// needs one gets it explicitly, from an env_template (e.g.
 // {{ env "VAULT_TOKEN" }}).
 func (s *settings) childEnv() []string {
-	drop := credentialEnv
+	drop := slices.Clone(credentialEnv)
 	if s.state != nil && s.state.keyEnv != "" {
-		drop = append(slices.Clone(drop), s.state.keyEnv)
+		drop = append(drop, s.state.keyEnv)
+	}
+	if s.auth != nil {
+		drop = append(drop, auth.CredentialEnv(s.auth.method.Type)...)
 	}
 	return command.Environ(os.Environ(), drop...)
 }

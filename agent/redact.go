@@ -14,8 +14,9 @@ import (
 // quadratic. The versions are read before the values, so a value that
 // arrives meanwhile makes the next call build it again.
 func (a *Agent) secrets() *redact.Set {
-	tok := a.lifecycle().Token()
-	key := redactKey{store: a.store.ValuesVersion(), tok: tok}
+	life := a.lifecycle()
+	tok := life.Token()
+	key := redactKey{store: a.store.ValuesVersion(), tok: tok, life: life, creds: life.CredentialsVersion()}
 	if a.cache != nil {
 		key.cache = a.cache.ValuesVersion()
 	}
@@ -24,7 +25,7 @@ func (a *Agent) secrets() *redact.Set {
 	if a.redactSet != nil && a.redactKey == key {
 		return a.redactSet
 	}
-	a.redactSet, a.redactKey = a.buildSecrets(tok), key
+	a.redactSet, a.redactKey = a.buildSecrets(tok, life), key
 	return a.redactSet
 }
 
@@ -32,10 +33,13 @@ func (a *Agent) secrets() *redact.Set {
 type redactKey struct {
 	store, cache uint64
 	tok          *auth.Token
+	life         *auth.Lifecycle // a reload replaces it
+	creds        uint64
 }
 
-// buildSecrets indexes the store's values, the proxy cache's and tok.
-func (a *Agent) buildSecrets(tok *auth.Token) *redact.Set {
+// buildSecrets indexes the store's values, the proxy cache's, tok, and
+// the credentials rotor logs in with (secret_id, JWT, token file).
+func (a *Agent) buildSecrets(tok *auth.Token, life *auth.Lifecycle) *redact.Set {
 	return redact.New(func(yield func(string) bool) {
 		for v := range a.store.Values() {
 			if !yield(v) {
@@ -47,8 +51,13 @@ func (a *Agent) buildSecrets(tok *auth.Token) *redact.Set {
 		if !cont {
 			return
 		}
-		if tok != nil {
-			yield(tok.Value())
+		if tok != nil && !yield(tok.Value()) {
+			return
+		}
+		for v := range life.Credentials() {
+			if !yield(v) {
+				return
+			}
 		}
 	})
 }

@@ -57,6 +57,7 @@ func (a *appRole) secretID(ctx context.Context, c *api.Client) (string, error) {
 	}
 	secretID := raw
 	if a.cfg.SecretIDResponseWrappingPath != "" {
+		noteCredential(ctx, raw) // the wrapping token
 		if secretID, err = a.unwrap(ctx, c, raw); err != nil {
 			return "", err
 		}

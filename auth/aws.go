@@ -81,6 +81,8 @@ func (m *awsMethod) iamData(ctx context.Context) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	noteCredential(ctx, cr.SecretAccessKey)
+	noteCredential(ctx, cr.SessionToken)
 	region := m.cfg.Region
 	if region == "" {
 		region = awscred.DefaultRegion

@@ -35,6 +35,9 @@ type Lifecycle struct {
 	cur *Token
 	// dead says Vault rejected cur: a new login is under way.
 	dead bool
+
+	// cred holds the credential values the logins used, for redaction.
+	cred credentials
 }
 
 // Options configure a Lifecycle. Client and one of Method or Static are required.
@@ -190,6 +193,9 @@ func (l *Lifecycle) Run(ctx context.Context) error {
 			// way every time: say so at start instead of retrying
 			// forever. Once rotor has worked, the same error means the
 			// server changed, and retrying keeps what rotor holds alive.
+			// Vault's answer (or a proxy's) may quote the request:
+			// the credentials never show.
+			err = l.cred.redact(err)
 			if l.o.ExitOnErr || l.o.Method == nil || (class == vaulterr.Config && l.Token() == nil) {
 				return fmt.Errorf("auto_auth: %w", err)
 			}
@@ -242,7 +248,12 @@ func (l *Lifecycle) set(t *Token) {
 }
 
 func (l *Lifecycle) login(ctx context.Context) (*Token, error) {
+	ctx = context.WithValue(ctx, credsKey{}, &l.cred)
+	if l.o.Static != nil {
+		noteCredential(ctx, l.o.Static.Value())
+	}
 	if r := l.o.Resume; r != nil {
+		noteCredential(ctx, r.Value())
 		l.o.Resume = nil // one try
 		tok, err := l.lookup(ctx, r)
 		if err == nil && tok.Accessor == r.Accessor {

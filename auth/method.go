@@ -84,6 +84,11 @@ func readCredential(path, what string) (string, error) {
 // loginWrite posts data to <mount>/login and checks the answer has a
 // token, or, for a method with wrap_ttl (see wrapped.go), a wrapped one.
 func loginWrite(ctx context.Context, c *api.Client, path string, data map[string]any) (*api.Secret, error) {
+	for _, k := range credentialFields {
+		if v, ok := data[k].(string); ok {
+			noteCredential(ctx, v)
+		}
+	}
 	if ttl, _ := ctx.Value(wrapTTLKey{}).(time.Duration); ttl > 0 {
 		return wrappedLoginWrite(ctx, c, path, data, ttl)
 	}

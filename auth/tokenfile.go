@@ -24,6 +24,7 @@ func (t *tokenFile) Login(ctx context.Context, c *api.Client) (*api.Secret, erro
 	if err != nil {
 		return nil, err
 	}
+	noteCredential(ctx, tok)
 	c.SetToken(tok)
 	s, err := c.Auth().Token().LookupSelfWithContext(ctx)
 	if err != nil {

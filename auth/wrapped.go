@@ -46,6 +46,7 @@ func (l *Lifecycle) runWrapped(ctx context.Context) error {
 				return nil
 			}
 			l.o.Observe("login", "failure")
+			err = l.cred.redact(err)
 			if l.o.ExitOnErr {
 				return fmt.Errorf("auto_auth: %w", err)
 			}
@@ -78,6 +79,7 @@ func (l *Lifecycle) wrappedLogin(ctx context.Context) (*api.SecretWrapInfo, erro
 	if l.o.Namespace != "" {
 		c.SetNamespace(l.o.Namespace)
 	}
+	ctx = context.WithValue(ctx, credsKey{}, &l.cred)
 	s, err := l.o.Method.Login(context.WithValue(ctx, wrapTTLKey{}, l.o.WrapTTL), c)
 	if err != nil {
 		return nil, err

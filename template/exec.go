@@ -157,6 +157,8 @@ func (t *tmpl) ownFunc(name string) any {
 		return t.pkiCertFunc
 	case "file":
 		return t.fileFunc
+	case "writeToFile":
+		return t.writeToFileFunc
 	case "scratch":
 		return t.scratchFunc
 	case "env":

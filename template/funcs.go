@@ -23,11 +23,16 @@ type recorder struct {
 	// scratch is this execution's scratch (see scratchFunc); nil until
 	// the template asks for it.
 	scratch *ctemplate.Scratch
+	// writes are this execution's writeToFile calls, staged (sidewrite.go).
+	writes []sideWrite
+	// fileVals are the contents the file function read, for redaction:
+	// a file may hold a secret (a key, a password).
+	fileVals []string
 }
 
 func (r *recorder) reset() {
 	r.used, r.missing, r.files = map[string]lease.Ref{}, map[string]lease.Ref{}, map[string]bool{}
-	r.scratch = nil
+	r.scratch, r.writes, r.fileVals = nil, nil, nil
 }
 
 // get returns the stored value of ref, or records it as missing.
@@ -58,6 +63,9 @@ func (t *tmpl) funcMap() map[string]any {
 		"secrets": t.secretsFunc,
 		"pkiCert": t.pkiCertFunc,
 		"file":    t.fileFunc,
+		// writeToFile is staged until the template publishes: a render
+		// that is thrown away must not write (sidewrite.go).
+		"writeToFile": t.writeToFileFunc,
 	}
 	for _, name := range consulFuncs {
 		m[name] = consulFunc(name)
@@ -143,6 +151,12 @@ func (t *tmpl) pkiCertFunc(path string, args ...string) (any, error) {
 	return pems, nil
 }
 
+// maxRedactedFile bounds the content of a file read by the file function
+// that is hidden from errors and command output: every 16-byte piece of
+// it is indexed (about 40 bytes of memory per byte of content). Secret
+// files (keys, passwords, tokens) are far smaller.
+const maxRedactedFile = 64 << 10
+
 // fileFunc is `file "path"`: the file's content, read at each render (a
 // regular file only, at most MaxBytes), confined to sandbox_path when set.
 func (t *tmpl) fileFunc(p string) (string, error) {
@@ -155,6 +169,9 @@ func (t *tmpl) fileFunc(p string) (string, error) {
 	s, err := readLocal(p, t.cfg.SandboxPath, t.cfg.MaxBytes)
 	if err != nil {
 		return "", fmt.Errorf("file: %w", err)
+	}
+	if len(s) <= maxRedactedFile {
+		t.rec.fileVals = append(t.rec.fileVals, s)
 	}
 	return s, nil
 }

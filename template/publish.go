@@ -76,6 +76,7 @@ func (g *group) publish(ctx context.Context, r *Runner, outs map[*tmpl][]byte) {
 	}
 	if err := checkPEM(contents, r.clock.Now()); err != nil {
 		for _, t := range fresh {
+			t.staged = nil // writeToFile writes only what is published
 			r.fail(t, fmt.Errorf("not published, previous files kept: %w", err))
 		}
 		return
@@ -83,6 +84,18 @@ func (g *group) publish(ctx context.Context, r *Runner, outs map[*tmpl][]byte) {
 	changed := false
 	r.writeSem <- struct{}{}
 	defer func() { <-r.writeSem }()
+	// writeToFile's files come first, as consul-template writes them while
+	// it executes the template: one that cannot be written fails the
+	// group, which is then not published.
+	for _, t := range fresh {
+		if err := t.doWrites(); err != nil {
+			for _, t := range fresh {
+				t.staged = nil
+				r.fail(t, fmt.Errorf("not published, previous files kept: %w", err))
+			}
+			return
+		}
+	}
 	// The group's files are written in two phases (atomicfile.WriteGroup):
 	// all temporary files first, then the renames back to back, with a
 	// journal that lets the next start finish them after a crash. A
@@ -140,7 +153,9 @@ func (g *group) retryCommand(ctx context.Context, r *Runner) {
 	// Files changed while the command runs set cmdPending again (publish),
 	// and it runs once more after this run: it must see the last files.
 	g.cmdPending, g.cmdRunning = false, true
-	env, secrets := r.o.Env, r.secrets()
+	// The group's own goroutine (publish) or the runner's, once no render
+	// runs (pass, after renderGroups), reads the members' file contents here.
+	env, secrets := r.o.Env, r.secretsFor(g.members...)
 	r.cmdWG.Add(1)
 	go func() {
 		defer r.cmdWG.Done()
@@ -235,6 +250,10 @@ func (g *group) publishEnv(r *Runner, outs map[*tmpl][]byte) {
 	for _, t := range g.members {
 		out, ok := outs[t]
 		if !ok {
+			continue
+		}
+		if err := t.doWrites(); err != nil {
+			r.fail(t, err)
 			continue
 		}
 		changed = changed || !t.rendered || string(out) != string(t.output)

@@ -106,6 +106,7 @@ func (r *Runner) renderOne(ctx context.Context, t *tmpl) ([]byte, bool) {
 				r.fail(t, res.err)
 				return nil, false
 			}
+			t.staged = res.writes
 			return res.out, true
 		}
 		if round == maxRounds {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -154,6 +155,12 @@ func New(templates []Spec, envs []EnvSpec, o Options) (*Runner, error) {
 	}
 	for _, t := range append(r.tmpls, envTmpls...) {
 		r.record(t, func(*Status) {})
+		// What rotor validate points out (a secret rendered without
+		// perms, a function acting outside the file) is said at start
+		// too: a configuration is started far more often than validated.
+		for _, w := range t.warnings() {
+			r.log.Warn("template warning", "template", t.name, "warning", w)
+		}
 	}
 	r.groups = groupByCommand(r.tmpls)
 	r.watchDirty.Store(true)
@@ -351,12 +358,26 @@ func (r *Runner) secrets() *redact.Set {
 	return redact.New(r.store.Values())
 }
 
+// secretsFor is secrets plus the content of the files ts read with the
+// file function (which only the goroutine rendering ts may read).
+func (r *Runner) secretsFor(ts ...*tmpl) *redact.Set {
+	s := r.secrets()
+	var vals []string
+	for _, t := range ts {
+		vals = append(vals, t.fileVals...)
+	}
+	if len(vals) == 0 {
+		return s
+	}
+	return s.Plus(slices.Values(vals))
+}
+
 // fail records a failed render and schedules its retry. Every failure
 // goes through here, so this is where its text loses any secret: a
 // template error may quote a secret (parseInt does), and so may a Vault
 // error or a file's content read by the file function.
 func (r *Runner) fail(t *tmpl, err error) {
-	err = errors.New(r.secrets().Redact(err.Error()))
+	err = errors.New(r.secretsFor(t).Redact(err.Error()))
 	t.lastErr = err
 	t.failures++
 	d := t.b.Next()

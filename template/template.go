@@ -29,6 +29,8 @@ type tmpl struct {
 	used       map[string]lease.Ref // secrets the last render used
 	files      map[string]bool      // local files the last render read (the file function)
 	output     []byte               // last rendered content (nil before the first)
+	staged     []sideWrite          // writeToFile calls of the render being published
+	fileVals   []string             // what the file function read in the last execution (redacted)
 	rendered   bool                 // has been written at least once
 	lastErr    error
 	failures   int
@@ -154,7 +156,7 @@ func (t *tmpl) warnings() []string {
 			t.name, sourceName(t.cfg), u.line, u.name, what))
 	}
 	if t.sensitive != "" && t.cfg.PermsUnset && t.envName == "" {
-		out = append(out, fmt.Sprintf("template %s: %s: line %d: renders .%s with no perms set: the file gets mode %04o (0644 minus the umask), readable by others; set perms, e.g. \"0600\"",
+		out = append(out, fmt.Sprintf("template %s: %s: line %d: renders .%s with no perms set: a new file gets mode %04o (0644 minus the umask), readable by others (an existing one keeps its mode); set perms, e.g. \"0600\"",
 			t.name, sourceName(t.cfg), t.sensitiveLine, t.sensitive, t.cfg.Perms))
 	}
 	return out
@@ -186,6 +188,7 @@ type result struct {
 	// filesChanged: the execution read other local files than the last
 	// one (the file function), so the watched files changed.
 	filesChanged bool
+	writes       []sideWrite // staged writeToFile calls
 }
 
 // execute renders t against what the store holds now. An error is
@@ -205,11 +208,13 @@ func (t *tmpl) execute(store *lease.Store) result {
 	}
 	changed := !sameKeys(t.files, t.rec.files)
 	t.used, t.files = t.rec.used, t.rec.files
-	t.rec.scratch = nil
+	writes := t.rec.writes
+	t.fileVals = t.rec.fileVals
+	t.rec.scratch, t.rec.writes, t.rec.fileVals = nil, nil, nil
 	if err != nil {
 		return result{missing: t.rec.missing, err: err, filesChanged: changed}
 	}
-	return result{out: out, missing: t.rec.missing, filesChanged: changed}
+	return result{out: out, missing: t.rec.missing, filesChanged: changed, writes: writes}
 }
 
 // sameKeys reports whether a and b hold the same keys.

@@ -166,10 +166,15 @@ func (r *Runner) repair(t *tmpl) {
 }
 
 // holds reports whether t's destination holds exactly t's last output,
-// with its mode: a regular file only, read without following a symlink.
+// with its mode when perms is set (without perms, the file's mode is
+// whatever its owner made it, as in Vault Agent): a regular file only,
+// read without following a symlink.
 func (r *Runner) holds(t *tmpl) bool {
 	st, err := os.Lstat(t.cfg.Destination)
-	if err != nil || !st.Mode().IsRegular() || st.Mode().Perm() != t.cfg.Perms.Perm() || st.Size() != int64(len(t.output)) {
+	if err != nil || !st.Mode().IsRegular() || st.Size() != int64(len(t.output)) {
+		return false
+	}
+	if !t.cfg.PermsUnset && st.Mode().Perm() != t.cfg.Perms.Perm() {
 		return false
 	}
 	f, err := openRegular(t.cfg.Destination)
@@ -188,8 +193,15 @@ func (r *Runner) seen(path string) {
 	}
 }
 
-// writeOptions are how t's destination is written.
+// writeOptions are how t's destination is written. An existing
+// destination keeps its owner where user and group are not set, and its
+// mode where perms is not set: consul-template's renderer does so, and an
+// application's own 0600 file must not become a root-owned 0644 one.
 func (r *Runner) writeOptions(t *tmpl) atomicfile.Options {
 	return atomicfile.Options{Mode: t.cfg.Perms, UID: t.uid, GID: t.gid, CreateDirs: t.cfg.CreateDestDirs,
-		Backup: t.cfg.Backup, Dirs: &r.dirs, Owner: t.cfg.Owner}
+		Backup: t.cfg.Backup, Dirs: &r.dirs, Owner: t.cfg.Owner,
+		KeepMode: t.cfg.PermsUnset, KeepOwner: true,
+		Warn: func(err error) {
+			r.log.Warn("destination written with rotor's owner; set user and group, or run rotor as root", "template", t.name, "error", err)
+		}}
 }

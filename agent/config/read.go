@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"os"
@@ -12,13 +13,17 @@ import (
 
 	"github.com/hashicorp/hcl/hcl/ast"
 	hclparser "github.com/hashicorp/hcl/hcl/parser"
+	hclscanner "github.com/hashicorp/hcl/hcl/scanner"
 	"github.com/hashicorp/hcl/hcl/token"
 	jsonparser "github.com/hashicorp/hcl/json/parser"
+	jsonscanner "github.com/hashicorp/hcl/json/scanner"
+	jsontoken "github.com/hashicorp/hcl/json/token"
 )
 
 // Limits checked before a file reaches the HCL parser. The parser recurses
-// once per `[` or `{`, so a file of nested brackets would overflow the Go
-// stack (a fatal error no recover catches); the size cap bounds memory.
+// once per `[` or `{` token, so a file of nested brackets would overflow
+// the Go stack (a fatal error no recover catches): deepest counts them on
+// the parser's own tokens. The size cap bounds memory.
 const (
 	MaxFileSize = 4 << 20
 	MaxDepth    = 64
@@ -184,128 +189,69 @@ func parseLineCol(s string) (Pos, bool) {
 
 func tokPos(p token.Pos) Pos { return Pos{Filename: p.Filename, Line: p.Line, Column: p.Column} }
 
-// deepest finds the deepest nesting of [ and { outside strings, comments
-// and heredocs, and where it first goes past MaxDepth. It is linear and
-// allocation-free, so it is safe on any input.
+// deepest finds the deepest nesting of [ and { in b, up to MaxDepth+1,
+// and where it first goes past MaxDepth. It reads b with the scanner the parser itself uses
+// (HCL 1's, or its JSON one), so it counts exactly the tokens the parser
+// recurses on: the parsers call themselves once per [ or { token and
+// return once per ] or } token (any other token at that place is an error
+// that ends the parse), so the count of open tokens is the parser's depth
+// up to its first error, and never less. A bracket the scanner reads
+// inside a string, a heredoc or a comment is no token, and does not count;
+// one that a simpler scan would take for part of a string (after a "${"
+// whose quotes the HCL scanner ignores, or in JSON, whose scanner knows no
+// "${") does. The scanners are iterative and linear, so this is safe on
+// any input.
 func deepest(b []byte, json bool) (Pos, int) {
+	var scan func() (delta int, p Pos, eof bool)
+	if json {
+		sc := jsonscanner.New(b)
+		sc.Error = func(jsontoken.Pos, string) {} // the parser reports them
+		scan = func() (int, Pos, bool) {
+			tok := sc.Scan()
+			p := Pos{Line: tok.Pos.Line, Column: tok.Pos.Column}
+			switch tok.Type {
+			case jsontoken.LBRACE, jsontoken.LBRACK:
+				return 1, p, false
+			case jsontoken.RBRACE, jsontoken.RBRACK:
+				return -1, p, false
+			}
+			return 0, p, tok.Type == jsontoken.EOF
+		}
+	} else {
+		// The HCL parser scans the file with \r\n made \n (parser.parse).
+		if bytes.Contains(b, []byte("\r\n")) {
+			b = bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n"))
+		}
+		sc := hclscanner.New(b)
+		sc.Error = func(token.Pos, string) {}
+		scan = func() (int, Pos, bool) {
+			tok := sc.Scan()
+			switch tok.Type {
+			case token.LBRACE, token.LBRACK:
+				return 1, tokPos(tok.Pos), false
+			case token.RBRACE, token.RBRACK:
+				return -1, tokPos(tok.Pos), false
+			}
+			return 0, Pos{}, tok.Type == token.EOF
+		}
+	}
 	depth, maxDepth := 0, 0
-	line, col := 1, 0
-	var at Pos
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		col++
-		if c == '\n' {
-			line, col = line+1, 0
-			continue
+	// Every token but EOF consumes at least one byte: len(b)+1 scans end
+	// the loop even if a scanner failed to reach EOF.
+	for range len(b) + 1 {
+		delta, p, eof := scan()
+		if eof {
+			break
 		}
-		switch {
-		case c == '"':
-			i, line, col = skipString(b, i, line, col)
-		case !json && c == '#', !json && c == '/' && i+1 < len(b) && b[i+1] == '/':
-			for i+1 < len(b) && b[i+1] != '\n' {
-				i++
-			}
-		case !json && c == '/' && i+1 < len(b) && b[i+1] == '*':
-			i++
-			col++
-			for i+1 < len(b) && !(b[i] == '*' && b[i+1] == '/') {
-				i++
-				col++
-				if b[i] == '\n' {
-					line, col = line+1, 0
-				}
-			}
-			i++
-		case !json && c == '<' && i+1 < len(b) && b[i+1] == '<':
-			i, line, col = skipHeredoc(b, i, line, col)
-		case c == '[' || c == '{':
-			depth++
-			if depth > maxDepth {
-				maxDepth = depth
-				if depth == MaxDepth+1 {
-					at = Pos{Line: line, Column: col}
-				}
-			}
-		case c == ']' || c == '}':
-			if depth > 0 {
-				depth--
+		depth = max(depth+delta, 0)
+		if depth > maxDepth {
+			maxDepth = depth
+			if depth > MaxDepth {
+				return p, maxDepth // refused: the rest need not be read
 			}
 		}
 	}
-	return at, maxDepth
-}
-
-// skipString skips a quoted string starting at b[i] == '"', with its
-// escapes and ${ } interpolations (which may hold quoted strings, which may
-// hold interpolations...), and returns the index of the closing quote. It
-// keeps a stack of open interpolation counts instead of recursing, so a
-// file of nested quotes cannot grow the Go stack.
-func skipString(b []byte, i, line, col int) (int, int, int) {
-	stack := []int{0} // per open string: its open ${ count
-	for i++; i < len(b); i++ {
-		c := b[i]
-		col++
-		top := len(stack) - 1
-		switch {
-		case c == '\n':
-			line, col = line+1, 0
-		case c == '\\':
-			i++
-			col++
-		case c == '$' && i+1 < len(b) && b[i+1] == '{':
-			stack[top]++
-			i++
-			col++
-		case c == '}' && stack[top] > 0:
-			stack[top]--
-		case c == '"' && stack[top] > 0:
-			if len(stack) > MaxDepth {
-				// Deeper than any real config: stop counting here; the
-				// parser scans strings flat and does not recurse on them.
-				return i, line, col
-			}
-			stack = append(stack, 0)
-		case c == '"':
-			if top == 0 {
-				return i, line, col
-			}
-			stack = stack[:top]
-		}
-	}
-	return i, line, col
-}
-
-// skipHeredoc skips a <<ID ... ID heredoc (or <<-ID, whose end marker may
-// be indented) and returns the index of its last byte.
-func skipHeredoc(b []byte, i, line, col int) (int, int, int) {
-	j := i + 2
-	if j < len(b) && b[j] == '-' {
-		j++
-	}
-	start := j
-	for j < len(b) && (b[j] == '_' || b[j] == '-' || unicode.IsLetter(rune(b[j])) || unicode.IsDigit(rune(b[j]))) {
-		j++
-	}
-	id := string(b[start:j])
-	if id == "" || j >= len(b) || (b[j] != '\n' && b[j] != '\r') {
-		return i + 1, line, col + 1
-	}
-	for k := j; k < len(b); {
-		if b[k] != '\n' {
-			k++
-			continue
-		}
-		line++
-		end := k + 1
-		for end < len(b) && b[end] != '\n' {
-			end++
-		}
-		if strings.TrimSpace(strings.TrimSuffix(string(b[k+1:end]), "\r")) == id {
-			return end - 1, line, end - k - 1
-		}
-		k = end
-	}
-	return len(b), line, col
+	return Pos{}, maxDepth
 }
 
 // keyName is a key's text without quotes.

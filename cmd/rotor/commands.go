@@ -200,6 +200,7 @@ func cmdRotate(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var configs configFlags
 	fs.Var(&configs, "config", "the running agent's configuration (its pid_file is used)")
+	caCert := fs.String("ca-cert", "", "with a secret path: CA file that signs the local API's certificate (default $"+caCertEnv+")")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -208,7 +209,7 @@ func cmdRotate(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if fs.NArg() == 1 {
-		return rotateOverAPI(configs, fs.Arg(0), stdout, stderr)
+		return rotateOverAPI(configs, *caCert, fs.Arg(0), stdout, stderr)
 	}
 	pid, code := askAgent("rotor rotate", configs, actionRotate, stderr)
 	if code != exitOK {
@@ -314,8 +315,8 @@ func (lg *logging) apply(cfg *config.Config) {
 
 // rotateOverAPI asks the local API (listener with enable_rotate) to
 // rotate the secrets whose path contains match.
-func rotateOverAPI(configs []string, match string, stdout, stderr io.Writer) int {
-	client, base, err := statusClient("", configs)
+func rotateOverAPI(configs []string, caCert, match string, stdout, stderr io.Writer) int {
+	client, base, err := statusClient("", caCert, configs)
 	if err != nil {
 		fmt.Fprintf(stderr, "rotor rotate: rotating one secret needs the local API: %v\n", err)
 		return exitFailed

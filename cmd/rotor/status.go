@@ -1,14 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -25,11 +29,12 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 	var configs configFlags
 	fs.Var(&configs, "config", "the running agent's configuration (its first listener is used)")
 	addr := fs.String("address", "", "the local API instead: http://127.0.0.1:8210 or unix:///run/rotor.sock")
+	caCert := fs.String("ca-cert", "", "CA file that signs the local API's certificate (default $"+caCertEnv+")")
 	format := fs.String("format", "table", "table or json")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
-	client, base, err := statusClient(*addr, configs)
+	client, base, err := statusClient(*addr, *caCert, configs)
 	if err != nil {
 		fmt.Fprintf(stderr, "rotor status: %v\n", err)
 		return exitFailed
@@ -63,7 +68,11 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func statusClient(addr string, configs []string) (*http.Client, string, error) {
+// statusClient is the HTTP client of status, health and rotate, and the
+// local API's base URL: from -address, or the first listener of the
+// configuration. An https listener's certificate is verified (apiTLS).
+func statusClient(addr, caCert string, configs []string) (*http.Client, string, error) {
+	pin := ""
 	if addr == "" {
 		if len(configs) == 0 {
 			return nil, "", fmt.Errorf("give -config FILE (with a listener block) or -address")
@@ -80,7 +89,7 @@ func statusClient(addr string, configs []string) (*http.Client, string, error) {
 		case l.Type == "unix":
 			addr = "unix://" + l.Address
 		case l.TLSCertFile != "":
-			addr = "https://" + l.Address
+			addr, pin = "https://"+l.Address, l.TLSCertFile
 		default:
 			addr = "http://" + l.Address
 		}
@@ -91,9 +100,98 @@ func statusClient(addr string, configs []string) (*http.Client, string, error) {
 		}}
 		return &http.Client{Transport: tr}, "http://rotor", nil
 	}
-	// The local API's certificate is usually self-signed for loopback.
-	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	u, err := url.Parse(addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("-address %q: %v", addr, err)
+	}
+	if caCert == "" {
+		caCert = os.Getenv(caCertEnv)
+	}
+	tc, err := apiTLS(u.Hostname(), caCert, pin)
+	if err != nil {
+		return nil, "", err
+	}
+	tr := &http.Transport{TLSClientConfig: tc}
 	return &http.Client{Transport: tr}, strings.TrimSuffix(addr, "/"), nil
+}
+
+// caCertEnv names the CA file that signs the local API's certificate,
+// when -ca-cert is not given.
+const caCertEnv = "ROTOR_CACERT"
+
+// apiTLS is how the CLI checks the local API's certificate, first rule
+// that applies:
+//
+//   - a CA file (-ca-cert, ROTOR_CACERT): the certificate must chain to it
+//     and name the address's host;
+//   - the listener's tls_cert_file, read from -config: the listener must
+//     present exactly that certificate (pinned: no name or chain check,
+//     so a self-signed certificate works at any address, and nothing else
+//     does);
+//   - a loopback address (127.0.0.0/8, ::1, localhost, or an unspecified
+//     address, which connects to this host): not checked. The connection
+//     never leaves the host and carries no secret (status and health send
+//     nothing; rotate only names a path): the local API's certificate is
+//     mostly self-signed for loopback;
+//   - anything else: the system's roots and the host's name, as any HTTPS
+//     client checks them.
+func apiTLS(host, caFile, pinFile string) (*tls.Config, error) {
+	if caFile != "" {
+		b, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("CA certificate: %v", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("CA certificate %s: no PEM certificate in it", caFile)
+		}
+		return &tls.Config{RootCAs: pool}, nil
+	}
+	if pinFile != "" {
+		if want, err := firstCert(pinFile); err == nil {
+			return &tls.Config{
+				InsecureSkipVerify: true, // replaced by the pin below
+				VerifyConnection: func(cs tls.ConnectionState) error {
+					if len(cs.PeerCertificates) == 0 || !bytes.Equal(cs.PeerCertificates[0].Raw, want) {
+						return fmt.Errorf("the listener's certificate is not the one its tls_cert_file %s holds", pinFile)
+					}
+					return nil
+				},
+			}, nil
+		}
+		// Unreadable by this user: the rules below apply.
+	}
+	if loopbackHost(host) {
+		return &tls.Config{InsecureSkipVerify: true}, nil
+	}
+	return &tls.Config{}, nil
+}
+
+// firstCert returns the DER bytes of the first certificate in a PEM file.
+func firstCert(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		var blk *pem.Block
+		if blk, b = pem.Decode(b); blk == nil {
+			return nil, fmt.Errorf("%s: no certificate", path)
+		}
+		if blk.Type == "CERTIFICATE" {
+			return blk.Bytes, nil
+		}
+	}
+}
+
+// loopbackHost reports whether host names this machine by a loopback or
+// unspecified address, or is "localhost".
+func loopbackHost(host string) bool {
+	if host == "" || strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && (ip.IsLoopback() || ip.IsUnspecified())
 }
 
 // apiCall sends one request to the local API. Every request carries
@@ -185,10 +283,11 @@ func cmdHealth(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&configs, "config", "the running agent's configuration (its first listener is used)")
 	addr := fs.String("address", "", "the local API instead: http://127.0.0.1:8210 or unix:///run/rotor.sock")
 	ready := fs.Bool("ready", false, "check /readyz (authenticated, every template rendered) instead of /healthz")
+	caCert := fs.String("ca-cert", "", "CA file that signs the local API's certificate (default $"+caCertEnv+")")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
-	client, base, err := statusClient(*addr, configs)
+	client, base, err := statusClient(*addr, *caCert, configs)
 	if err != nil {
 		fmt.Fprintf(stderr, "rotor health: %v\n", err)
 		return exitFailed

@@ -36,7 +36,7 @@ template {
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
 	t.Setenv("VAULT_TOKEN", "s.status-test-token")
-	c, addr, err := statusClient("", []string{cfg})
+	c, addr, err := statusClient("", "", []string{cfg})
 	if err != nil {
 		t.Fatalf("statusClient: %v", err)
 	}

@@ -27,6 +27,29 @@ type Options struct {
 	// Owner.User and its group bits to Owner.Group (see acl.go).
 	// Unix ignores it.
 	Owner Owner
+	// KeepMode: when path already holds a regular file, the new file gets
+	// that file's permission bits (setuid, setgid and sticky dropped) and
+	// Mode applies only to a new file; a mode that differs is then no
+	// reason to write the same bytes again. It is consul-template's rule
+	// (and so Vault Agent's) for a template without perms: an
+	// application's 0600 file stays 0600. Unix only.
+	KeepMode bool
+	// KeepOwner: when path already holds a regular file, the new file gets
+	// that file's owner where UID is -1 and its group where GID is -1, as
+	// consul-template's renderer does for every template. It is best
+	// effort, as there: if rotor may not give the file that owner (rotor is
+	// not root), the file gets UID and GID (the writer's when -1) and Warn
+	// is told. Unix only. A symbolic link at path is not followed: the new
+	// file then gets Mode and UID/GID, as a new file does.
+	KeepOwner bool
+	// Warn, if set, hears what Write could not do without failing (the
+	// owner KeepOwner asked for). It may be called from Write's goroutine.
+	Warn func(error)
+
+	// requested is UID/GID as the caller gave them, before KeepOwner
+	// replaced a -1 with the existing file's; kept says it did.
+	requestedUID, requestedGID int
+	kept                       bool
 }
 
 // Write replaces path with data atomically: a temporary file in the same
@@ -46,6 +69,7 @@ func Write(path string, data []byte, o Options) (changed bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	o = o.keep(cur.info)
 	if cur.same && modeOwnerOK(path, cur.info, o) {
 		return false, nil
 	}
@@ -77,6 +101,31 @@ func Write(path string, data []byte, o Options) (changed bool, err error) {
 	}
 	o.Dirs.Sync(dir)
 	return true, nil
+}
+
+// keep returns o with KeepMode and KeepOwner applied to the regular file
+// st describes (nil: none is there).
+func (o Options) keep(st os.FileInfo) Options {
+	if st == nil {
+		return o
+	}
+	if o.KeepMode {
+		if m, ok := keptMode(st); ok {
+			o.Mode = m
+		}
+	}
+	if o.KeepOwner && (o.UID < 0 || o.GID < 0) {
+		if uid, gid, ok := fileOwner(st); ok {
+			o.requestedUID, o.requestedGID, o.kept = o.UID, o.GID, true
+			if o.UID < 0 {
+				o.UID = uid
+			}
+			if o.GID < 0 {
+				o.GID = gid
+			}
+		}
+	}
+	return o
 }
 
 // tempPattern is the os.CreateTemp pattern of path's temporary files:

@@ -25,8 +25,9 @@ type Target struct {
 //
 // Nothing else is touched: only entries whose whole name has that form
 // for one of the targets, that are regular files (checked without
-// following links) and that belong to rotor's effective uid or to the
-// target's uid. A directory that does not exist is skipped. Each directory
+// following links) and that belong to rotor's effective uid, to the
+// target's uid, or to the owner of the file now at the destination (whom
+// KeepOwner gives its temporary files). A directory that does not exist is skipped. Each directory
 // is read once. Call it at start, before anything writes to the targets:
 // a write in progress in this process would lose its temporary file.
 // It returns the paths removed and the errors met, joined.
@@ -64,7 +65,8 @@ func Cleanup(targets []Target) (removed []string, err error) {
 			if err != nil || !st.Mode().IsRegular() {
 				continue
 			}
-			if !leftoverOwned(p, st, uid) {
+			// KeepOwner gives a temporary file the destination's owner.
+			if !leftoverOwned(p, st, uid) && !leftoverOwned(p, st, destOwner(filepath.Join(dir, tempOf(e.Name())))) {
 				continue
 			}
 			// unlink, never rmdir: whatever the name holds by now, no
@@ -77,6 +79,19 @@ func Cleanup(targets []Target) (removed []string, err error) {
 		}
 	}
 	return removed, errors.Join(errs...)
+}
+
+// destOwner is the uid owning the regular file at path (not following a
+// symlink), or -1.
+func destOwner(path string) int {
+	st, err := os.Lstat(path)
+	if err != nil || !st.Mode().IsRegular() {
+		return -1
+	}
+	if uid, _, ok := fileOwner(st); ok {
+		return uid
+	}
+	return -1
 }
 
 // tempOf returns the destination name a temporary file's name belongs to

@@ -76,6 +76,7 @@ func WriteGroup(items []Item) (changed []bool, err error) {
 		if err != nil {
 			return changed, err
 		}
+		o = o.keep(cur.info)
 		if cur.same && modeOwnerOK(it.Path, cur.info, o) {
 			continue
 		}
@@ -198,8 +199,8 @@ func writeJournal(dir string, j journal) (string, error) {
 // journal there, every temporary file it names that is still there is
 // renamed over its destination, then the journal is removed. Call it at
 // start, before Cleanup (which would remove those temporary files) and
-// before anything writes. Only regular files owned by rotor's user are
-// renamed, and only to the destinations the journal names next to them.
+// before anything writes. Only regular files owned by rotor's user (or
+// by the destination's owner, whom KeepOwner gives them) are renamed, and only to the destinations the journal names next to them.
 func Recover(dir string) (renamed []string, err error) {
 	entries, err := os.ReadDir(filepath.Join(dir, "."))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -236,7 +237,7 @@ func Recover(dir string) (renamed []string, err error) {
 			if err != nil || !st.Mode().IsRegular() {
 				continue // renamed before the crash
 			}
-			if !leftoverOwned(r.Tmp, st, euid) {
+			if !leftoverOwned(r.Tmp, st, euid) && !leftoverOwned(r.Tmp, st, destOwner(r.Path)) {
 				continue
 			}
 			if err := replaceFile(r.Tmp, r.Path); err != nil {

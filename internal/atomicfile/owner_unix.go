@@ -27,12 +27,30 @@ func setModeOwner(f *os.File, path string, o Options) error {
 		return fmt.Errorf("write %s: chmod: %w", path, unwrapPath(err))
 	}
 	if o.UID >= 0 || o.GID >= 0 {
-		if err := f.Chown(o.UID, o.GID); err != nil {
+		err := f.Chown(o.UID, o.GID)
+		if err != nil && o.kept {
+			// The existing file's owner was best effort (KeepOwner): the
+			// file gets what the caller asked for, and the caller hears.
+			if o.Warn != nil {
+				o.Warn(fmt.Errorf("write %s: cannot keep the file's owner %d:%d: %w", path, o.UID, o.GID, unwrapPath(err)))
+			}
+			err = nil
+			if o.requestedUID >= 0 || o.requestedGID >= 0 {
+				err = f.Chown(o.requestedUID, o.requestedGID)
+			}
+			o.UID, o.GID = o.requestedUID, o.requestedGID
+		}
+		if err != nil {
 			return fmt.Errorf("write %s: chown %d:%d: %w", path, o.UID, o.GID, unwrapPath(err))
 		}
 	}
 	return nil
 }
+
+// keptMode is the permission bits KeepMode keeps of the file st
+// describes: never setuid, setgid or sticky, which a file holding
+// secrets has no use for.
+func keptMode(st os.FileInfo) (os.FileMode, bool) { return st.Mode().Perm(), true }
 
 // modeOwnerOK reports whether the file at path (st, from fstat) already
 // has the wanted mode and owner, so identical bytes need no rewrite.

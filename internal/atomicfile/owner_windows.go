@@ -297,3 +297,11 @@ func (o Owner) Resolve() (uid, gid int, err error) {
 	}
 	return -1, -1, nil
 }
+
+// fileOwner has no numeric ids to tell on Windows: KeepOwner keeps
+// nothing there (the ACL comes from Owner).
+func fileOwner(os.FileInfo) (uid, gid int, ok bool) { return 0, 0, false }
+
+// keptMode: Windows modes are not permissions (the ACL is); KeepMode
+// keeps nothing there.
+func keptMode(os.FileInfo) (os.FileMode, bool) { return 0, false }

@@ -62,7 +62,7 @@ func readRegular(path string, max int64, flags int) ([]byte, os.FileInfo, error)
 type current struct {
 	exists bool        // something is at the path (a symlink counts)
 	same   bool        // a regular file holding exactly the new bytes
-	info   os.FileInfo // that regular file's fstat, when same
+	info   os.FileInfo // the regular file's fstat (or lstat), when there is one
 }
 
 // inspect looks at path without following a symlink or blocking. A
@@ -92,9 +92,15 @@ func inspect(path string, data []byte) (current, error) {
 		return current{exists: true, same: string(cur) == string(data), info: fst}, nil
 	case errors.Is(err, ErrNotRegular) && fst.Mode()&fs.ModeSymlink == 0:
 		return current{}, fmt.Errorf("write %s: refusing to replace %s: %w", path, kind(fst.Mode()), ErrNotRegular)
+	case errors.Is(err, ErrTooLarge) && fst != nil:
+		return current{exists: true, info: fst}, nil
+	case errors.Is(err, fs.ErrPermission):
+		// Not readable by rotor (another user's 0600 file, rotor not
+		// root): it differs; the Lstat still tells its mode and owner.
+		return current{exists: true, info: st}, nil
 	}
-	// Larger than the new content, a symlink by now (ELOOP; on Windows
-	// the link itself, opened), gone or unreadable: it differs, replace it.
+	// A symlink by now (ELOOP; on Windows the link itself, opened), or
+	// gone: it differs, replace it, keeping nothing of it.
 	return current{exists: true}, nil
 }
 

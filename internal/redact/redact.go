@@ -7,7 +7,9 @@
 // one line of it (a PEM body). So besides each value's exact forms, a Set
 // indexes every window of Window bytes of each form, and Redact replaces
 // any stretch of text made of such windows. No Window-byte piece of a
-// secret, in any of these forms, survives.
+// secret, in any of these forms, survives, but for pieces that are only
+// digits and date punctuation (see dateOrNumber): timestamps are not
+// secrets, and hiding pieces of them garbles every date in a message.
 package redact
 
 import (
@@ -16,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Window is the length of the pieces of secrets that are recognised
@@ -35,6 +38,7 @@ const Mask = "[redacted]"
 type Set struct {
 	exact   []string // whole forms, longest first
 	windows map[string]struct{}
+	also    *Set // another set whose values are hidden too (Plus)
 }
 
 // New indexes values. Empty and very short values are ignored.
@@ -42,7 +46,7 @@ func New(values iter.Seq[string]) *Set {
 	s := &Set{windows: map[string]struct{}{}}
 	seen := map[string]bool{}
 	for v := range values {
-		if len(v) < MinLen {
+		if len(v) < MinLen || isTimestamp(v) {
 			continue
 		}
 		for _, f := range forms(v) {
@@ -52,12 +56,54 @@ func New(values iter.Seq[string]) *Set {
 			seen[f] = true
 			s.exact = append(s.exact, f)
 			for i := 0; i+Window <= len(f); i++ {
-				s.windows[f[i:i+Window]] = struct{}{}
+				if w := f[i : i+Window]; !dateOrNumber(w) {
+					s.windows[w] = struct{}{}
+				}
 			}
 		}
 	}
 	sort.Slice(s.exact, func(i, j int) bool { return len(s.exact[i]) > len(s.exact[j]) })
 	return s
+}
+
+// Secrets come with timestamps (KV v2's created_time, a token's
+// expire_time) and numbers. A piece of one is in every date of the same
+// minute, in certificate dates and x509's "current time ... is after ..."
+// errors: hidden, they garble the message that explains a failure, and
+// hide nothing (a date is no secret). So a value that is a timestamp is
+// not a secret at all, and a Window-byte piece made only of digits and
+// date punctuation is not indexed: a value holding one (a long numeric
+// PIN) is still hidden wherever it appears whole, and its other pieces
+// still are.
+
+// timestampLayouts are the ways secrets carry dates: Vault's (RFC 3339,
+// with or without fractions) and Go's time.Time.String.
+var timestampLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999 -0700 MST", time.DateTime}
+
+// isTimestamp reports whether v is a date and time, and nothing else.
+func isTimestamp(v string) bool {
+	if len(v) < len("2006-01-02 15:04:05") || v[4] != '-' {
+		return false
+	}
+	for _, l := range timestampLayouts {
+		if _, err := time.Parse(l, v); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// dateOrNumber reports whether w is made only of digits and the
+// punctuation of dates, times and numbers.
+func dateOrNumber(w string) bool {
+	for i := 0; i < len(w); i++ {
+		switch c := w[i]; {
+		case c >= '0' && c <= '9', c == '-', c == ':', c == '.', c == '+', c == 'T', c == 'Z', c == ' ', c == ',', c == '/':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // forms are the ways v shows up in text: as is, trimmed, Go-quoted and
@@ -81,7 +127,23 @@ func forms(v string) []string {
 }
 
 // Empty reports whether the set hides nothing.
-func (s *Set) Empty() bool { return s == nil || len(s.exact) == 0 }
+func (s *Set) Empty() bool {
+	for ; s != nil; s = s.also {
+		if len(s.exact) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Plus returns a set that hides what s hides and values too, without
+// copying s: for values known to one caller only (the files a template
+// read), added to the set every caller shares.
+func (s *Set) Plus(values iter.Seq[string]) *Set {
+	p := New(values)
+	p.also = s
+	return p
+}
 
 // Redact returns text with every known secret, and every Window-byte
 // piece of one, replaced by Mask. Adjacent hidden stretches merge into one
@@ -92,26 +154,8 @@ func (s *Set) Redact(text string) string {
 	}
 	hide := make([]bool, len(text))
 	any := false
-	mark := func(from, to int) {
-		for i := from; i < to; i++ {
-			hide[i] = true
-		}
-		any = true
-	}
-	for i := 0; i+Window <= len(text); i++ {
-		if _, ok := s.windows[text[i:i+Window]]; ok {
-			mark(i, i+Window)
-		}
-	}
-	for _, f := range s.exact {
-		for from := 0; ; {
-			j := strings.Index(text[from:], f)
-			if j < 0 {
-				break
-			}
-			mark(from+j, from+j+len(f))
-			from += j + 1
-		}
+	for ; s != nil; s = s.also {
+		any = s.mark(text, hide) || any
 	}
 	if !any {
 		return text
@@ -129,6 +173,36 @@ func (s *Set) Redact(text string) string {
 		}
 	}
 	return b.String()
+}
+
+// mark sets hide over every stretch of text that s's values cover, and
+// reports whether there was one.
+func (s *Set) mark(text string, hide []bool) bool {
+	any := false
+	mark := func(from, to int) {
+		for i := from; i < to; i++ {
+			hide[i] = true
+		}
+		any = true
+	}
+	if len(s.windows) > 0 {
+		for i := 0; i+Window <= len(text); i++ {
+			if _, ok := s.windows[text[i:i+Window]]; ok {
+				mark(i, i+Window)
+			}
+		}
+	}
+	for _, f := range s.exact {
+		for from := 0; ; {
+			j := strings.Index(text[from:], f)
+			if j < 0 {
+				break
+			}
+			mark(from+j, from+j+len(f))
+			from += j + 1
+		}
+	}
+	return any
 }
 
 // Strings yields every string inside v (a secret's data: strings, maps,

@@ -53,7 +53,15 @@ type Options struct {
 // (so a stray variable would send the AppRole secret_id to another server
 // while the log shows the configured one), and an SRV lookup lets DNS pick
 // the server. Vault Agent clears VAULT_AGENT_ADDR for the same reason.
-var ignoredEnv = []string{"VAULT_AGENT_ADDR", "BAO_AGENT_ADDR", "VAULT_SRV_LOOKUP"}
+//
+// VAULT_PROXY_ADDR and VAULT_HTTP_PROXY (and their BAO_ names) make the
+// client send every request through the HTTP proxy they name, in place of
+// the standard HTTPS_PROXY/HTTP_PROXY/NO_PROXY: a stray one (often set
+// for a Vault Proxy, which is no HTTP proxy) would pass rotor's logins
+// and token through another program. rotor ignores them too; the
+// standard variables still apply, as for any Go program.
+var ignoredEnv = []string{"VAULT_AGENT_ADDR", "BAO_AGENT_ADDR", "VAULT_SRV_LOOKUP",
+	"VAULT_PROXY_ADDR", "VAULT_HTTP_PROXY", "BAO_PROXY_ADDR", "BAO_HTTP_PROXY"}
 
 // New returns a client with no token set: api.NewClient would pick up
 // VAULT_TOKEN by itself, and rotor decides what token each request uses.
@@ -64,11 +72,16 @@ func New(v Config, o Options) (*api.Client, error) {
 	}
 	for _, name := range ignoredEnv {
 		if os.Getenv(name) != "" && o.Logger != nil {
-			o.Logger.Warn("environment variable ignored: rotor talks only to the configured Vault address",
+			o.Logger.Warn("environment variable ignored: rotor talks only to the configured Vault address, through the proxy HTTPS_PROXY or HTTP_PROXY name if set",
 				"variable", name, "address", RedactedAddress(v.Address))
 		}
 	}
 	c.AgentAddress, c.SRVLookup = "", false
+	if t, ok := c.HttpClient.Transport.(*http.Transport); ok {
+		// DefaultConfig replaced it when VAULT_PROXY_ADDR or
+		// VAULT_HTTP_PROXY was set: back to the standard variables.
+		t.Proxy = http.ProxyFromEnvironment
+	}
 	c.Address = v.Address
 	c.MaxRetries = v.NumRetries
 	tls := &api.TLSConfig{
