@@ -13,9 +13,9 @@ package redact
 import (
 	"encoding/json"
 	"iter"
-	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Window is the length of the pieces of secrets that are recognised
@@ -31,33 +31,62 @@ const MinLen = 4
 const Mask = "[redacted]"
 
 // Set is a collection of secret values in every form they can take.
-// Build one with New; it is immutable and safe for concurrent use.
+// Build one with New and grow it with Add; it is safe for concurrent use.
+//
+// A Set only grows: a caller that learns of values one at a time (a proxy
+// cache gaining an answer) adds them, at a cost that depends on the new
+// values alone, instead of building a Set again from every value it
+// holds. Order does not matter to Redact (it marks every match, then
+// masks), so Add only appends.
 type Set struct {
-	exact   []string // whole forms, longest first
-	windows map[string]struct{}
+	mu      sync.RWMutex
+	exact   []string            // whole forms
+	windows map[string]struct{} // every Window-byte piece of every form
+	values  map[string]struct{} // values already indexed
+	seen    map[string]struct{} // forms already indexed
 }
 
 // New indexes values. Empty and very short values are ignored.
 func New(values iter.Seq[string]) *Set {
-	s := &Set{windows: map[string]struct{}{}}
-	seen := map[string]bool{}
+	s := &Set{windows: map[string]struct{}{}, values: map[string]struct{}{}, seen: map[string]struct{}{}}
+	s.Add(values)
+	return s
+}
+
+// Add indexes values too; a value already in s costs one map lookup.
+func (s *Set) Add(values iter.Seq[string]) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for v := range values {
 		if len(v) < MinLen {
 			continue
 		}
+		if _, ok := s.values[v]; ok {
+			continue
+		}
+		s.values[v] = struct{}{}
 		for _, f := range forms(v) {
-			if len(f) < MinLen || seen[f] {
+			if _, ok := s.seen[f]; ok || len(f) < MinLen {
 				continue
 			}
-			seen[f] = true
+			s.seen[f] = struct{}{}
 			s.exact = append(s.exact, f)
 			for i := 0; i+Window <= len(f); i++ {
 				s.windows[f[i:i+Window]] = struct{}{}
 			}
 		}
 	}
-	sort.Slice(s.exact, func(i, j int) bool { return len(s.exact[i]) > len(s.exact[j]) })
-	return s
+}
+
+// Len is the number of forms s holds: what its memory and each Redact's
+// cost grow with.
+func (s *Set) Len() int {
+	if s == nil {
+		return 0
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.exact)
 }
 
 // forms are the ways v shows up in text: as is, trimmed, Go-quoted and
@@ -81,7 +110,7 @@ func forms(v string) []string {
 }
 
 // Empty reports whether the set hides nothing.
-func (s *Set) Empty() bool { return s == nil || len(s.exact) == 0 }
+func (s *Set) Empty() bool { return s.Len() == 0 }
 
 // Redact returns text with every known secret, and every Window-byte
 // piece of one, replaced by Mask. Adjacent hidden stretches merge into one
@@ -90,6 +119,8 @@ func (s *Set) Redact(text string) string {
 	if s.Empty() || len(text) < MinLen {
 		return text
 	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	hide := make([]bool, len(text))
 	any := false
 	mark := func(from, to int) {
