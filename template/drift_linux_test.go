@@ -92,8 +92,9 @@ func TestOwnerOnlyDriftIsRepaired(t *testing.T) {
 	}
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out.txt")
-	liveRunner(t, []Spec{driftSpec(out)}, Options{})
+	r, _ := liveRunner(t, []Spec{driftSpec(out)}, Options{})
 	eventually(t, "first render", holds(out, leakSecrets["pw"]))
+	eventually(t, "the destination watched", watching(r, out))
 
 	o := watchOpens(t, out)
 	if err := os.Chown(out, 65534, 65534); err != nil {
@@ -114,9 +115,10 @@ func TestDriftRepairReadsOnce(t *testing.T) {
 	out := filepath.Join(dir, "out.txt")
 	spec := driftSpec(out)
 	spec.Owner = atomicfile.Owner{}
-	liveRunner(t, []Spec{spec}, Options{})
+	r, _ := liveRunner(t, []Spec{spec}, Options{})
 	want := leakSecrets["pw"]
 	eventually(t, "first render", holds(out, want))
+	eventually(t, "the destination watched", watching(r, out))
 	before, err := os.Lstat(out)
 	if err != nil {
 		t.Fatal(err)
