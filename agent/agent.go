@@ -20,7 +20,6 @@ import (
 	"github.com/rotorproject/rotor/auth"
 	"github.com/rotorproject/rotor/internal/atomicfile"
 	"github.com/rotorproject/rotor/internal/phases"
-	"github.com/rotorproject/rotor/internal/redact"
 	"github.com/rotorproject/rotor/internal/state"
 	"github.com/rotorproject/rotor/internal/vaultclient"
 	"github.com/rotorproject/rotor/internal/watch"
@@ -83,11 +82,8 @@ type Agent struct {
 	quit     chan struct{}
 	quitOnce sync.Once
 
-	// redactMu guards the redaction set secrets() keeps, and what it was
-	// built from.
-	redactMu  sync.Mutex
-	redactSet *redact.Set
-	redactKey redactKey
+	// redact keeps the redaction set secrets() hands out.
+	redact redactor
 }
 
 // errDone ends Run successfully once exit_after_auth's work is finished;

@@ -62,9 +62,20 @@ func persistState(cfg *config.Config, bind string) *stateSettings {
 
 // cacheRenewer lets the scheduler keep the proxy cache's leases and
 // tokens alive: a cached lease is one more entry it renews on time.
-type cacheRenewer struct{ s *lease.Store }
+// It also tells the redactor of each new entry (added), so the
+// redaction set grows by that entry alone.
+type cacheRenewer struct {
+	s     *lease.Store
+	added func(id string)
+}
+
+// cacheRenewer returns the Renewer the proxy cache is built with.
+func (a *Agent) cacheRenewer() cacheRenewer {
+	return cacheRenewer{s: a.store, added: a.redact.cacheAdded}
+}
 
 func (r cacheRenewer) Track(t proxy.Tracked) {
+	r.added(t.ID)
 	r.s.Track(lease.Tracked{ID: t.ID, LeaseID: t.LeaseID, Token: t.Token, TTL: t.TTL, Issued: t.Issued, Gone: t.Gone})
 }
 
@@ -91,7 +102,7 @@ func (a *Agent) newProxy(s *settings) (ops.APIOptions, error) {
 		return api, fmt.Errorf("api proxy: %w", err)
 	}
 	if s.proxy.cache {
-		a.cache = proxy.NewCache(cacheRenewer{a.store}, a.log.With("component", "proxy"))
+		a.cache = proxy.NewCache(a.cacheRenewer(), a.log.With("component", "proxy"))
 		api.CacheClear = a.cache.ClearHandler()
 	}
 	p := proxy.New(proxy.Options{

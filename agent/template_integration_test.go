@@ -65,7 +65,7 @@ func TestKVv2TemplateChangesAndNoNeedlessWrites(t *testing.T) {
 	}
 	dir := t.TempDir()
 	out, out2, reloads := filepath.Join(dir, "out", "app.env"), filepath.Join(dir, "user.txt"), filepath.Join(dir, "reloads")
-	startAgent(t, srv, appRoleAuth(t, root, `path "secret/data/app" { capabilities = ["read"] }`, nil)+fmt.Sprintf(`
+	r := startAgent(t, srv, appRoleAuth(t, root, `path "secret/data/app" { capabilities = ["read"] }`, nil)+fmt.Sprintf(`
 template_config {
   static_secret_render_interval = "1s"
 }
@@ -86,8 +86,24 @@ template {
 	}
 	waitContent(t, reloads, func(s string) bool { return s == "reload\n" }, 5*time.Second)
 	st1, _ := os.Stat(out)
-	// Several intervals with an unchanged value: no write, no reload.
-	time.Sleep(2500 * time.Millisecond)
+	// Several intervals with an unchanged value (the store logs each
+	// re-read): no write, no reload.
+	unchanged := func() int {
+		n := 0
+		for _, l := range strings.Split(r.logs.String(), "\n") {
+			if strings.Contains(l, `msg="secret refreshed"`) && strings.Contains(l, "changed=false") {
+				n++
+			}
+		}
+		return n
+	}
+	before := unchanged()
+	vaulttest.Eventually(t, 15*time.Second, func() error {
+		if n := unchanged() - before; n < 4 {
+			return fmt.Errorf("%d unchanged re-reads", n)
+		}
+		return nil
+	})
 	st2, _ := os.Stat(out)
 	if !st2.ModTime().Equal(st1.ModTime()) || countLines(t, reloads) != 1 {
 		t.Fatalf("unchanged secret rewrote the file or reloaded (reloads=%d)", countLines(t, reloads))
@@ -162,6 +178,9 @@ template {
 		}
 		return nil
 	})
+	// The point of this sleep: a window in which a retried command must
+	// not run more than a backoff allows (it is the measurement, not a
+	// wait for something).
 	time.Sleep(2 * time.Second)
 	if n := countLines(t, runs); n > 4 {
 		t.Fatalf("failed command ran %d times in ~4s: a hot loop", n)

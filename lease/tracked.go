@@ -41,8 +41,8 @@ func (s *Store) Track(t Tracked) {
 		e.op, e.next, e.planned = OpRenew, now, true
 	}
 	s.mu.Lock()
+	// valuesVer stays: Values leaves tracked entries to their owner.
 	s.entries[trackedKey(t.ID)] = e
-	s.valuesVer++
 	s.mu.Unlock()
 	s.poke()
 }

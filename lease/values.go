@@ -11,13 +11,18 @@ import (
 // holds must never reach a log line, error or API answer. It holds the
 // store's lock while it runs; the consumer must not call back into the
 // store.
+//
+// Tracked entries are left out: their tokens are the proxy cache's, which
+// reports them itself (proxy.Cache.Values, EntryValues). Yielding them
+// here too would make every cached answer change the store's version and
+// send a redactor through every value again.
 func (s *Store) Values() iter.Seq[string] {
 	return func(yield func(string) bool) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		for _, e := range s.entries {
-			if e.tracked != nil && !yield(e.tracked.Token) {
-				return
+			if e.tracked != nil {
+				continue
 			}
 			sec := e.val.Secret
 			if sec == nil {

@@ -259,9 +259,10 @@ func (c *Child) pendingChange() bool {
 	return c.changed
 }
 
-// stop sends the stop signal, waits up to the kill timeout, then SIGKILL.
-// A stop signal that cannot be sent (Windows without a console) kills at
-// once: waiting would only delay the same end.
+// stop sends the stop signal, waits up to the kill timeout on c's clock
+// (a fake one in tests), then SIGKILL. A stop signal that cannot be sent
+// (Windows without a console) kills at once: waiting would only delay the
+// same end.
 func (c *Child) stop(p *proc) {
 	if err := p.send(c.cfg.StopSignal); err != nil {
 		select {
@@ -277,7 +278,7 @@ func (c *Child) stop(p *proc) {
 	select {
 	case <-p.done:
 		return
-	case <-time.After(c.cfg.KillTimeout):
+	case <-c.clock.After(c.cfg.KillTimeout):
 	}
 	c.log.Warn("child did not stop in time; killing it", "pid", p.pid, "timeout", c.cfg.KillTimeout)
 	p.send("SIGKILL")

@@ -14,6 +14,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/rotorproject/rotor/internal/clock"
 	"github.com/rotorproject/rotor/internal/command"
 )
 
@@ -179,6 +180,45 @@ func TestKillAfterTimeout(t *testing.T) {
 		}
 		if d := time.Since(start); d != 5*time.Second {
 			t.Fatalf("killed after %v, want the 5s kill timeout", d)
+		}
+	})
+}
+
+// The kill timeout runs on the injected clock: the child is killed when
+// the clock reaches it, not before, whatever the wall clock does.
+func TestKillTimeoutFollowsTheClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fake := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+		f := &fakeProcs{ignoreTerm: true}
+		c := New(Options{Spec: execCfg(), Clock: fake, Logger: slog.New(slog.DiscardHandler)})
+		c.spawn = f.spawn
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- c.Run(ctx) }()
+		c.Ready()
+		synctest.Wait()
+		cancel()
+		synctest.Wait() // stop sent SIGTERM and waits on the fake clock
+		if n := fake.Waiters(); n != 1 {
+			t.Fatalf("%d waits on the clock, want the kill timeout's", n)
+		}
+		time.Sleep(time.Hour) // the bubble's time: not the supervisor's clock
+		fake.Advance(execCfg().KillTimeout - time.Nanosecond)
+		synctest.Wait()
+		select {
+		case err := <-done:
+			t.Fatalf("Run returned (%v) before the kill timeout", err)
+		default:
+		}
+		if got := f.signalsOf(0); !slices.Equal(got, []os.Signal{syscall.SIGTERM}) {
+			t.Fatalf("signals before the timeout %v", got)
+		}
+		fake.Advance(time.Nanosecond)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if got := f.signalsOf(0); !slices.Equal(got, []os.Signal{syscall.SIGTERM, syscall.SIGKILL}) {
+			t.Fatalf("signals %v", got)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package template
 
 import (
+	"maps"
 	"time"
 
 	"github.com/rotorproject/rotor/lease"
@@ -37,8 +38,9 @@ func (r *Runner) reuseCerts() {
 // reuseCert seeds the store with the certificate at t's destination for
 // ref, if the store does not hold ref yet and the file (a regular file
 // owned by rotor or the template's owner, see readOwnFile) holds a
-// certificate and its key before their renewal point. Safe for concurrent use: pkiCert
-// calls with computed arguments get here from the render goroutines.
+// certificate and its key before their renewal point. Safe for concurrent
+// use: pkiCert calls with computed arguments get here from the render
+// goroutines.
 func (r *Runner) reuseCert(t *tmpl, ref lease.Ref) {
 	if t.envName != "" || t.cfg.Destination == "" {
 		return
@@ -50,18 +52,52 @@ func (r *Runner) reuseCert(t *tmpl, ref lease.Ref) {
 	if _, ok := r.store.Lookup(ref.Key()); ok {
 		return
 	}
-	content, err := readOwnFile(t.cfg.Destination, t.cfg.MaxBytes, t.uid)
-	if err != nil {
+	c := t.certAt()
+	if c.data == nil {
 		return // nothing there yet, or not a file rotor wrote: issue one
 	}
 	now := r.clock.Now()
-	data, notBefore, notAfter, ok := reusableCert(content, now, r.o.CertReuseThreshold)
-	if !ok {
+	if !now.Before(renewalPoint(c.notBefore, c.notAfter, r.o.CertReuseThreshold)) {
 		return
 	}
-	seedCert(r.store, ref, data, notBefore, notAfter, now)
+	// A copy: the store owns what it is given, and this one is kept.
+	seedCert(r.store, ref, maps.Clone(c.data), c.notBefore, c.notAfter, now)
 	r.log.Info("reusing the certificate found at the destination", "template", t.name, "secret", ref.String(),
-		"not_after", notAfter.UTC().Format(time.RFC3339))
+		"not_after", c.notAfter.UTC().Format(time.RFC3339))
+}
+
+// certFile is what certificate reuse found at a template's destination,
+// kept until the file changes: while Vault refuses the issue call, every
+// retry of the render asks again, and reading and parsing the file each
+// time did the same work for the same answer.
+type certFile struct {
+	stamp fileStamp // the file it comes from; zero: none read
+	// data is the certificate and key found, in the issue call's shape;
+	// nil when the file holds no usable pair (or is not rotor's).
+	data                map[string]any
+	notBefore, notAfter time.Time
+}
+
+// certAt returns what t's destination holds for certificate reuse,
+// reading it only if it changed since the last look (a stat tells).
+// Called with Runner.seedMu held.
+func (t *tmpl) certAt() certFile {
+	st, ok := statStamp(t.cfg.Destination)
+	switch {
+	case !ok:
+		t.cert = certFile{}
+	case st != t.cert.stamp:
+		// The stamp kept is the one of the file read (fstat on the
+		// descriptor): a change after it differs from the next stat.
+		content, st, err := readOwnFile(t.cfg.Destination, t.cfg.MaxBytes, t.uid)
+		t.cert = certFile{stamp: st}
+		if err == nil {
+			if data, nb, na, ok := certPair(content); ok {
+				t.cert.data, t.cert.notBefore, t.cert.notAfter = data, nb, na
+			}
+		}
+	}
+	return t.cert
 }
 
 // seedCert makes the store hold data as the answer to ref: a certificate

@@ -116,17 +116,16 @@ func nextBlock(b []byte) (*pem.Block, []byte) {
 	return block, b[stop:]
 }
 
-// reusableCert reads a pkiCert template's destination and returns the
-// issue response it holds, as Vault Agent reuses a certificate it finds
-// there instead of issuing a new one at every restart. The file must hold
-// a certificate and the private key that matches it (a file without the
-// key could not give the key to a template that renders it), and now must
-// be before the certificate's renewal point, threshold of its validity
-// (lease_renewal_threshold), as Vault Agent decides. Anything else (no
-// file, no certificate, a block that does not parse, a certificate past
-// its renewal point) returns ok false: a new certificate is issued, where
-// Vault Agent fails on a file it cannot parse.
-func reusableCert(content []byte, now time.Time, threshold float64) (data map[string]any, notBefore, notAfter time.Time, ok bool) {
+// certPair reads a pkiCert template's destination and returns the issue
+// response it holds, as Vault Agent reuses a certificate it finds there
+// instead of issuing a new one at every restart. The file must hold a
+// certificate and the private key that matches it (a file without the
+// key could not give the key to a template that renders it). Anything
+// else (no certificate, a block that does not parse) returns ok false: a
+// new certificate is issued, where Vault Agent fails on a file it cannot
+// parse. Whether it is still early enough to reuse it is reuseCert's
+// question (renewalPoint).
+func certPair(content []byte) (data map[string]any, notBefore, notAfter time.Time, ok bool) {
 	pems, leaf, err := pemsFromBytes(content)
 	if err != nil || leaf == nil || pems.Key == "" {
 		return nil, time.Time{}, time.Time{}, false
@@ -134,9 +133,6 @@ func reusableCert(content []byte, now time.Time, threshold float64) (data map[st
 	block, _ := pem.Decode([]byte(pems.Key))
 	pub, err := publicKey(block)
 	if err != nil || matching([]*x509.Certificate{leaf}, pub) == nil {
-		return nil, time.Time{}, time.Time{}, false
-	}
-	if !now.Before(renewalPoint(leaf.NotBefore, leaf.NotAfter, threshold)) {
 		return nil, time.Time{}, time.Time{}, false
 	}
 	return issueData(pems, leaf), leaf.NotBefore, leaf.NotAfter, true

@@ -170,3 +170,15 @@ func TestReusableCert(t *testing.T) {
 		})
 	}
 }
+
+// reusableCert is what reuseCert decides from a destination's content:
+// the certificate and key it holds (certPair), if now is before the
+// certificate's renewal point, threshold of its validity
+// (lease_renewal_threshold), as Vault Agent decides.
+func reusableCert(content []byte, now time.Time, threshold float64) (data map[string]any, notBefore, notAfter time.Time, ok bool) {
+	data, notBefore, notAfter, ok = certPair(content)
+	if !ok || !now.Before(renewalPoint(notBefore, notAfter, threshold)) {
+		return nil, time.Time{}, time.Time{}, false
+	}
+	return data, notBefore, notAfter, true
+}

@@ -40,6 +40,9 @@ type tmpl struct {
 	firstDue   time.Time // first change not yet rendered (wait max)
 	dirty      bool
 	lastRender time.Time
+	// cert is what certificate reuse last found at the destination;
+	// guarded by Runner.seedMu (see reuseCert).
+	cert certFile
 }
 
 var brain = ctemplate.NewBrain()

@@ -1,9 +1,6 @@
 package template
 
 import (
-	"bytes"
-	"io"
-	"os"
 	"time"
 
 	"github.com/rotorproject/rotor/internal/atomicfile"
@@ -140,50 +137,36 @@ func (r *Runner) reloadSource(t *tmpl, now time.Time) {
 }
 
 // repair writes t's last rendered content again if its destination no
-// longer holds it (deleted, edited, or its mode changed by someone else).
-// The reload command does not run: the file is back to what the
-// application last reloaded.
+// longer holds it with its mode and owner (deleted, edited, chmodded or
+// chowned by someone else). The reload command does not run: the file is
+// back to what the application last reloaded.
+//
+// The destination is read once: atomicfile.Write compares its bytes, mode
+// and owner with what it would write, and writes only when one differs.
 func (r *Runner) repair(t *tmpl) {
 	if !t.rendered || t.output == nil {
 		return
 	}
-	if r.holds(t) {
-		return
-	}
+	o := r.writeOptions(t)
 	r.writeSem <- struct{}{}
-	defer func() { <-r.writeSem }()
-	if _, err := atomicfile.Write(t.cfg.Destination, t.output, r.writeOptions(t)); err != nil {
+	changed, err := atomicfile.Write(t.cfg.Destination, t.output, o)
+	<-r.writeSem
+	if err != nil {
 		r.log.Error("destination changed by someone else and cannot be written again", "template", t.name, "error", err)
 		return
 	}
+	if !changed {
+		return // it holds t's output, mode and owner: nothing drifted
+	}
 	r.seen(t.cfg.Destination)
 	r.log.Warn("destination changed or removed by someone else; written again", "template", t.name)
-	// Seen records the file as it is now: an edit landing between the
-	// write and Seen would go unnoticed. Look once more.
-	if !r.holds(t) {
+	// Seen records the file as it is now: a change landing between the
+	// write and Seen would go unnoticed. Its metadata tells most of them
+	// without reading it again; only an edit keeping its size, mode and
+	// owner in that instant is missed, as after any write rotor makes.
+	if !atomicfile.Matches(t.cfg.Destination, int64(len(t.output)), o) {
 		r.fileEvent(func(e *fileEvents) { e.drifted[t] = true })
 	}
-}
-
-// holds reports whether t's destination holds exactly t's last output,
-// with its mode when perms is set (without perms, the file's mode is
-// whatever its owner made it, as in Vault Agent): a regular file only,
-// read without following a symlink.
-func (r *Runner) holds(t *tmpl) bool {
-	st, err := os.Lstat(t.cfg.Destination)
-	if err != nil || !st.Mode().IsRegular() || st.Size() != int64(len(t.output)) {
-		return false
-	}
-	if !t.cfg.PermsUnset && st.Mode().Perm() != t.cfg.Perms.Perm() {
-		return false
-	}
-	f, err := openRegular(t.cfg.Destination)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, int64(len(t.output))+1))
-	return err == nil && bytes.Equal(b, t.output)
 }
 
 // seen tells the Watcher that rotor itself just wrote path.

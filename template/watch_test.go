@@ -36,7 +36,7 @@ func liveRunner(t *testing.T, specs []Spec, o Options) (*Runner, *syncBuf) {
 	store.SetToken(auth.NewToken(&api.Secret{Auth: &api.SecretAuth{ClientToken: "t", LeaseDuration: 3600}}, time.Now()))
 	logs := &syncBuf{}
 	w := watch.New(nil)
-	o.Store, o.Watch = store, w
+	o.Store, o.Watch = store, &countingWatcher{Watcher: w}
 	o.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	o.Env = []string{"PATH=/usr/bin:/bin"}
 	r, err := New(specs, nil, o)
@@ -89,8 +89,9 @@ func TestInputsAndSourcesRenderAgainWhenChanged(t *testing.T) {
 	in, src, out := filepath.Join(dir, "in.txt"), filepath.Join(dir, "t.tpl"), filepath.Join(dir, "out.txt")
 	os.WriteFile(in, []byte("one"), 0o600)
 	os.WriteFile(src, []byte(`A={{ file "`+in+`" }}`), 0o600)
-	_, logs := liveRunner(t, []Spec{{Source: src, Destination: out, Perms: 0o600}}, Options{})
+	r, logs := liveRunner(t, []Spec{{Source: src, Destination: out, Perms: 0o600}}, Options{})
 	eventually(t, "first render", holds(out, "A=one"))
+	eventually(t, "the input and the source watched", watching(r, in, src))
 
 	os.WriteFile(in+".tmp", []byte("two"), 0o600)
 	os.Rename(in+".tmp", in) // replaced, as editors and Kubernetes do
@@ -117,9 +118,10 @@ func TestDriftIsRepaired(t *testing.T) {
 	out, runs := filepath.Join(dir, "out.txt"), filepath.Join(dir, "runs")
 	spec := Spec{Contents: `{{ with secret "kv/pw" }}{{ .Data.v }}{{ end }}`, Destination: out, Perms: 0o600,
 		Command: command.Command{Shell: "echo run >> " + runs}}
-	_, logs := liveRunner(t, []Spec{spec}, Options{})
+	r, logs := liveRunner(t, []Spec{spec}, Options{})
 	want := leakSecrets["pw"]
 	eventually(t, "first render", holds(out, want))
+	eventually(t, "the destination watched", watching(r, out))
 	eventually(t, "the first reload", holds(runs, "run\n"))
 
 	os.Remove(out)
@@ -152,8 +154,9 @@ func TestHangingCommandDoesNotBlockOtherTemplates(t *testing.T) {
 		{Contents: "slow", Destination: slow, Perms: 0o600, Command: command.Command{Shell: "sleep 30"}, CommandTimeout: time.Minute},
 		{Contents: `{{ file "` + in + `" }}`, Destination: fast, Perms: 0o600},
 	}
-	liveRunner(t, specs, Options{})
+	r, _ := liveRunner(t, specs, Options{})
 	eventually(t, "first render", holds(fast, "1"))
+	eventually(t, "the input watched", watching(r, in))
 	os.WriteFile(in, []byte("2"), 0o600)
 	start := time.Now()
 	eventually(t, "the other template rendered while the command hangs", holds(fast, "2"))
@@ -211,19 +214,42 @@ func liveRunnerStoppable(t *testing.T, specs []Spec, o Options) (stoppable, *syn
 type countingWatcher struct {
 	Watcher
 	mu   sync.Mutex
-	sets [][]string
+	sets [][]string      // the base names in each Set
+	cur  map[string]bool // the paths of the last Set
 }
 
 func (c *countingWatcher) Set(group string, paths map[string]func()) {
+	// The Watcher first: once a path is recorded here, the Watcher knows
+	// its state, and a change from then on is reported.
+	c.Watcher.Set(group, paths)
 	c.mu.Lock()
 	var ps []string
+	c.cur = map[string]bool{}
 	for p := range paths {
 		ps = append(ps, filepath.Base(p))
+		c.cur[p] = true
 	}
 	slices.Sort(ps)
 	c.sets = append(c.sets, ps)
 	c.mu.Unlock()
-	c.Watcher.Set(group, paths)
+}
+
+// watching reports whether the runner's Watcher watches every path: a
+// change made before it does goes unnoticed (the runner gives it the
+// files a render read after the render), so a test waits for it before
+// changing them.
+func watching(r *Runner, paths ...string) func() error {
+	return func() error {
+		c := r.o.Watch.(*countingWatcher)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for _, p := range paths {
+			if !c.cur[p] {
+				return fmt.Errorf("%s not watched yet", p)
+			}
+		}
+		return nil
+	}
 }
 
 func (c *countingWatcher) all() [][]string {

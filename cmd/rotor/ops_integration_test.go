@@ -34,6 +34,7 @@ template {
 }`, stateDir, dbUserTpl+":"+dbPassTpl, out, reloads))
 	env := []string{"ROTOR_STATE_KEY=test-state-key-of-16+-bytes"}
 	run := func() *started {
+		began := time.Now()
 		p := startEnv(t, env, "agent", "-config", cfg)
 		vaulttest.Eventually(t, 30*time.Second, func() error {
 			if !strings.Contains(p.out.String(), "all templates rendered") {
@@ -41,8 +42,14 @@ template {
 			}
 			return nil
 		})
-		// Let the state saver run, then stop as an orchestrator would.
-		time.Sleep(700 * time.Millisecond)
+		// Wait for the state saver to write this run's state (it saves
+		// shortly after each token), then stop as an orchestrator would.
+		vaulttest.Eventually(t, 10*time.Second, func() error {
+			if st, err := os.Stat(filepath.Join(stateDir, "rotor.state")); err != nil || st.ModTime().Before(began) {
+				return errors.New("the state file is not this run's yet")
+			}
+			return nil
+		})
 		p.cmd.Process.Signal(syscall.SIGTERM)
 		if code := p.exitCode(t, 30*time.Second); code != 0 {
 			t.Fatalf("exit %d:\n%s", code, p.out)

@@ -15,9 +15,9 @@ package redact
 import (
 	"encoding/json"
 	"iter"
-	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -34,26 +34,46 @@ const MinLen = 4
 const Mask = "[redacted]"
 
 // Set is a collection of secret values in every form they can take.
-// Build one with New; it is immutable and safe for concurrent use.
+// Build one with New and grow it with Add; it is safe for concurrent use.
+//
+// A Set only grows: a caller that learns of values one at a time (a proxy
+// cache gaining an answer) adds them, at a cost that depends on the new
+// values alone, instead of building a Set again from every value it
+// holds. Order does not matter to Redact (it marks every match, then
+// masks), so Add only appends.
 type Set struct {
-	exact   []string // whole forms, longest first
-	windows map[string]struct{}
-	also    *Set // another set whose values are hidden too (Plus)
+	mu      sync.RWMutex
+	exact   []string            // whole forms
+	windows map[string]struct{} // every Window-byte piece of every form
+	values  map[string]struct{} // values already indexed
+	seen    map[string]struct{} // forms already indexed
+	also    *Set                // another set whose values are hidden too (Plus)
 }
 
 // New indexes values. Empty and very short values are ignored.
 func New(values iter.Seq[string]) *Set {
-	s := &Set{windows: map[string]struct{}{}}
-	seen := map[string]bool{}
+	s := &Set{windows: map[string]struct{}{}, values: map[string]struct{}{}, seen: map[string]struct{}{}}
+	s.Add(values)
+	return s
+}
+
+// Add indexes values too; a value already in s costs one map lookup.
+func (s *Set) Add(values iter.Seq[string]) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for v := range values {
 		if len(v) < MinLen || isTimestamp(v) {
 			continue
 		}
+		if _, ok := s.values[v]; ok {
+			continue
+		}
+		s.values[v] = struct{}{}
 		for _, f := range forms(v) {
-			if len(f) < MinLen || seen[f] {
+			if _, ok := s.seen[f]; ok || len(f) < MinLen {
 				continue
 			}
-			seen[f] = true
+			s.seen[f] = struct{}{}
 			s.exact = append(s.exact, f)
 			for i := 0; i+Window <= len(f); i++ {
 				if w := f[i : i+Window]; !dateOrNumber(w) {
@@ -62,8 +82,6 @@ func New(values iter.Seq[string]) *Set {
 			}
 		}
 	}
-	sort.Slice(s.exact, func(i, j int) bool { return len(s.exact[i]) > len(s.exact[j]) })
-	return s
 }
 
 // Secrets come with timestamps (KV v2's created_time, a token's
@@ -106,6 +124,17 @@ func dateOrNumber(w string) bool {
 	return true
 }
 
+// Len is the number of forms s holds: what its memory and each Redact's
+// cost grow with.
+func (s *Set) Len() int {
+	if s == nil {
+		return 0
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.exact)
+}
+
 // forms are the ways v shows up in text: as is, trimmed, Go-quoted and
 // JSON-escaped (without the surrounding quotes), and each line of a
 // multi-line value (a PEM body's lines, say).
@@ -129,7 +158,7 @@ func forms(v string) []string {
 // Empty reports whether the set hides nothing.
 func (s *Set) Empty() bool {
 	for ; s != nil; s = s.also {
-		if len(s.exact) > 0 {
+		if s.Len() > 0 {
 			return false
 		}
 	}
@@ -178,6 +207,8 @@ func (s *Set) Redact(text string) string {
 // mark sets hide over every stretch of text that s's values cover, and
 // reports whether there was one.
 func (s *Set) mark(text string, hide []bool) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	any := false
 	mark := func(from, to int) {
 		for i := from; i < to; i++ {

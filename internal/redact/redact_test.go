@@ -88,3 +88,26 @@ func FuzzRedact(f *testing.F) {
 		}
 	})
 }
+
+// TestAddWhileRedacting: values added to a Set in use are hidden from
+// then on, and adding races with nothing (run with -race).
+func TestAddWhileRedacting(t *testing.T) {
+	set := New(slices.Values([]string{"first-secret-0123456789"}))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 100 {
+			set.Redact("first-secret-0123456789 and second-secret-0123456789")
+		}
+	}()
+	set.Add(slices.Values([]string{"second-secret-0123456789", "first-secret-0123456789"}))
+	<-done
+	if got := set.Redact("a second-secret-0123456789 b"); got != "a "+Mask+" b" {
+		t.Errorf("added value: %q", got)
+	}
+	n := set.Len()
+	set.Add(slices.Values([]string{"second-secret-0123456789"}))
+	if set.Len() != n {
+		t.Errorf("adding a value again grew the set from %d to %d forms", n, set.Len())
+	}
+}

@@ -48,6 +48,7 @@ type stamp struct {
 	mtime  time.Time
 	mode   os.FileMode
 	ino    uint64
+	owner  [2]uint32 // uid, gid
 }
 
 func stat(p string) stamp {
@@ -55,7 +56,7 @@ func stat(p string) stamp {
 	if err != nil {
 		return stamp{}
 	}
-	return stamp{exists: true, size: st.Size(), mtime: st.ModTime(), mode: st.Mode(), ino: inode(st)}
+	return stamp{exists: true, size: st.Size(), mtime: st.ModTime(), mode: st.Mode(), ino: inode(st), owner: owner(st)}
 }
 
 // New returns a watcher; it starts nothing until Run.

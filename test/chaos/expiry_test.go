@@ -64,6 +64,8 @@ func Test100LeasesExpiringTogether(t *testing.T) {
 	var offsets []time.Duration // renewal - issue: the jitter, free of the issue spread
 	var late []string
 	for _, id := range leases {
+		// A point on the real Vault's clock (85% of the lease), not a
+		// wait for something: the lease must have been renewed by then.
 		time.Sleep(time.Until(issued[id].Add(ttl * 17 / 20)))
 		info, ok := lookupLease(e.root, id)
 		switch {
@@ -85,7 +87,8 @@ func Test100LeasesExpiringTogether(t *testing.T) {
 	if len(late) > 0 {
 		t.Errorf("%d of %d leases not renewed within their window: %v", len(late), n, first(late, 5))
 	}
-	// Past the end of every first lease, every credential still logs in.
+	// Past the end of every first lease, every credential still logs in
+	// (a point on the real Vault's clock, on purpose).
 	time.Sleep(time.Until(lastIssue.Add(ttl + 2*time.Second)))
 	lockedOut := 0
 	for _, l := range strings.Split(strings.TrimSpace(string(stat(t, out).data)), "\n") {

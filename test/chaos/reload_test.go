@@ -101,6 +101,8 @@ func TestReloadCommandFailing(t *testing.T) {
 	e.write("ok", "")
 	r.waitLog("reload command succeeded", 1, time.Minute)
 	n := len(runTimes(runs))
+	// A real wait, on purpose: the check is that the command does not
+	// run again within it.
 	quiet := time.Now().Add(5 * time.Second)
 	time.Sleep(time.Until(quiet))
 	if m := len(runTimes(runs)); m != n {

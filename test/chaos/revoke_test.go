@@ -88,6 +88,8 @@ func TestTokenRevokedByOperator(t *testing.T) {
 	seenDB := s.waitNewCreds(t, s.db, db.data, time.Minute)
 	seenOther := s.waitNewCreds(t, s.other, other.data, time.Minute)
 	s.r.waitLog("reload command succeeded", 5, 10*time.Second) // 3 at start, 2 now
+	// A real wait, on purpose: the checks below are that nothing more
+	// happens (no other login, fetch or issue) in the seconds after.
 	settle := time.Now().Add(3 * time.Second)
 	time.Sleep(time.Until(settle))
 
@@ -141,6 +143,8 @@ func TestLeaseRevokedByOperator(t *testing.T) {
 	}
 	seen := s.waitNewCreds(t, s.db, db.data, time.Minute)
 	s.r.waitLog("reload command succeeded", 4, 10*time.Second) // 3 at start, 1 now
+	// A real wait, on purpose: the checks below are that nothing more
+	// happens (no other login, fetch or issue) in the seconds after.
 	settle := time.Now().Add(3 * time.Second)
 	time.Sleep(time.Until(settle))
 
