@@ -82,7 +82,6 @@ type Cache struct {
 	managed map[string]bool          // tokens whose leases and child tokens are cached
 	flights map[string]chan struct{} // requests in flight, by key
 	headers map[string]http.Header   // shared answer headers (see intern)
-	version uint64                   // changes with every entry added (ValuesVersion)
 	max     int                      // entries at most (DefaultMaxEntries; tests lower it)
 }
 
@@ -233,7 +232,6 @@ func (c *Cache) store(req *request, res *response) {
 		return
 	}
 	c.byID[e.ID] = e
-	c.version++
 	c.mu.Unlock()
 	c.track(e, false)
 	c.log.Debug("proxied answer cached", "kind", e.Kind, "path", e.Path)
@@ -324,7 +322,6 @@ func (c *Cache) Restore(entries []Entry) int {
 		}
 		e.Header = c.intern(e.Header)
 		c.byID[e.ID] = &e
-		c.version++
 		if e.Kind == KindToken {
 			c.managed[e.Token] = true
 		}
@@ -377,15 +374,6 @@ func (c *Cache) intern(h http.Header) http.Header {
 
 // maxHeaderSets bounds the distinct headers intern remembers.
 const maxHeaderSets = 64
-
-// ValuesVersion changes whenever an entry is added, so that what a caller
-// derives from Values (a redaction set) can be kept until it changes. Read
-// it before Values.
-func (c *Cache) ValuesVersion() uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.version
-}
 
 // Values yields every string in the cached answers and the tokens they
 // were asked with, for redaction: they hold secrets (database passwords,
