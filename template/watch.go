@@ -136,7 +136,7 @@ func (r *Runner) reloadSource(t *tmpl, now time.Time) {
 		}
 	}
 	r.log.Error("template source changed but cannot be used; the previous version stays", "template", t.name,
-		"source", t.cfg.Source, "error", r.secrets().Redact(err.Error()))
+		"source", t.cfg.Source, "error", r.secrets().Redact(err.Error()), "error_class", KindParse.String())
 }
 
 // repair writes t's last rendered content again if its destination no
@@ -153,7 +153,8 @@ func (r *Runner) repair(t *tmpl) {
 	r.writeSem <- struct{}{}
 	defer func() { <-r.writeSem }()
 	if _, err := atomicfile.Write(t.cfg.Destination, t.output, r.writeOptions(t)); err != nil {
-		r.log.Error("destination changed by someone else and cannot be written again", "template", t.name, "error", err)
+		r.log.Error("destination changed by someone else and cannot be written again", "template", t.name, "error", err,
+			"error_class", KindPublish.String())
 		return
 	}
 	r.seen(t.cfg.Destination)
