@@ -67,8 +67,8 @@ func (s *Store) renewLease(ctx context.Context, j job) (time.Duration, bool, err
 // checkToken tells a dead token (403 on lookup-self: BadToken, and
 // InvalidToken is called) from a policy denial (the token is fine:
 // Denied, which is permanent). It answers Unavailable when Vault cannot
-// tell now. Concurrent
-// checks of one token share one request, which goes first in the queue.
+// tell now. Concurrent checks of one token share one request, which goes
+// first in the queue.
 func (s *Store) checkToken(ctx context.Context, c *api.Client, tok *auth.Token) vaulterr.Class {
 	v, _, _ := s.flight.Do("check-token:"+strconv.Itoa(tok.Generation), func() (any, error) {
 		ctx, cancel := context.WithTimeout(ctx, MinFetchTimeout)
