@@ -96,6 +96,42 @@ auto_auth {
 	checkSinkToken(t, srv, sink, 0o640)
 }
 
+// A wrapped secret_id that was already unwrapped is refused by Vault with
+// a 400: rotor logs the login failure as invalid_request (by the type of
+// Vault's answer), not as a transient failure of Vault.
+func TestAppRoleUsedWrappedSecretIDIsInvalidRequest(t *testing.T) {
+	srv := vaulttest.Start(t)
+	root := srv.Client(t)
+	roleID, _ := vaulttest.SetupAppRole(t, root, "approle", "app", nil)
+	wrapped := vaulttest.WrappedSecretID(t, root, "approle", "app", "5m")
+	if _, err := root.Logical().Unwrap(wrapped); err != nil { // someone else used it
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	r := startAgent(t, srv, fmt.Sprintf(`
+auto_auth {
+  method "approle" {
+    config = {
+      role_id_file_path   = %q
+      secret_id_file_path = %q
+      secret_id_response_wrapping_path = "auth/approle/role/app/secret-id"
+    }
+  }
+  sink "file" { config = { path = %q } }
+}`, writeFile(t, dir, "role_id", roleID), writeFile(t, dir, "secret_id", wrapped), filepath.Join(dir, "sink")))
+	vaulttest.Eventually(t, 15*time.Second, func() error {
+		for _, line := range strings.Split(r.logs.String(), "\n") {
+			if strings.Contains(line, `msg="login failed"`) {
+				if !strings.Contains(line, "error_class=invalid_request") {
+					t.Fatalf("login failure classified as something else: %s", line)
+				}
+				return nil
+			}
+		}
+		return errors.New("no login failure logged yet")
+	})
+}
+
 func TestKubernetesLogin(t *testing.T) {
 	srv := vaulttest.Start(t)
 	root := srv.Client(t)

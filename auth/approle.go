@@ -79,7 +79,7 @@ func (a *appRole) secretID(ctx context.Context, c *api.Client) (string, error) {
 func (a *appRole) unwrap(ctx context.Context, c *api.Client, wrapToken string) (string, error) {
 	look, err := c.Logical().WriteWithContext(ctx, "sys/wrapping/lookup", map[string]any{"token": wrapToken})
 	if err != nil {
-		return "", fmt.Errorf("%w: look up the wrapped secret_id: %v", ErrCredentials, err)
+		return "", fmt.Errorf("%w: look up the wrapped secret_id: %w", ErrCredentials, err)
 	}
 	want := a.cfg.SecretIDResponseWrappingPath
 	if look == nil || look.Data["creation_path"] != trimSlash(want) {
@@ -91,7 +91,7 @@ func (a *appRole) unwrap(ctx context.Context, c *api.Client, wrapToken string) (
 	}
 	s, err := c.Logical().UnwrapWithContext(ctx, wrapToken)
 	if err != nil {
-		return "", fmt.Errorf("%w: unwrap the secret_id: %v", ErrCredentials, err)
+		return "", fmt.Errorf("%w: unwrap the secret_id: %w", ErrCredentials, err)
 	}
 	id, _ := s.Data["secret_id"].(string)
 	if id == "" {

@@ -402,7 +402,7 @@ func (l *Lifecycle) keep(ctx context.Context, tok *Token) (alive bool) {
 			log.Warn("token rejected by Vault on renewal; logging in again", "accessor", tok.Accessor)
 			l.markDead()
 			return false
-		case class == vaulterr.Permanent && l.o.Method != nil:
+		case class.Permanent() && l.o.Method != nil:
 			// Vault will not renew this token (e.g. no longer renewable):
 			// it lives until it expires; a new login replaces it now. (A
 			// VAULT_TOKEN, which cannot be replaced, is used to its end.)

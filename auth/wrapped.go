@@ -51,7 +51,7 @@ func (l *Lifecycle) runWrapped(ctx context.Context) error {
 				return fmt.Errorf("auto_auth: %w", err)
 			}
 			d := b.Next()
-			log.Warn("login failed", "error", err, "retry_in", d.Round(time.Millisecond))
+			log.Warn("login failed", "error", err, "error_class", vaulterr.Classify(err).String(), "retry_in", d.Round(time.Millisecond))
 			if clock.Sleep(ctx, l.o.Clock, d) != nil {
 				return nil
 			}

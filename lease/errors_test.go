@@ -16,11 +16,11 @@ func TestFailuresAreRetriedByClass(t *testing.T) {
 		class string
 		retry time.Duration // after the failed re-read
 	}{
-		{"503 is transient", fault{status: 503}, "transient", time.Second},
-		{"429 waits for Retry-After", fault{status: 429, retryAfter: "7"}, "transient", 7 * time.Second},
-		{"404 is permanent", fault{status: 404}, "permanent", 30 * time.Second},
-		{"400 is permanent", fault{status: 400}, "permanent", 30 * time.Second},
-		{"403 with a live token is permanent", fault{status: 403}, "permanent", 30 * time.Second},
+		{"503 is transient", fault{status: 503}, "vault_unavailable", time.Second},
+		{"429 waits for Retry-After", fault{status: 429, retryAfter: "7"}, "rate_limited", 7 * time.Second},
+		{"404 is permanent", fault{status: 404}, "secret_not_found", 30 * time.Second},
+		{"400 is permanent", fault{status: 400}, "invalid_request", 30 * time.Second},
+		{"403 with a live token is permanent", fault{status: 403}, "vault_denied", 30 * time.Second},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

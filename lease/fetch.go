@@ -25,16 +25,21 @@ type fetched struct {
 	leaseTTL time.Duration
 }
 
-// ErrNoSecret is returned when Vault has nothing at a path. It counts as
-// a permanent failure.
-var ErrNoSecret = errors.New("no secret at this path")
+// ErrNoSecret is returned when Vault has nothing at a path: class
+// NotFound, a permanent failure.
+var ErrNoSecret = vaulterr.New(vaulterr.NotFound, "no secret at this path")
+
+// ErrNoToken is returned by Fetch before the first login: class NoToken.
+var ErrNoToken = vaulterr.New(vaulterr.NoToken, "no Vault token yet")
 
 // fetch asks Vault for r with client c, whose token owns what it gets.
 // Each request holds one slot, queued by prio. Errors name the secret.
 func (s *Store) fetch(ctx context.Context, c *api.Client, r Ref, prio time.Time) (fetched, error) {
 	sec, err := s.request(ctx, c, r, prio)
 	if err != nil {
-		return fetched{}, fmt.Errorf("%s: %w", r, err)
+		// Classified here, so every error a fetch returns carries its
+		// class (a mount lookup or a queue wait fails before Track).
+		return fetched{}, fmt.Errorf("%s: %w", r, vaulterr.Wrap(err))
 	}
 	now := s.o.Clock.Now()
 	var res fetched

@@ -107,7 +107,7 @@ func (s *Store) lookupMount(ctx context.Context, c *api.Client, p string, prio t
 	}
 	sec, err := c.Logical().ReadWithContext(ctx, "sys/internal/ui/mounts/"+p)
 	s.slots.release()
-	if c := vaulterr.Classify(err); c == vaulterr.Transient || c == vaulterr.Canceled {
+	if c := vaulterr.Classify(err); c.Transient() || c == vaulterr.Canceled {
 		return mountInfo{}, fmt.Errorf("look up the mount of %s: %w", p, err)
 	}
 	if err != nil || sec == nil {

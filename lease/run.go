@@ -247,7 +247,7 @@ func (s *Store) apply(o outcome) (changed bool, revoke string) {
 				revoke = oldLease
 			}
 		}
-		if e.errClass == vaulterr.Transient {
+		if e.errClass.Transient() {
 			s.vaultBack(e, now)
 		}
 		e.lastErr, e.errClass = nil, vaulterr.None
@@ -294,7 +294,7 @@ const recoverySpread = 20 * time.Second
 // the same second. Called with s.mu held.
 func (s *Store) vaultBack(done *entry, now time.Time) {
 	for _, e := range s.entries {
-		if e == done || e.busy || !e.planned || e.errClass != vaulterr.Transient {
+		if e == done || e.busy || !e.planned || !e.errClass.Transient() {
 			continue
 		}
 		if at := now.Add(time.Duration(s.o.Rand() * float64(recoverySpread))); e.next.After(at) {
@@ -323,18 +323,18 @@ func (s *Store) failed(e *entry, o outcome, now time.Time) {
 		e.b, e.slow = newBackoff(s.o.Rand), newSlowBackoff(s.o.Rand)
 	}
 	switch {
-	case e.tracked != nil && !(o.class == vaulterr.Transient && !o.timedOut && now.Before(deadline)):
+	case e.tracked != nil && !(o.class.Transient() && !o.timedOut && now.Before(deadline)):
 		// A proxied lease cannot be fetched again: it is released and
 		// the proxy evicts it (takeEnded, at once).
 		e.op, e.next = OpRefetch, now
 		log.Warn("proxied lease can no longer be renewed; releasing it")
-	case o.j.op == OpRenew && o.class == vaulterr.Transient && !o.timedOut:
+	case o.j.op == OpRenew && o.class.Transient() && !o.timedOut:
 		e.op, e.next = OpRenew, now.Add(RetryIn(e.b.Next(), ra, now, deadline))
 		log.Warn("lease renewal failed; retrying", "retry_in", e.next.Sub(now).Round(time.Millisecond))
 	case o.j.op == OpRenew && o.class != vaulterr.BadToken:
 		e.op, e.next = OpRefetch, now
 		log.Warn("lease renewal failed; fetching a new secret", "timed_out", o.timedOut)
-	case o.class == vaulterr.Permanent || o.class == vaulterr.Config:
+	case o.class.Permanent() || o.class == vaulterr.Config:
 		e.op, e.next = OpRefetch, now.Add(e.slow.Next())
 		log.Error("secret refresh failed; Vault refuses it, retrying slowly", "retry_in", e.next.Sub(now).Round(time.Second))
 	default:

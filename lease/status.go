@@ -20,10 +20,11 @@ type Status struct {
 	NextAction string    `json:"next_action"`
 	NextAt     time.Time `json:"next_at"`
 	LastError  string    `json:"last_error,omitempty"`
-	// ErrorClass says what the last error means: "transient" (retried
-	// within seconds), "permanent" (Vault refuses it until someone
-	// changes Vault; retried every few minutes), "bad_token" (waiting for
-	// a new login) or "config".
+	// ErrorClass is the last error's vaulterr class, which says how it is
+	// retried: vault_unavailable or rate_limited within seconds;
+	// vault_denied, secret_not_found, invalid_request or too_large every
+	// few minutes (Vault refuses it until someone changes Vault);
+	// bad_token after a new login; config.
 	ErrorClass string `json:"error_class,omitempty"`
 	// TokenBound is set when the lease ends with the token that owns it
 	// (Expires is then that token's death), before its own end.

@@ -326,15 +326,15 @@ func (s *Store) fetchNew(ctx context.Context, r Ref) error {
 	c, tok := s.client, s.tok
 	s.mu.Unlock()
 	if c == nil {
-		return fmt.Errorf("%s: no Vault token yet", r)
+		return fmt.Errorf("%s: %w", r, ErrNoToken)
 	}
 	ctx, cancel := context.WithTimeout(ctx, MaxRequestTimeout)
 	defer cancel()
 	defer s.o.Phases.End(phases.Fetch, s.o.Phases.Begin())
 	res, err := s.fetch(ctx, c, r, s.o.Clock.Now())
 	if err != nil {
-		if vaulterr.Classify(err) == vaulterr.Denied {
-			s.checkToken(ctx, c, tok)
+		if vaulterr.Classify(err) == vaulterr.Denied && s.checkToken(ctx, c, tok) == vaulterr.BadToken {
+			err = vaulterr.WithClass(err, vaulterr.BadToken)
 		}
 		return err
 	}

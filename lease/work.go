@@ -38,12 +38,12 @@ func (s *Store) perform(ctx context.Context, j job) outcome {
 	case ctx.Err() != nil:
 		o.class = vaulterr.Canceled // Run is stopping
 	case errors.Is(rctx.Err(), context.DeadlineExceeded):
-		o.class, o.timedOut = vaulterr.Transient, true
-	case errors.Is(o.err, ErrNoSecret):
-		o.class = vaulterr.Permanent
+		o.class, o.timedOut = vaulterr.Unavailable, true
 	case o.class == vaulterr.Denied:
 		o.class = s.checkToken(ctx, j.c, j.tok)
 	}
+	// The error carries what was learnt about it, for whoever reads it.
+	o.err = vaulterr.WithClass(o.err, o.class)
 	return o
 }
 
@@ -66,26 +66,27 @@ func (s *Store) renewLease(ctx context.Context, j job) (time.Duration, bool, err
 
 // checkToken tells a dead token (403 on lookup-self: BadToken, and
 // InvalidToken is called) from a policy denial (the token is fine:
-// Permanent). It answers Transient when Vault cannot tell now. Concurrent
-// checks of one token share one request, which goes first in the queue.
+// Denied, which is permanent). It answers Unavailable when Vault cannot
+// tell now. Concurrent checks of one token share one request, which goes
+// first in the queue.
 func (s *Store) checkToken(ctx context.Context, c *api.Client, tok *auth.Token) vaulterr.Class {
 	v, _, _ := s.flight.Do("check-token:"+strconv.Itoa(tok.Generation), func() (any, error) {
 		ctx, cancel := context.WithTimeout(ctx, MinFetchTimeout)
 		defer cancel()
 		if err := s.slots.acquire(ctx, s.o.Clock.Now()); err != nil {
-			return vaulterr.Transient, nil
+			return vaulterr.Unavailable, nil
 		}
 		defer s.slots.release()
 		_, err := c.Auth().Token().LookupSelfWithContext(ctx)
 		switch vaulterr.Classify(err) {
 		case vaulterr.None:
-			return vaulterr.Permanent, nil
-		case vaulterr.Denied:
+			return vaulterr.Denied, nil
+		case vaulterr.Denied, vaulterr.BadToken:
 			s.o.Logger.Warn("Vault rejects the token; asking for a new login", "accessor", tok.Accessor)
 			s.o.InvalidToken(tok)
 			return vaulterr.BadToken, nil
 		}
-		return vaulterr.Transient, nil
+		return vaulterr.Unavailable, nil
 	})
 	return v.(vaulterr.Class)
 }

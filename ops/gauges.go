@@ -96,8 +96,15 @@ func gauges(s Status, now time.Time) []family {
 	byState := newGauge("rotor_secrets", "Secrets held, by engine, class (lease, cert, static, rotating) and state (ok, failing, expired).", "engine", "class", "state")
 	expiry := newGauge("rotor_lease_expiry_seconds", "Seconds until a lease or certificate ends, per secret path (the earliest when several are held at one path).", "engine", "class", "secret")
 	failing := newGauge("rotor_lease_failing", "1 when rotor's last attempt to renew or replace a lease or certificate failed, per secret path.", "engine", "class", "secret")
+	// The error classes travel with the errors (vaulterr, template): this
+	// counts what is failing now by class, so an alert or a panel can
+	// tell a denied policy from an unreachable Vault.
+	byClass := newGauge("rotor_failing", "Secrets, templates and reload commands whose last attempt failed, by part (secret, template, command) and error class.", "part", "error_class")
 	expires := map[string]time.Time{}
 	for _, l := range s.Leases {
+		if e := leaseError(l); e != nil {
+			byClass.set(1, sum, "secret", e.Class)
+		}
 		byEngine.set(1, sum, l.Engine)
 		byState.set(1, sum, l.Engine, l.Class, secretState(l, now))
 		if l.Expires.IsZero() {
@@ -116,6 +123,12 @@ func gauges(s Status, now time.Time) []family {
 	failures := newGauge("rotor_template_failures", "Consecutive failed renders of the template (0 after a success).", "template")
 	exit := newGauge("rotor_template_command_exit_code", "Exit status of the template's last reload command (-1: did not run or timed out).", "template")
 	for _, t := range s.Templates {
+		if e := templateError(t); e != nil {
+			byClass.set(1, sum, "template", e.Class)
+		}
+		if commandFailed(t) {
+			byClass.set(1, sum, "command", ClassCommandFailed)
+		}
 		rendered.set(b2f(t.Rendered), nil, t.Name)
 		failures.set(float64(t.Failures), nil, t.Name)
 		if !t.LastRender.IsZero() {
@@ -130,7 +143,7 @@ func gauges(s Status, now time.Time) []family {
 			}
 		}
 	}
-	return append(out, rendered.done(), earliest.done(), lastRender.done(), failures.done(), exit.done())
+	return append(out, rendered.done(), earliest.done(), lastRender.done(), failures.done(), exit.done(), byClass.done())
 }
 
 // leaseSnap is what a scrape remembers of one secret, to tell at the

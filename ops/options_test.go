@@ -312,7 +312,8 @@ func TestNonLoopbackPlaintextRefused(t *testing.T) {
 func TestReadyzDegraded(t *testing.T) {
 	src := &fakeSource{}
 	src.st.Authenticated = true
-	src.st.Leases = []lease.Status{{Path: "database/creds/app", LastError: "renew lease of database/creds/app: Code: 503. Errors: * Vault is sealed"}}
+	src.st.Leases = []lease.Status{{Path: "database/creds/app", LastError: "renew lease of database/creds/app: Code: 503. Errors: * Vault is sealed",
+		ErrorClass: "vault_unavailable"}}
 	s, err := NewServer(ListenerOptions{Type: "tcp", Address: "127.0.0.1:0"}, src, nil, discard(), APIOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -321,7 +322,7 @@ func TestReadyzDegraded(t *testing.T) {
 	rec := httptest.NewRecorder()
 	s.srv.Handler.ServeHTTP(rec, httptest.NewRequest("GET", "http://localhost/readyz", nil))
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"degraded"`) || !strings.Contains(rec.Body.String(), "database/creds/app") ||
-		strings.Contains(rec.Body.String(), "sealed") {
+		!strings.Contains(rec.Body.String(), `"vault_unavailable"`) || strings.Contains(rec.Body.String(), "sealed") {
 		t.Fatalf("readyz: %d %s", rec.Code, rec.Body.String())
 	}
 }

@@ -49,12 +49,13 @@ func failingStatus() Status {
 	exit := 2
 	return Status{
 		Authenticated: true,
-		Leases: []lease.Status{{Path: "database/creds/app", Engine: "database", Class: "lease",
+		Leases: []lease.Status{{Path: "database/creds/app", Engine: "database", Class: "lease", ErrorClass: "vault_denied",
 			LastError: "database/creds/app: Error making API request.\n\nURL: GET http://127.0.0.1:8200/v1/database/creds/app\nCode: 403. Errors:\n\n* permission denied for " + testSecret}},
 		Templates: []template.Status{
-			{Name: "/etc/app/db.env", LastError: `template: /etc/app/db.tpl:3:14: executing "/etc/app/db.tpl" at <secret "x">: error calling secret: bad value ` + testSecret, Failures: 2},
+			{Name: "/etc/app/db.env", LastError: `template: :3:14: executing "" at <toJSON .>: error calling toJSON: bad value ` + testSecret, Failures: 2,
+				ErrorClass: "template_execute", ErrorLine: 3, ErrorCol: 14, ErrorFunction: "toJSON"},
 			{Name: "/etc/app/ok.env", Rendered: true, CommandErr: "exit status 2: " + testSecret, CommandExit: &exit},
-			{Name: "env SECRET", LastError: "something nobody classified: " + testSecret},
+			{Name: "env SECRET", LastError: "something that carries no class: " + testSecret},
 		},
 	}
 }
@@ -199,9 +200,9 @@ func TestAPIServesErrorClassesNotText(t *testing.T) {
 	src := &fakeSource{st: failingStatus()}
 	_, base := serve(t, ListenerOptions{Type: "tcp", Address: "127.0.0.1:0"}, src)
 	for path, want := range map[string][]string{
-		"/agent/v1/status":         {`"vault_denied"`, `"template_error"`, `"line": 3`, `"col": 14`, `"function": "secret"`, `"command_failed"`, `"class": "error"`},
-		"/readyz":                  {`"template_error"`, `"class": "error"`},
-		"/readyz/etc/app/db.env":   {`"template_error"`, `"line": 3`, `"function": "secret"`},
+		"/agent/v1/status":         {`"vault_denied"`, `"template_execute"`, `"line": 3`, `"col": 14`, `"function": "toJSON"`, `"command_failed"`, `"class": "error"`},
+		"/readyz":                  {`"template_execute"`, `"class": "error"`},
+		"/readyz/etc/app/db.env":   {`"template_execute"`, `"line": 3`, `"function": "toJSON"`},
 		"/readyz/env SECRET":       {`"class": "error"`},
 		"/readyz/no/such/template": {`"error"`},
 	} {

@@ -60,14 +60,9 @@ func (s Status) NotReady() map[string]ErrorInfo {
 func (s Status) Degraded() map[string]ErrorInfo {
 	out := map[string]ErrorInfo{}
 	for _, l := range s.Leases {
-		if l.LastError == "" {
-			continue
+		if e := leaseError(l); e != nil {
+			out[l.Path] = *e
 		}
-		e := ErrorInfo{Class: ClassUnknown}
-		if c := classifyError(l.LastError); c != nil {
-			e = *c
-		}
-		out[l.Path] = e
 	}
 	return out
 }
@@ -75,7 +70,7 @@ func (s Status) Degraded() map[string]ErrorInfo {
 // templateReason is why t is not rendered: its last error's class, or
 // not_rendered when it has not failed.
 func templateReason(t template.Status) ErrorInfo {
-	if e := classifyError(t.LastError); e != nil {
+	if e := templateError(t); e != nil {
 		return *e
 	}
 	return ErrorInfo{Class: ClassNotRendered}
@@ -104,12 +99,11 @@ type LeaseView struct {
 	NextAt     time.Time `json:"next_at"`
 	// TokenBound: the lease ends with the token that owns it (Expires is
 	// that token's death), and a new one is fetched before.
-	TokenBound bool       `json:"token_bound,omitempty"`
-	Error      *ErrorInfo `json:"error,omitempty"`
-	// Retry is how the scheduler treats the last failure: transient
-	// (retried within seconds), permanent (every few minutes), bad_token
-	// (after the next login), ...
-	Retry string `json:"retry,omitempty"`
+	TokenBound bool `json:"token_bound,omitempty"`
+	// Error is the last failure's class, which also says how the
+	// scheduler retries it (vault_unavailable within seconds,
+	// vault_denied every few minutes, bad_token after the next login).
+	Error *ErrorInfo `json:"error,omitempty"`
 }
 
 // TemplateView is one template in StatusView.
@@ -134,15 +128,13 @@ func (s Status) View() StatusView {
 	for _, l := range s.Leases {
 		v.Leases = append(v.Leases, LeaseView{Path: l.Path, Engine: l.Engine, Class: l.Class, LeaseID: l.LeaseID,
 			Renewable: l.Renewable, Expires: l.Expires, NextAction: l.NextAction, NextAt: l.NextAt,
-			TokenBound: l.TokenBound, Error: classifyError(l.LastError), Retry: l.ErrorClass})
+			TokenBound: l.TokenBound, Error: leaseError(l)})
 	}
 	for _, t := range s.Templates {
-		tv := TemplateView{Name: t.Name, Rendered: t.Rendered, LastRender: t.LastRender, Error: classifyError(t.LastError),
+		tv := TemplateView{Name: t.Name, Rendered: t.Rendered, LastRender: t.LastRender, Error: templateError(t),
 			Failures: t.Failures, Command: t.Command, CommandExit: t.CommandExit, CommandAt: t.CommandAt,
 			Renders: t.Renders, Errors: t.Errors}
-		if t.CommandErr != "" || (t.CommandExit != nil && *t.CommandExit != 0) {
-			// A command's error is its exit status or a timeout: the
-			// status is already in CommandExit, the text stays in the log.
+		if commandFailed(t) {
 			tv.CommandError = &ErrorInfo{Class: ClassCommandFailed}
 		}
 		v.Templates = append(v.Templates, tv)

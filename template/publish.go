@@ -77,7 +77,7 @@ func (g *group) publish(ctx context.Context, r *Runner, outs map[*tmpl][]byte) {
 	if err := checkPEM(contents, r.clock.Now()); err != nil {
 		for _, t := range fresh {
 			t.staged = nil // writeToFile writes only what is published
-			r.fail(t, fmt.Errorf("not published, previous files kept: %w", err))
+			r.fail(t, KindPublish, fmt.Errorf("not published, previous files kept: %w", err))
 		}
 		return
 	}
@@ -91,7 +91,7 @@ func (g *group) publish(ctx context.Context, r *Runner, outs map[*tmpl][]byte) {
 		if err := t.doWrites(); err != nil {
 			for _, t := range fresh {
 				t.staged = nil
-				r.fail(t, fmt.Errorf("not published, previous files kept: %w", err))
+				r.fail(t, KindPublish, fmt.Errorf("not published, previous files kept: %w", err))
 			}
 			return
 		}
@@ -112,7 +112,7 @@ func (g *group) publish(ctx context.Context, r *Runner, outs map[*tmpl][]byte) {
 		// any, finishes the renames at the next start.
 		for i, t := range fresh {
 			if !wroteAll[i] {
-				r.fail(t, err)
+				r.fail(t, KindPublish, err)
 			}
 		}
 	}
@@ -204,7 +204,7 @@ func (r *Runner) finishCommands(ctx context.Context) {
 		g.cmdPending = true
 		d := g.cmdB.Next()
 		g.cmdRetryAt = r.clock.Now().Add(d)
-		log.Error("reload command failed", "exit_code", res.exitCode, "error", res.err, "output", lastLines(res.output), "retry_in", d.Round(time.Millisecond))
+		log.Error("reload command failed", "error_class", KindCommand.String(), "exit_code", res.exitCode, "error", res.err, "output", lastLines(res.output), "retry_in", d.Round(time.Millisecond))
 	}
 }
 
@@ -253,7 +253,7 @@ func (g *group) publishEnv(r *Runner, outs map[*tmpl][]byte) {
 			continue
 		}
 		if err := t.doWrites(); err != nil {
-			r.fail(t, err)
+			r.fail(t, KindPublish, err)
 			continue
 		}
 		changed = changed || !t.rendered || string(out) != string(t.output)

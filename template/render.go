@@ -103,14 +103,14 @@ func (r *Runner) renderOne(ctx context.Context, t *tmpl) ([]byte, bool) {
 				res.err = fmt.Errorf("rendered output is %w (%d bytes)", errFileTooBig, t.cfg.MaxBytes)
 			}
 			if res.err != nil {
-				r.fail(t, res.err)
+				r.fail(t, KindExecute, res.err)
 				return nil, false
 			}
 			t.staged = res.writes
 			return res.out, true
 		}
 		if round == maxRounds {
-			r.fail(t, fmt.Errorf("secrets still missing after %d rounds (a secret path built from another secret that keeps changing?)", maxRounds))
+			r.fail(t, KindExecute, fmt.Errorf("secrets still missing after %d rounds (a secret path built from another secret that keeps changing?)", maxRounds))
 			return nil, false
 		}
 		refs := make([]lease.Ref, 0, len(res.missing))
@@ -118,7 +118,9 @@ func (r *Runner) renderOne(ctx context.Context, t *tmpl) ([]byte, bool) {
 			refs = append(refs, ref)
 		}
 		if err := firstError(res.missing, r.store.Fetch(ctx, refs)); err != nil {
-			r.fail(t, err)
+			// The secret's own error, with its vaulterr class: what an
+			// operator acts on is Vault's answer, not the template.
+			r.fail(t, KindExecute, err)
 			return nil, false
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/rotorproject/rotor/internal/clock"
 	"github.com/rotorproject/rotor/internal/phases"
 	"github.com/rotorproject/rotor/internal/redact"
+	"github.com/rotorproject/rotor/internal/vaulterr"
 	"github.com/rotorproject/rotor/lease"
 )
 
@@ -372,18 +373,21 @@ func (r *Runner) secretsFor(ts ...*tmpl) *redact.Set {
 	return s.Plus(slices.Values(vals))
 }
 
-// fail records a failed render and schedules its retry. Every failure
-// goes through here, so this is where its text loses any secret: a
-// template error may quote a secret (parseInt does), and so may a Vault
-// error or a file's content read by the file function.
-func (r *Runner) fail(t *tmpl, err error) {
-	err = errors.New(r.secretsFor(t).Redact(err.Error()))
-	t.lastErr = err
+// fail records a failed render of kind k and schedules its retry. Every
+// failure goes through here, so this is where its text loses any secret:
+// a template error may quote a secret (parseInt does), and so may a Vault
+// error or a file's content read by the file function. The class is read
+// by type before, and kept (vaulterr.Redact): redaction never changes it.
+func (r *Runner) fail(t *tmpl, k Kind, err error) {
+	e := *asError(k, err)
+	e.Err = vaulterr.Redact(e.Err, r.secretsFor(t).Redact(err.Error()))
+	t.lastErr = &e
 	t.failures++
 	d := t.b.Next()
 	t.retryAt = r.clock.Now().Add(d)
-	r.recordFailure(t, err)
-	r.log.Error("template render failed", "template", t.name, "error", err, "attempt", t.failures, "retry_in", d.Round(time.Millisecond))
+	r.recordFailure(t, &e)
+	r.log.Error("template render failed", "template", t.name, "error", e.Err, "error_class", e.Class(),
+		"attempt", t.failures, "retry_in", d.Round(time.Millisecond))
 }
 
 // nextWake is the earliest time a template or command retry is due.

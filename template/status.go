@@ -8,18 +8,25 @@ import (
 // Status describes one template for operators. Errors are already
 // redacted (see tmpl.redact).
 type Status struct {
-	Name        string    `json:"name"` // destination, or "env NAME"
-	Rendered    bool      `json:"rendered"`
-	LastRender  time.Time `json:"last_render,omitzero"`
-	LastError   string    `json:"last_error,omitempty"`
-	Failures    int       `json:"failures"`
-	Secrets     []string  `json:"-"` // store keys the last render used
-	Command     string    `json:"command,omitempty"`
-	CommandExit *int      `json:"command_exit,omitempty"`
-	CommandAt   time.Time `json:"command_at,omitzero"`
-	CommandErr  string    `json:"command_error,omitempty"`
-	Renders     int       `json:"renders"`
-	Errors      int       `json:"errors"`
+	Name       string    `json:"name"` // destination, or "env NAME"
+	Rendered   bool      `json:"rendered"`
+	LastRender time.Time `json:"last_render,omitzero"`
+	LastError  string    `json:"last_error,omitempty"`
+	// ErrorClass is the last error's class (Error.Class): a vaulterr
+	// class when a Vault read failed, else its Kind. ErrorLine, ErrorCol
+	// and ErrorFunction locate it when text/template did.
+	ErrorClass    string    `json:"error_class,omitempty"`
+	ErrorLine     int       `json:"error_line,omitempty"`
+	ErrorCol      int       `json:"error_col,omitempty"`
+	ErrorFunction string    `json:"error_function,omitempty"`
+	Failures      int       `json:"failures"`
+	Secrets       []string  `json:"-"` // store keys the last render used
+	Command       string    `json:"command,omitempty"`
+	CommandExit   *int      `json:"command_exit,omitempty"`
+	CommandAt     time.Time `json:"command_at,omitzero"`
+	CommandErr    string    `json:"command_error,omitempty"`
+	Renders       int       `json:"renders"`
+	Errors        int       `json:"errors"`
 }
 
 // Status lists every template. Safe to call from any goroutine.
@@ -57,7 +64,8 @@ func (r *Runner) recordRender(t *tmpl) {
 	sort.Strings(keys)
 	at := t.lastRender
 	r.record(t, func(s *Status) {
-		s.Rendered, s.LastRender, s.LastError, s.Failures, s.Secrets = true, at, "", 0, keys
+		s.Rendered, s.LastRender, s.Failures, s.Secrets = true, at, 0, keys
+		s.LastError, s.ErrorClass, s.ErrorLine, s.ErrorCol, s.ErrorFunction = "", "", 0, 0, ""
 		s.Renders++
 	})
 	if r.o.OnRender != nil {
@@ -65,10 +73,11 @@ func (r *Runner) recordRender(t *tmpl) {
 	}
 }
 
-func (r *Runner) recordFailure(t *tmpl, err error) {
+func (r *Runner) recordFailure(t *tmpl, err *Error) {
 	n := t.failures
 	r.record(t, func(s *Status) {
 		s.LastError, s.Failures = err.Error(), n
+		s.ErrorClass, s.ErrorLine, s.ErrorCol, s.ErrorFunction = err.Class(), err.Line, err.Col, err.Function
 		s.Errors++
 	})
 	if r.o.OnRender != nil {

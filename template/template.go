@@ -105,12 +105,12 @@ func (t *tmpl) parse(text string, run bool) (parsed, error) {
 	trees, err := parseTrees("", text, c.LeftDelim, c.RightDelim)
 	if err != nil {
 		_, err = parseTemplate(name, text, c.LeftDelim, c.RightDelim)
-		return p, fmt.Errorf("template %s: %s: %w", name, sourceName(c), err)
+		return p, fmt.Errorf("template %s: %s: %w", name, sourceName(c), parseError(name, err))
 	}
 	tree := trees[""]
 	for _, u := range calls(tree) {
 		if err := checkArity(u); err != nil {
-			return p, fmt.Errorf("template %s: %s: %w", name, sourceName(c), err)
+			return p, fmt.Errorf("template %s: %s: %w", name, sourceName(c), &Error{Kind: KindParse, Line: u.line, Function: u.name, Err: err})
 		}
 		p.funcs = append(p.funcs, u)
 	}
@@ -138,7 +138,7 @@ func (t *tmpl) parse(text string, run bool) (parsed, error) {
 		ExtFuncMap:       t.funcMap(),
 	}
 	if p.ct, err = ctemplate.NewTemplate(in); err != nil {
-		return p, fmt.Errorf("template %s: %w", name, err)
+		return p, fmt.Errorf("template %s: %w", name, &Error{Kind: KindParse, Err: err})
 	}
 	return p, nil
 }
@@ -207,6 +207,8 @@ func (t *tmpl) execute(store *lease.Store) result {
 		var res *ctemplate.ExecuteResult
 		if res, err = t.ct.Execute(&ctemplate.ExecuteInput{Brain: brain}); err == nil {
 			out = res.Output
+		} else {
+			err = ctExecError(err)
 		}
 	}
 	changed := !sameKeys(t.files, t.rec.files)

@@ -133,7 +133,7 @@ func (r *Runner) reloadSource(t *tmpl, now time.Time) {
 		}
 	}
 	r.log.Error("template source changed but cannot be used; the previous version stays", "template", t.name,
-		"source", t.cfg.Source, "error", r.secrets().Redact(err.Error()))
+		"source", t.cfg.Source, "error", r.secrets().Redact(err.Error()), "error_class", KindParse.String())
 }
 
 // repair writes t's last rendered content again if its destination no
@@ -152,7 +152,8 @@ func (r *Runner) repair(t *tmpl) {
 	changed, err := atomicfile.Write(t.cfg.Destination, t.output, o)
 	<-r.writeSem
 	if err != nil {
-		r.log.Error("destination changed by someone else and cannot be written again", "template", t.name, "error", err)
+		r.log.Error("destination changed by someone else and cannot be written again", "template", t.name, "error", err,
+			"error_class", KindPublish.String())
 		return
 	}
 	if !changed {

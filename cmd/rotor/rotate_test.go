@@ -137,15 +137,15 @@ listener "unix" {
 func TestStatusTableShowsErrorClasses(t *testing.T) {
 	exit := 1
 	st := ops.StatusView{
-		Leases: []ops.LeaseView{{Path: "secret/app", Class: "static", Error: &ops.ErrorInfo{Class: ops.ClassVaultDenied}}},
+		Leases: []ops.LeaseView{{Path: "secret/app", Class: "static", Error: &ops.ErrorInfo{Class: "vault_denied"}}},
 		Templates: []ops.TemplateView{
-			{Name: "/etc/a", Error: &ops.ErrorInfo{Class: ops.ClassTemplate, Line: 3, Col: 14, Function: "secret"}},
+			{Name: "/etc/a", Error: &ops.ErrorInfo{Class: "template_execute", Line: 3, Col: 14, Function: "toJSON"}},
 			{Name: "/etc/b", Rendered: true, CommandExit: &exit, CommandError: &ops.ErrorInfo{Class: ops.ClassCommandFailed}},
 		},
 	}
 	var b bytes.Buffer
 	printStatus(&b, st, time.Now())
-	for _, want := range []string{"vault_denied", "template_error at 3:14 in secret", "reload command_failed", "full text is in rotor's log"} {
+	for _, want := range []string{"vault_denied", "template_execute at 3:14 in toJSON", "reload command_failed", "full text is in rotor's log"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())
 		}
