@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotorproject/rotor/internal/procgroup"
+	"github.com/rotorproject/rotor/test/harness/procgroup"
 )
 
 // kind is one agent implementation: rotor or Vault Agent.

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotorproject/rotor/internal/vaulttest"
 	"github.com/rotorproject/rotor/ops"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 // rotor is a running `rotor agent`.

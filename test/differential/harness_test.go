@@ -4,7 +4,7 @@
 // (see mask). It holds tests only; README.md's "Compatibility with Vault
 // Agent" reports its results.
 //
-// The Vault binary comes from internal/vaulttest (ROTOR_VAULT_BIN, or
+// The Vault binary comes from test/harness/vaulttest (ROTOR_VAULT_BIN, or
 // test/vault/bin/vault); it is Vault Agent as well. Without it the tests
 // skip, or fail under ROTOR_REQUIRE_INTEGRATION=1 (make test).
 package differential
@@ -21,8 +21,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
-	"github.com/rotorproject/rotor/internal/pgtest"
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/pgtest"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 var (

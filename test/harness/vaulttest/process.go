@@ -5,7 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"github.com/rotorproject/rotor/internal/procgroup"
+	"github.com/rotorproject/rotor/test/harness/procgroup"
 	"net/http"
 	"os"
 	"os/exec"

@@ -1,6 +1,6 @@
 // Command release builds rotor's release artifacts (make release):
 //
-//	go run ./internal/release -version 1.4.0 -out dist linux/amd64 windows/amd64 ...
+//	go run ./tools/release -version 1.4.0 -out dist linux/amd64 windows/amd64 ...
 //
 // For each platform it builds a static binary (CGO_ENABLED=0, -trimpath,
 // the version and the commit stamped in) and packs it with README.md and
@@ -32,7 +32,7 @@ func main() {
 	version := flag.String("version", "dev", "the version to stamp and to name archives with")
 	out := flag.String("out", "dist", "output directory (created; must not hold earlier artifacts)")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: go run ./internal/release -version V -out DIR os/arch...")
+		fmt.Fprintln(os.Stderr, "usage: go run ./tools/release -version V -out DIR os/arch...")
 		flag.PrintDefaults()
 	}
 	flag.Parse()

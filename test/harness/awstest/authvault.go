@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/hashicorp/vault/api"
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 // SetupVaultAWSAuth enables Vault's aws auth method at auth/<mount> and

@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/hashicorp/vault/api"
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 // Names SetupVaultAWS gives things in Vault.

@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotorproject/rotor/internal/procgroup"
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/procgroup"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 // Database is the database Start creates; ConnURLTemplate points at it.

@@ -32,8 +32,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotorproject/rotor/internal/procgroup"
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/procgroup"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 // EnvNginxBin names an explicit nginx binary; it wins over every other
