@@ -32,8 +32,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotorproject/rotor/test/harness/procgroup"
-	"github.com/rotorproject/rotor/test/harness/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/proc"
 )
 
 // EnvNginxBin names an explicit nginx binary; it wins over every other
@@ -63,11 +62,9 @@ type Nginx struct {
 	// each reload.
 	CertFile, KeyFile string
 
-	bin  string
-	cmd  *exec.Cmd
-	done chan struct{} // closed once cmd.Wait has returned
-	err  error         // cmd.Wait's result; read only after done is closed
-	once sync.Once     // guards stop
+	bin    string
+	master *proc.Process // once launched
+	once   sync.Once     // guards stop
 }
 
 // Start runs nginx on a free 127.0.0.1 port serving HTTPS with the
@@ -115,24 +112,12 @@ func Start(t testing.TB, certFile, keyFile string) *Nginx {
 // skipped, or fails if $ROTOR_REQUIRE_INTEGRATION is "1".
 func Bin(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv(EnvNginxBin); p != "" {
-		if !isExecutable(p) {
-			t.Fatalf("nginxtest: %s=%q is not an executable file", EnvNginxBin, p)
-		}
-		return p
-	}
-	if p := "/usr/sbin/nginx"; isExecutable(p) {
-		return p
-	}
-	if p, err := exec.LookPath("nginx"); err == nil {
-		return p
-	}
-	const msg = "nginxtest: nginx not found: install the nginx package or set " + EnvNginxBin
-	if os.Getenv(vaulttest.EnvRequireIntegration) == "1" {
-		t.Fatalf("%s (%s=1)", msg, vaulttest.EnvRequireIntegration)
-	}
-	t.Skip(msg)
-	return ""
+	return proc.Find(t, proc.Lookup{
+		Env:     EnvNginxBin,
+		Paths:   []string{"/usr/sbin/nginx"},
+		Name:    "nginx",
+		Missing: "nginxtest: nginx not found: install the nginx package or set " + EnvNginxBin,
+	})
 }
 
 // config returns nginx.conf: everything nginx writes goes under Prefix.
@@ -273,16 +258,11 @@ func (n *Nginx) launch() error {
 	cmd.Stderr = &out
 	// Own process group, so stop can reach the worker too; on Linux,
 	// killed with the test binary if that dies without cleanups.
-	cmd.SysProcAttr = procgroup.Attr()
-	if err := cmd.Start(); err != nil {
+	master, err := proc.Start(cmd)
+	if err != nil {
 		return err
 	}
-	n.cmd = cmd
-	n.done = make(chan struct{})
-	go func() {
-		n.err = cmd.Wait()
-		close(n.done)
-	}()
+	n.master = master
 	deadline := time.Now().Add(readyTimeout)
 	for {
 		_, err := n.servedCert()
@@ -293,36 +273,22 @@ func (n *Nginx) launch() error {
 			return fmt.Errorf("not ready after %v: %w", readyTimeout, err)
 		}
 		select {
-		case <-n.done:
+		case <-n.master.Done():
 			// Safe to read out: Wait has returned, so its copy is done.
-			return fmt.Errorf("nginx exited before becoming ready: %v\n%s", n.err, out.String())
+			return fmt.Errorf("nginx exited before becoming ready: %v\n%s", n.master.Err(), out.String())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
 }
 
-// stop asks the master for a fast shutdown (SIGTERM), kills the process
-// group after stopTimeout, and reaps the master. The group is signalled
-// before the master is reaped, so its id cannot have been reused.
+// stop asks the master for a fast shutdown (SIGTERM; it stops its
+// workers), kills the process group after stopTimeout, and reaps the master.
 func (n *Nginx) stop() {
 	n.once.Do(func() {
-		if n.cmd == nil {
-			return
+		if n.master != nil {
+			n.master.Stop(syscall.SIGTERM, stopTimeout)
 		}
-		_ = procgroup.Signal(n.cmd.Process, syscall.SIGTERM)
-		select {
-		case <-n.done:
-			return
-		case <-time.After(stopTimeout):
-		}
-		_ = procgroup.Signal(n.cmd.Process, syscall.SIGKILL)
-		<-n.done
 	})
-}
-
-func isExecutable(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
 }
 
 // freePort returns a loopback port that was free a moment ago.

@@ -23,7 +23,7 @@ func TestReloadServesNewCert(t *testing.T) {
 		certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
 		a := WriteSelfSigned(t, certFile, keyFile)
 		n := Start(t, certFile, keyFile)
-		pgid = n.cmd.Process.Pid
+		pgid = n.master.Pid()
 
 		if got := n.ServedCert(t); got.SerialNumber.Cmp(a.SerialNumber) != 0 {
 			t.Fatalf("served serial %s, want A's %s", got.SerialNumber, a.SerialNumber)
@@ -63,7 +63,7 @@ func TestReloadServesNewCert(t *testing.T) {
 		}
 		// A reload command that just signals the master (kill -HUP): the
 		// master logs the error and keeps serving B.
-		if err := n.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		if err := n.master.Signal(syscall.SIGHUP); err != nil {
 			t.Fatal(err)
 		}
 		waitLog(t, n, "cannot load certificate")

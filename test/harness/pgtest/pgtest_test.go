@@ -70,7 +70,7 @@ func TestCleanup(t *testing.T) {
 	var dir string
 	t.Run("run", func(t *testing.T) {
 		pg := Start(t)
-		pid, dir = pg.cmd.Process.Pid, pg.dir
+		pid, dir = pg.server.Pid(), pg.dir
 	})
 	if pid == 0 { // the subtest stopped before the server started
 		return

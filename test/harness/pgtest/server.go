@@ -17,8 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotorproject/rotor/test/harness/procgroup"
-	"github.com/rotorproject/rotor/test/harness/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/proc"
 )
 
 // Database is the database Start creates; ConnURLTemplate points at it.
@@ -54,10 +53,8 @@ type Postgres struct {
 	env    []string
 	cred   *credential // nil unless the test runs as root
 
-	cmd  *exec.Cmd
-	done chan struct{} // closed once cmd.Wait has returned
-	err  error         // cmd.Wait's result; read only after done is closed
-	once sync.Once     // guards stop
+	server *proc.Process // the postmaster, once launched
+	once   sync.Once     // guards stop
 }
 
 // Start initialises a cluster in a fresh temporary directory, runs the
@@ -132,11 +129,7 @@ func BinDir(t testing.TB) string {
 	if p, err := exec.LookPath("initdb"); err == nil && hasBinaries(filepath.Dir(p)) {
 		return filepath.Dir(p)
 	}
-	const msg = "pgtest: PostgreSQL not found: install the postgresql package or set " + EnvBinDir
-	if os.Getenv(vaulttest.EnvRequireIntegration) == "1" {
-		t.Fatalf("%s (%s=1)", msg, vaulttest.EnvRequireIntegration)
-	}
-	t.Skip(msg)
+	proc.Missing(t, "pgtest: PostgreSQL not found: install the postgresql package or set "+EnvBinDir)
 	return ""
 }
 
@@ -186,7 +179,7 @@ func (p *Postgres) command(ctx context.Context, name string, args ...string) *ex
 	cmd.Env = p.env
 	// Own process group; on Linux, killed with the test binary if that
 	// dies without cleanups.
-	cmd.SysProcAttr = procgroup.Attr()
+	cmd.SysProcAttr = proc.Attr()
 	setCredential(cmd.SysProcAttr, p.cred)
 	return cmd
 }
@@ -242,17 +235,11 @@ func (p *Postgres) launch() error {
 	)
 	cmd.Stdout = logf
 	cmd.Stderr = logf
-	err = cmd.Start()
+	p.server, err = proc.Start(cmd)
 	logf.Close() // the child holds its own descriptor
 	if err != nil {
 		return err
 	}
-	p.cmd = cmd
-	p.done = make(chan struct{})
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
 	return p.waitReady()
 }
 
@@ -269,8 +256,8 @@ func (p *Postgres) waitReady() error {
 			return fmt.Errorf("not ready after %v: %w", readyTimeout, err)
 		}
 		select {
-		case <-p.done:
-			return fmt.Errorf("postgres exited before becoming ready: %v (see %s)", p.err, p.LogFile)
+		case <-p.server.Done():
+			return fmt.Errorf("postgres exited before becoming ready: %v (see %s)", p.server.Err(), p.LogFile)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -282,18 +269,10 @@ func (p *Postgres) waitReady() error {
 // by themselves once the postmaster is gone.
 func (p *Postgres) stop() {
 	p.once.Do(func() {
-		if p.cmd == nil {
-			return
+		if p.server != nil {
+			// Only the postmaster: it stops its own children.
+			p.server.Stop(syscall.SIGINT, stopTimeout)
 		}
-		// Signalled before being reaped, so the pid cannot have been reused.
-		_ = p.cmd.Process.Signal(syscall.SIGINT)
-		select {
-		case <-p.done:
-			return
-		case <-time.After(stopTimeout):
-		}
-		_ = procgroup.Signal(p.cmd.Process, syscall.SIGKILL)
-		<-p.done
 	})
 }
 

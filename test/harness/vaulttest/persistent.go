@@ -1,6 +1,8 @@
 package vaulttest
 
 import (
+	"github.com/rotorproject/rotor/test/harness/proc"
+
 	"context"
 	"fmt"
 	"net"
@@ -48,7 +50,7 @@ type Persistent struct {
 	member   bool // a Cluster node: unsealed means standby or active
 
 	mu   sync.Mutex // guards proc; Stop and Kill may run from any goroutine
-	proc *process
+	proc *proc.Process
 }
 
 // StartPersistent runs `vault server` with file storage in a temporary
@@ -188,7 +190,7 @@ func (s *Persistent) Start(t testing.TB) {
 // server does nothing. Safe to call from any goroutine.
 func (s *Persistent) Stop() {
 	if p := s.take(); p != nil {
-		p.stop()
+		stop(p)
 	}
 }
 
@@ -197,11 +199,11 @@ func (s *Persistent) Stop() {
 // any goroutine.
 func (s *Persistent) Kill() {
 	if p := s.take(); p != nil {
-		p.kill()
+		p.KillGroup()
 	}
 }
 
-func (s *Persistent) take() *process {
+func (s *Persistent) take() *proc.Process {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.proc
@@ -214,7 +216,7 @@ func (s *Persistent) take() *process {
 func (s *Persistent) Running() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.proc != nil && !s.proc.exited()
+	return s.proc != nil && !s.proc.Exited()
 }
 
 // Restart stops the server if it runs (cleanly, as Stop), starts it

@@ -5,24 +5,18 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"github.com/rotorproject/rotor/test/harness/procgroup"
 	"net/http"
 	"os"
 	"os/exec"
 	"syscall"
 	"time"
-)
 
-// process is one run of the vault binary.
-type process struct {
-	cmd  *exec.Cmd
-	done chan struct{} // closed once cmd.Wait has returned
-	err  error         // cmd.Wait's result; read only after done is closed
-}
+	"github.com/rotorproject/rotor/test/harness/proc"
+)
 
 // spawn starts bin in its own process group with its output appended to
 // logFile (after a banner naming addr) and reaps it in the background.
-func spawn(bin string, args []string, dir string, env []string, logFile, addr string) (*process, error) {
+func spawn(bin string, args []string, dir string, env []string, logFile, addr string) (*proc.Process, error) {
 	logf, err := os.OpenFile(logFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return nil, err
@@ -33,52 +27,14 @@ func spawn(bin string, args []string, dir string, env []string, logFile, addr st
 	cmd.Env = env
 	cmd.Stdout = logf
 	cmd.Stderr = logf
-	// Own process group, so stop can signal Vault and anything it
-	// spawns; on Linux, killed with the test binary if that dies without
-	// running its cleanups (go test -timeout panics, for one).
-	cmd.SysProcAttr = procgroup.Attr()
-	err = cmd.Start()
+	p, err := proc.Start(cmd)
 	logf.Close() // the child holds its own descriptor
-	if err != nil {
-		return nil, err
-	}
-	p := &process{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	return p, nil
+	return p, err
 }
 
-// stop signals the process group and reaps the leader. The group is
-// signalled before the leader is reaped, so its id cannot have been reused.
-func (p *process) stop() {
-	_ = procgroup.Signal(p.cmd.Process, syscall.SIGTERM)
-	select {
-	case <-p.done:
-		return
-	case <-time.After(stopTimeout):
-	}
-	_ = procgroup.Signal(p.cmd.Process, syscall.SIGKILL)
-	<-p.done
-}
-
-// kill sends SIGKILL to the process group at once (a crash, a power cut)
-// and reaps the leader.
-func (p *process) kill() {
-	_ = procgroup.Signal(p.cmd.Process, syscall.SIGKILL)
-	<-p.done
-}
-
-// exited reports whether the process has exited.
-func (p *process) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
+// stop asks Vault to shut down (SIGTERM), kills its process group after
+// stopTimeout, and reaps it.
+func stop(p *proc.Process) { p.Stop(syscall.SIGTERM, stopTimeout) }
 
 // health asks a server for sys/health, whose status code says its state:
 // 200 active, 429 standby, 501 not initialised, 503 sealed.
@@ -124,7 +80,7 @@ func (h *health) code() (int, error) {
 
 // wait polls sys/health every 50ms until ok accepts its status code, the
 // process p exits (when p is not nil), or timeout passes.
-func (h *health) wait(p *process, timeout time.Duration, logFile string, ok func(code int) bool) error {
+func (h *health) wait(p *proc.Process, timeout time.Duration, logFile string, ok func(code int) bool) error {
 	deadline := time.Now().Add(timeout)
 	var last error
 	for {
@@ -141,11 +97,11 @@ func (h *health) wait(p *process, timeout time.Duration, logFile string, ok func
 		}
 		var exited <-chan struct{}
 		if p != nil {
-			exited = p.done
+			exited = p.Done()
 		}
 		select {
 		case <-exited:
-			return fmt.Errorf("vault exited: %v (see %s)", p.err, logFile)
+			return fmt.Errorf("vault exited: %v (see %s)", p.Err(), logFile)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

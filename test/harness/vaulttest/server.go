@@ -1,6 +1,8 @@
 package vaulttest
 
 import (
+	"github.com/rotorproject/rotor/test/harness/proc"
+
 	"crypto/rand"
 	"fmt"
 	"net"
@@ -46,7 +48,7 @@ type Server struct {
 	audit bool // keep a raw audit log for Leaks
 
 	mu   sync.Mutex // guards proc; Stop may run from any goroutine
-	proc *process
+	proc *proc.Process
 }
 
 // Option changes how Start runs Vault.
@@ -151,7 +153,7 @@ func (s *Server) Stop() {
 	s.proc = nil
 	s.mu.Unlock()
 	if p != nil {
-		p.stop()
+		stop(p)
 	}
 }
 
@@ -163,7 +165,7 @@ func (s *Server) Pid() int {
 	if s.proc == nil {
 		return 0
 	}
-	return s.proc.cmd.Process.Pid
+	return s.proc.Pid()
 }
 
 // Restart stops the server (if running) and starts a fresh one on the same
@@ -266,7 +268,7 @@ func (s *Server) launch() error {
 
 // waitReady polls sys/health until it answers 200 (initialized, unsealed,
 // active), the process exits, or readyTimeout passes.
-func (s *Server) waitReady(p *process) error {
+func (s *Server) waitReady(p *proc.Process) error {
 	h, err := newHealth(s.Addr, s.CACert)
 	if err != nil {
 		return err

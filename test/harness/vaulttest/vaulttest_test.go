@@ -292,16 +292,6 @@ func TestNewClientCert(t *testing.T) {
 	}
 }
 
-func TestModuleRoot(t *testing.T) {
-	root, err := ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !goModIs(filepath.Join(root, "go.mod"), modulePath) {
-		t.Fatalf("%s/go.mod is not module %s", root, modulePath)
-	}
-}
-
 func TestEventually(t *testing.T) {
 	n := 0
 	Eventually(t, time.Second, func() error {

@@ -1,6 +1,6 @@
 //go:build unix && !linux
 
-package procgroup
+package proc
 
 import (
 	"os"
@@ -10,5 +10,5 @@ import (
 // Attr returns the attributes of a group leader (no Pdeathsig here).
 func Attr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
 
-// Signal sends sig to p's whole process group.
-func Signal(p *os.Process, sig syscall.Signal) error { return syscall.Kill(-p.Pid, sig) }
+// signalGroup sends sig to p's whole process group.
+func signalGroup(p *os.Process, sig syscall.Signal) error { return syscall.Kill(-p.Pid, sig) }

@@ -1,6 +1,6 @@
 //go:build windows
 
-package procgroup
+package proc
 
 import (
 	"os"
@@ -14,6 +14,6 @@ func Attr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{CreationFlags: windows.CREATE_NEW_PROCESS_GROUP}
 }
 
-// Signal stops p: Windows cannot signal another process, so any signal
+// signalGroup stops p: Windows cannot signal another process, so any signal
 // kills it (its own children are not reached).
-func Signal(p *os.Process, _ syscall.Signal) error { return p.Kill() }
+func signalGroup(p *os.Process, _ syscall.Signal) error { return p.Kill() }
