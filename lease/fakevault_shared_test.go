@@ -37,6 +37,7 @@ func startFakeStore(t *testing.T, role fakevault.DBRole) *storeRun {
 	r := &storeRun{fv: fv, tok: auth.NewToken(sec, time.Now()), changed: map[string]int{}, done: make(chan struct{})}
 	r.tok.Generation = 1
 	r.Store = lease.NewStore(lease.Options{Client: c, Rand: func() float64 { return 0 },
+		Policy: lease.Policy{Threshold: 0.9, StaticInterval: 5 * time.Minute}, // Vault Agent's defaults
 		OnChange: func(keys []string) {
 			r.mu.Lock()
 			defer r.mu.Unlock()
