@@ -156,7 +156,7 @@ func (v *Vault) appRoleLogin(body map[string]any) answer {
 	}
 	tok := v.newToken(TokenOptions{TTL: role.ttl, Renewable: true, Policies: role.policies},
 		map[string]string{"role_name": role.name}, true, "auth/approle/login")
-	env := v.envelope("approle")
+	env := v.envelope("") // Vault names no mount for a login
 	env["auth"] = authBlock(tok)
 	return answer{http.StatusOK, env}
 }
@@ -273,7 +273,7 @@ func (v *Vault) renewLease(tok *token, body map[string]any) answer {
 		exp = owner.expires // a lease never outlives its token
 	}
 	l.expires = exp
-	env := v.envelope("")
+	env := v.envelope("system")
 	env["lease_id"], env["renewable"] = l.id, true
 	env["lease_duration"] = int(exp.Sub(now).Round(time.Second).Seconds())
 	return answer{http.StatusOK, env}
@@ -281,7 +281,7 @@ func (v *Vault) renewLease(tok *token, body map[string]any) answer {
 
 func (v *Vault) mountInfo(path string) answer {
 	first, _, _ := strings.Cut(path, "/")
-	env := v.envelope("system")
+	env := v.envelope("")
 	switch first {
 	case "secret":
 		env["data"] = map[string]any{"accessor": "kv_fake", "config": map[string]any{}, "description": "key/value secret storage",

@@ -108,6 +108,9 @@ func TestShapesMatchRealVault(t *testing.T) {
 	sort.Strings(names)
 	for _, name := range names {
 		w, g := want[name], got[name]
+		if testing.Verbose() {
+			t.Logf("%s:\n  vault %d %v\n  fake  %d %v", name, w.status, w.body, g.status, g.body)
+		}
 		if w.status != g.status {
 			t.Errorf("%s: fake answers %d, Vault %d (%v)", name, g.status, w.status, w.body)
 			continue
@@ -123,6 +126,10 @@ func TestShapesMatchRealVault(t *testing.T) {
 		}
 	}
 }
+
+// sameValue names the keys whose values, not only types, must match:
+// what rotor decides on (kind of answer, renewability, token type).
+var sameValue = map[string]bool{"mount_type": true, "renewable": true, "token_type": true, "orphan": true, "type": true}
 
 // compare lists how fake's JSON differs from real's: a key real lacks, or
 // a different type where neither is null. exact (for Vault's envelope and
@@ -148,6 +155,9 @@ func compare(at string, real, fake any, exact bool) []string {
 			out = append(out, fmt.Sprintf("%s.%s: the fake answers it, Vault does not", at, k))
 			continue
 		}
+		if sameValue[k] && fmt.Sprint(rv) != fmt.Sprint(fv) {
+			out = append(out, fmt.Sprintf("%s.%s: fake has %v, Vault %v", at, k, fv, rv))
+		}
 		out = append(out, compare(at+"."+k, rv, fv, k == "auth")...)
 	}
 	if exact {
@@ -163,10 +173,10 @@ func compare(at string, real, fake any, exact bool) []string {
 
 // The comparison itself must catch a missing key and a wrong type.
 func TestCompareFindsDifferences(t *testing.T) {
-	real := map[string]any{"a": 1.0, "auth": map[string]any{"x": "s", "y": true}, "data": map[string]any{"z": "s", "extra": 1.0}}
-	fake := map[string]any{"a": "1", "auth": map[string]any{"x": "s"}, "data": map[string]any{"z": "s", "own": 1.0}}
+	real := map[string]any{"a": 1.0, "auth": map[string]any{"x": "s", "y": true}, "data": map[string]any{"z": "s", "extra": 1.0}, "mount_type": "system"}
+	fake := map[string]any{"a": "1", "auth": map[string]any{"x": "s"}, "data": map[string]any{"z": "s", "own": 1.0}, "mount_type": ""}
 	got := strings.Join(compare("", real, fake, true), "\n")
-	for _, want := range []string{".a: fake has string", ".auth.y: Vault answers it", ".data.own: the fake answers it"} {
+	for _, want := range []string{".a: fake has string", ".auth.y: Vault answers it", ".data.own: the fake answers it", ".mount_type: fake has , Vault system"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("compare missed %q in:\n%s", want, got)
 		}
