@@ -15,7 +15,8 @@ func SetupPKI(t testing.TB, c *api.Client, maxTTL string, roleOpts map[string]an
 	EnableSecrets(t, c, "pki", "pki", nil)
 	EnableSecrets(t, c, "pki_int", "pki", nil)
 	tune := func(path string) {
-		if err := c.Sys().TuneMount(path, api.MountConfigInput{MaxLeaseTTL: "87600h"}); err != nil {
+		maxTTL := "87600h"
+		if err := c.Sys().TuneMountAllowNil(path, api.TuneMountConfigInput{MaxLeaseTTL: &maxTTL}); err != nil {
 			t.Fatalf("vaulttest: tune %s: %v", path, err)
 		}
 	}
