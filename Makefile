@@ -114,9 +114,9 @@ test-portable:
 # Archives for every platform, SHA256SUMS and a CycloneDX SBOM in $(DIST).
 release:
 	rm -rf $(DIST)
-	go run ./internal/release -version $(VERSION) -out $(DIST) $(PLATFORMS)
+	go run ./tools/release -version $(VERSION) -out $(DIST) $(PLATFORMS)
 
 # Builds a release into a temporary directory and checks it (slow: six
 # builds and the SBOM generator).
 release-check:
-	ROTOR_RELEASE_CHECK=1 go test -count=1 -timeout 20m -run TestRelease ./internal/release/
+	ROTOR_RELEASE_CHECK=1 go test -count=1 -timeout 20m -run TestRelease ./tools/release/

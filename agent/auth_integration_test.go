@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 // checkSinkToken waits for the sink, checks its mode and that the token works.

@@ -19,8 +19,8 @@ import (
 
 	"github.com/hashicorp/vault/api"
 	"github.com/rotorproject/rotor/agent/config"
-	"github.com/rotorproject/rotor/internal/awstest"
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/awstest"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 	"golang.org/x/crypto/hkdf"
 )
 

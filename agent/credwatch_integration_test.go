@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 // A replaced token file is used at once (token_file), and a new secret_id

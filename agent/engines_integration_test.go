@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotorproject/rotor/internal/awstest"
-	"github.com/rotorproject/rotor/internal/nginxtest"
-	"github.com/rotorproject/rotor/internal/pgtest"
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/awstest"
+	"github.com/rotorproject/rotor/test/harness/nginxtest"
+	"github.com/rotorproject/rotor/test/harness/pgtest"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 var credLine = regexp.MustCompile(`(?m)^(\w+)=(.*)$`)

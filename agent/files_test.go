@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/rotorproject/rotor/agent/config"
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 // A template without perms gets 0644 with the process umask applied

@@ -11,7 +11,7 @@ import (
 
 	"github.com/hashicorp/vault/api"
 	"github.com/rotorproject/rotor/agent/config"
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 // running is an agent started by startAgent.

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotorproject/rotor/internal/pgtest"
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/pgtest"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 func get(t *testing.T, method, url string) (int, string) {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 const pkiPolicy = `

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 // appRoleAuth sets up an approle login with the given policy and returns

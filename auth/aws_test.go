@@ -10,9 +10,9 @@ import (
 
 	"github.com/hashicorp/vault/api"
 	"github.com/rotorproject/rotor/auth/internal/awscred"
-	"github.com/rotorproject/rotor/internal/awstest"
 	"github.com/rotorproject/rotor/internal/vaultclient"
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/awstest"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 // awsVault is a real Vault whose aws auth method (at auth/aws) talks to a

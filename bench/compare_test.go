@@ -17,8 +17,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
-	"github.com/rotorproject/rotor/internal/pgtest"
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/pgtest"
+	"github.com/rotorproject/rotor/test/harness/proc"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 // runs per agent and scenario (ROTOR_BENCH_RUNS); the median is reported,
@@ -189,13 +190,12 @@ func compareLines(name string, agents []string, results map[string]measure, best
 
 // buildRotor builds rotor from this tree, or from commit rev when set.
 func buildRotor(t *testing.T, rev string) string {
-	bin := filepath.Join(t.TempDir(), "rotor")
-	root, err := vaulttest.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := root
+	src := "" // this module
 	if rev != "" {
+		root, err := proc.ModuleRoot()
+		if err != nil {
+			t.Fatal(err)
+		}
 		src = t.TempDir()
 		archive := exec.Command("sh", "-c", `git archive "$1" | tar -x -C "$2"`, "sh", rev, src)
 		archive.Dir = root
@@ -203,12 +203,7 @@ func buildRotor(t *testing.T, rev string) string {
 			t.Fatalf("git archive %s: %v\n%s", rev, err, out)
 		}
 	}
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "./cmd/rotor")
-	cmd.Dir = src
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build rotor %s: %v\n%s", rev, err, out)
-	}
-	return bin
+	return proc.BuildT(t, src, "./cmd/rotor", "-trimpath", "-ldflags", "-s -w")
 }
 
 // isRotor tells rotor (and "rotor before") from Vault Agent.
@@ -252,10 +247,11 @@ func runOnce(t *testing.T, agent, bin string, srv *vaulttest.Server, roleID, sec
 	cmd.Stdout, cmd.Stderr = logf, logf
 	vaultBefore := cpuSeconds(srv.Pid())
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	p, err := proc.Start(cmd)
+	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	defer p.KillGroup()
 	limit := 60*time.Second + time.Duration(len(files))*20*time.Millisecond
 	deadline := start.Add(limit)
 	// Poll cheaply: remember how far the files are known written, so the

@@ -12,8 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotorproject/rotor/internal/pgtest"
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/pgtest"
+	"github.com/rotorproject/rotor/test/harness/proc"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 // metricsVariant is one way of writing /metrics, selected by build tag
@@ -66,12 +67,7 @@ path "secret/data/app/*" { capabilities = ["read"] }
 	bins := map[string]string{}
 	size := map[string]int64{}
 	for _, v := range metricsVariants {
-		bin := filepath.Join(t.TempDir(), "rotor")
-		cmd := exec.Command("go", "build", "-tags", v.tag, "-trimpath", "-ldflags", "-s -w", "-o", bin, "./cmd/rotor")
-		cmd.Dir = src
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("build %s: %v\n%s", v.name, err, out)
-		}
+		bin := proc.BuildT(t, src, "./cmd/rotor", "-tags", v.tag, "-trimpath", "-ldflags", "-s -w")
 		st, err := os.Stat(bin)
 		if err != nil {
 			t.Fatal(err)
@@ -136,10 +132,11 @@ func runWithMetrics(t *testing.T, rotor, addr, roleID, secretID string, sc scena
 	cmd := exec.Command(rotor, "agent", "-config", cfg, "-log-level", "error")
 	logf, _ := os.Create(filepath.Join(dir, "agent.log"))
 	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
+	p, err := proc.Start(cmd)
+	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	defer p.KillGroup()
 	deadline := time.Now().Add(60 * time.Second)
 	for next := 0; next < len(files); next = written(files, next) {
 		if time.Now().After(deadline) {

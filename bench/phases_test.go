@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 // kvScenario is n templates, each reading one KV v2 secret into its own

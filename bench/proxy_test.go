@@ -19,8 +19,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotorproject/rotor/internal/pgtest"
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/pgtest"
+	"github.com/rotorproject/rotor/test/harness/proc"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 // proxyWindow is how long each concurrency level is measured, after a
@@ -64,7 +65,7 @@ func TestCompareProxyWithVaultAgent(t *testing.T) {
 
 	levels := []int{1, 16, 64}
 	agents := []string{"rotor", "vault agent"}
-	bases, procs := map[string]string{}, map[string]proc{}
+	bases, procs := map[string]string{}, map[string]proxyProc{}
 	for _, agent := range agents {
 		bases[agent], procs[agent] = startProxy(t, agent, rotor, vault, srv.Addr, roleID, vaulttest.NewSecretID(t, root, "approle", "bench"))
 	}
@@ -126,14 +127,14 @@ func TestCompareProxyWithVaultAgent(t *testing.T) {
 	fmt.Print(b.String())
 }
 
-type proc struct {
+type proxyProc struct {
 	pid  int
 	stop func()
 }
 
 // startProxy starts agent as an API proxy on a free loopback port and
 // returns its base URL once it answers with its own token.
-func startProxy(t *testing.T, agent, rotor, vault, addr, roleID, secretID string) (string, proc) {
+func startProxy(t *testing.T, agent, rotor, vault, addr, roleID, secretID string) (string, proxyProc) {
 	dir, auth := agentDir(t, addr, roleID, secretID)
 	listen := freeAddr(t)
 	cfg := filepath.Join(dir, "agent.hcl")
@@ -154,11 +155,12 @@ listener "tcp" {
 	cmd.Env = append(os.Environ(), "VAULT_ADDR="+addr)
 	logf, _ := os.Create(filepath.Join(dir, "agent.log"))
 	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
+	p, err := proc.Start(cmd)
+	if err != nil {
 		t.Fatal(err)
 	}
 	var once sync.Once
-	stop := func() { once.Do(func() { cmd.Process.Kill(); cmd.Wait(); logf.Close() }) }
+	stop := func() { once.Do(func() { p.KillGroup(); logf.Close() }) }
 	t.Cleanup(stop)
 	base := "http://" + listen
 	deadline := time.Now().Add(30 * time.Second)
@@ -169,7 +171,7 @@ listener "tcp" {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return base, proc{pid: cmd.Process.Pid, stop: stop}
+	return base, proxyProc{pid: cmd.Process.Pid, stop: stop}
 }
 
 // get reads url and returns the status code (0 on a transport error).

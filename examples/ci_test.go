@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotorproject/rotor/internal/pgtest"
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/pgtest"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 // TestCIPipelines runs examples/ci/run.sh: each shipped pipeline's step

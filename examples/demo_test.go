@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotorproject/rotor/internal/pgtest"
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/pgtest"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 // TestDemo runs `make demo`'s script with short database TTLs, as a

@@ -3,9 +3,9 @@ package examples
 import (
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
+
+	"github.com/rotorproject/rotor/test/harness/proc"
 )
 
 // TestMain builds rotor once for every example script (ROTOR_BIN), and the
@@ -17,12 +17,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	for env, pkg := range map[string]string{"ROTOR_BIN": "../cmd/rotor", "ROTOR_DEMO_NARRATOR": "./demo/narrate"} {
-		bin := filepath.Join(dir, filepath.Base(pkg))
-		cmd := exec.Command("go", "build", "-o", bin, pkg)
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "build", pkg+":", err)
+	for env, pkg := range map[string]string{"ROTOR_BIN": "./cmd/rotor", "ROTOR_DEMO_NARRATOR": "./examples/demo/narrate"} {
+		bin, err := proc.Build("", dir, pkg)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
 		os.Setenv(env, bin)

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotorproject/rotor/internal/nginxtest"
-	"github.com/rotorproject/rotor/internal/pgtest"
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/nginxtest"
+	"github.com/rotorproject/rotor/test/harness/pgtest"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 // TestUsedBy runs the examples that put the shipped files under configs/

@@ -12,9 +12,9 @@ import (
 
 	"github.com/hashicorp/vault/api"
 	"github.com/rotorproject/rotor/auth"
-	"github.com/rotorproject/rotor/internal/pgtest"
 	"github.com/rotorproject/rotor/internal/vaultclient"
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/pgtest"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 // The head-of-line scenario on a real Vault and PostgreSQL: two database

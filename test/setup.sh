@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The tests' set-up, run by `make test` (and `make deps`) and by .ci/run.
 # It looks for what the integration tests and example scripts need, where
-# they look for it: PostgreSQL's server binaries (internal/pgtest,
-# examples/postgres/pg.sh), nginx (internal/nginxtest), curl, openssl and
+# they look for it: PostgreSQL's server binaries (test/harness/pgtest,
+# examples/postgres/pg.sh), nginx (test/harness/nginxtest), curl, openssl and
 # python3 (the example scripts), and make. What is missing is installed
 # with apt-get when this user can (root, or sudo without a password);
 # otherwise the script stops at once with the one command to run. The
@@ -26,10 +26,10 @@ case "${1:-}" in
 esac
 pretend=" ${ROTOR_SETUP_PRETEND_MISSING:-} "
 
-# has_pg_bins DIR: the binaries internal/pgtest needs are in DIR.
+# has_pg_bins DIR: the binaries test/harness/pgtest needs are in DIR.
 has_pg_bins() { [ -x "$1/initdb" ] && [ -x "$1/postgres" ] && [ -x "$1/psql" ]; }
 
-# find_postgres: as internal/pgtest.BinDir looks.
+# find_postgres: as test/harness/pgtest.BinDir looks.
 find_postgres() {
 	if [ -n "${ROTOR_PG_BINDIR:-}" ]; then
 		has_pg_bins "$ROTOR_PG_BINDIR"
@@ -42,7 +42,7 @@ find_postgres() {
 	command -v initdb >/dev/null 2>&1 && has_pg_bins "$(dirname "$(command -v initdb)")"
 }
 
-# find_nginx: as internal/nginxtest.Bin looks.
+# find_nginx: as test/harness/nginxtest.Bin looks.
 find_nginx() {
 	if [ -n "${ROTOR_NGINX_BIN:-}" ]; then
 		[ -x "$ROTOR_NGINX_BIN" ]
@@ -67,8 +67,8 @@ check() {
 			;;
 		esac
 		case $pkg in
-		postgresql) find_postgres || why+=("  postgresql: no initdb, postgres and psql in \$ROTOR_PG_BINDIR, /usr/lib/postgresql/*/bin or on PATH (internal/pgtest)") ;;
-		nginx) find_nginx || why+=("  nginx: not at \$ROTOR_NGINX_BIN, /usr/sbin/nginx or on PATH (internal/nginxtest)") ;;
+		postgresql) find_postgres || why+=("  postgresql: no initdb, postgres and psql in \$ROTOR_PG_BINDIR, /usr/lib/postgresql/*/bin or on PATH (test/harness/pgtest)") ;;
+		nginx) find_nginx || why+=("  nginx: not at \$ROTOR_NGINX_BIN, /usr/sbin/nginx or on PATH (test/harness/nginxtest)") ;;
 		*) find_command "$pkg" || why+=("  $pkg: not on PATH (the example scripts)") ;;
 		esac
 		if [ "${#why[@]}" -gt "${#missing[@]}" ]; then

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/rotorproject/rotor/test/harness/proc"
 )
 
 // expectedDifferences are the fixtures of Vault Agent's own config tests on
@@ -34,13 +36,11 @@ var extraProblems = map[string]string{
 // (they are not copied into rotor), and asserts that they agree: rotor
 // accepts what Vault Agent accepts and refuses what it refuses.
 func TestVaultAgentFixtureVerdicts(t *testing.T) {
-	bin := os.Getenv("ROTOR_AGENTCHECK_BIN")
-	if bin == "" {
-		if os.Getenv("ROTOR_REQUIRE_INTEGRATION") != "" {
-			t.Fatal("ROTOR_AGENTCHECK_BIN is not set (make test builds test/vault/bin/agentcheck)")
-		}
-		t.Skip("ROTOR_AGENTCHECK_BIN is not set; run make test, or build test/vault/agentcheck")
-	}
+	bin := proc.Find(t, proc.Lookup{
+		Env:     "ROTOR_AGENTCHECK_BIN",
+		Paths:   []string{"test/vault/bin/agentcheck"},
+		Missing: "no agentcheck: run make test (it builds test/vault/bin/agentcheck) or set ROTOR_AGENTCHECK_BIN",
+	})
 	dir := vaultFixtures(t)
 	entries, err := os.ReadDir(dir)
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotorproject/rotor/internal/procgroup"
+	"github.com/rotorproject/rotor/test/harness/proc"
 )
 
 // kind is one agent implementation: rotor or Vault Agent.
@@ -36,7 +36,7 @@ type agent struct {
 	dir   string
 	sock  string // rotor's API socket; "" for Vault Agent
 	cmd   *exec.Cmd
-	done  chan struct{} // closed when the process has exited
+	p     *proc.Process // once started
 	spawn time.Time     // when it was started
 }
 
@@ -45,7 +45,7 @@ type agent struct {
 // path must stay under ~100 bytes).
 func prepare(t *testing.T, e *vaultEnv, k kind, i int, sockDir string) *agent {
 	t.Helper()
-	a := &agent{name: fmt.Sprintf("%s%03d", k.prefix, i), done: make(chan struct{})}
+	a := &agent{name: fmt.Sprintf("%s%03d", k.prefix, i)}
 	a.dir = filepath.Join(t.TempDir(), a.name)
 	if err := os.MkdirAll(filepath.Join(a.dir, "out"), 0o700); err != nil {
 		t.Fatal(err)
@@ -81,21 +81,8 @@ template_config { static_secret_render_interval = %q }
 	}
 	write("agent.hcl", b.String())
 	a.cmd = exec.Command(k.bin, "agent", "-config", filepath.Join(a.dir, "agent.hcl"), "-log-level", "info")
-	a.cmd.Env = cleanEnv()
-	a.cmd.SysProcAttr = procgroup.Attr()
+	a.cmd.Env = proc.CleanEnv()
 	return a
-}
-
-// cleanEnv is the test's environment without VAULT_* settings, so only
-// the configuration speaks.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "VAULT_") {
-			env = append(env, kv)
-		}
-	}
-	return env
 }
 
 func (a *agent) file(name string) string { return filepath.Join(a.dir, "out", name) }
@@ -108,35 +95,17 @@ func (a *agent) start() error {
 	}
 	a.cmd.Stdout, a.cmd.Stderr = logf, logf
 	a.spawn = time.Now()
-	err = a.cmd.Start()
+	a.p, err = proc.Start(a.cmd)
 	logf.Close() // the child has its own descriptor
-	if err != nil {
-		return err
-	}
-	go func() { a.cmd.Wait(); close(a.done) }()
-	return nil
+	return err
 }
 
-func (a *agent) alive() bool {
-	select {
-	case <-a.done:
-		return false
-	default:
-		return true
-	}
-}
+func (a *agent) alive() bool { return a.p != nil && !a.p.Exited() }
 
 // stop sends SIGTERM, then SIGKILL after grace, and waits for the exit.
 func (a *agent) stop(grace time.Duration) {
-	if a.cmd.Process == nil || !a.alive() {
-		return
-	}
-	procgroup.Signal(a.cmd.Process, syscall.SIGTERM)
-	select {
-	case <-a.done:
-	case <-time.After(grace):
-		procgroup.Signal(a.cmd.Process, syscall.SIGKILL)
-		<-a.done
+	if a.alive() {
+		a.p.Stop(syscall.SIGTERM, grace)
 	}
 }
 

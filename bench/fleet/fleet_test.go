@@ -10,7 +10,6 @@ package fleet
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -18,7 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/proc"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 // Knobs, from the environment (defaults in brackets):
@@ -115,17 +115,7 @@ func memTotalGB() int {
 }
 
 func buildRotor(t *testing.T) string {
-	bin := filepath.Join(t.TempDir(), "rotor")
-	root, err := vaulttest.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "./cmd/rotor")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build rotor: %v\n%s", err, out)
-	}
-	return bin
+	return proc.BuildT(t, "", "./cmd/rotor", "-trimpath", "-ldflags", "-s -w")
 }
 
 func envDuration(t *testing.T, name string, def time.Duration) time.Duration {

@@ -7,42 +7,22 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/vault/api"
-	"github.com/rotorproject/rotor/internal/pgtest"
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/pgtest"
+	"github.com/rotorproject/rotor/test/harness/proc"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
-var (
-	buildOnce sync.Once
-	rotorBin  string
-	buildErr  error
-)
+// TestMain removes the rotor binary the tests built (proc.Rotor).
+func TestMain(m *testing.M) { proc.Main(m) }
 
-// binary builds rotor once per test run: these tests run it as users do.
-func binary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "rotor-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		rotorBin = filepath.Join(dir, "rotor")
-		out, err := exec.Command("go", "build", "-o", rotorBin, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("%v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("build rotor: %v", buildErr)
-	}
-	return rotorBin
-}
+// binary returns rotor built once per test run: these tests run it as
+// users do.
+func binary(t *testing.T) string { return proc.Rotor(t) }
 
 // dbSetup is a Vault with the article's database role on a real
 // PostgreSQL, and an AppRole login allowed to read it.
@@ -94,10 +74,9 @@ func (d *dbSetup) users(t *testing.T) []string { return d.pg.Roles(t, "v-") }
 
 // started is a rotor process.
 type started struct {
-	cmd  *exec.Cmd
-	out  *vaulttest.Buffer
-	done chan struct{}
-	err  error
+	*proc.Process
+	cmd *exec.Cmd
+	out *vaulttest.Buffer
 }
 
 func start(t *testing.T, args ...string) *started {
@@ -111,14 +90,13 @@ func startEnv(t *testing.T, env []string, args ...string) *started {
 	cmd.Env = append(os.Environ(), env...)
 	out := &vaulttest.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
+	p, err := proc.Start(cmd)
+	if err != nil {
 		t.Fatal(err)
 	}
-	s := &started{cmd: cmd, out: out, done: make(chan struct{})}
-	go func() { s.err = cmd.Wait(); close(s.done) }()
+	s := &started{Process: p, cmd: cmd, out: out}
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-s.done
+		p.KillGroup()
 		checkNoLeaks(t, out.String())
 		if t.Failed() {
 			t.Logf("rotor output:\n%s", out.String())
@@ -145,12 +123,10 @@ func checkNoLeaks(t *testing.T, out string) {
 
 func (s *started) exitCode(t *testing.T, timeout time.Duration) int {
 	t.Helper()
-	select {
-	case <-s.done:
-	case <-time.After(timeout):
+	if !s.Wait(timeout) {
 		t.Fatalf("rotor still running after %v:\n%s", timeout, s.out)
 	}
-	return s.cmd.ProcessState.ExitCode()
+	return s.ExitCode()
 }
 
 const dbUserTpl = `{{ with secret "database/creds/myapp-readonly" }}{{ .Data.username }}{{ end }}`

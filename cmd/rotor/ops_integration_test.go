@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 // Operations tests of the binary: state reuse, status and rotate, SIGHUP

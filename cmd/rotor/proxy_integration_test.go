@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 func freeAddr(t *testing.T) string {

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotorproject/rotor/internal/vaulttest"
 	"github.com/rotorproject/rotor/ops"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 // offlineConfig is an agent config that needs no Vault: rotor keeps

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 // kvSetup is a dev Vault with one KV v2 secret, and a token (not rotor's)

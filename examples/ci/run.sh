@@ -11,7 +11,7 @@
 #
 # The identity tokens: ROTOR_CI_JWT_PUBKEY (a PEM public key file),
 # ROTOR_CI_JWT_ALG, ROTOR_CI_GITLAB_JWT and ROTOR_CI_GITHUB_JWT (token
-# files), as the Go test gives them from internal/vaulttest's issuer;
+# files), as the Go test gives them from test/harness/vaulttest's issuer;
 # otherwise the script signs its own with openssl (RS256).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)

@@ -10,7 +10,7 @@
 # What differs from a pod: the kubernetes auth method is swapped for
 # AppRole, since there is no API server to review a service-account token
 # here (the kubernetes method itself is covered by the Go integration
-# tests, against a fake TokenReview endpoint: see internal/vaulttest); the
+# tests, against a fake TokenReview endpoint: see test/harness/vaulttest); the
 # vault block points at the dev Vault; /etc/rotor and /vault/secrets are
 # directories under a temp directory. The templates run unchanged.
 #

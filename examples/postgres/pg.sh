@@ -88,7 +88,7 @@ pg_vault() {
 	# privileges, which its revocation statements do not take back, so
 	# DROP ROLE would fail ("some objects depend on it") and Vault could
 	# never revoke a lease; the ALTER DEFAULT PRIVILEGES ... REVOKE line
-	# fixes that (as internal/pgtest does).
+	# fixes that (as test/harness/pgtest does).
 	api POST database/roles/myapp-readonly "$(
 		cat <<JSON
 {

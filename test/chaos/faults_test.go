@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotorproject/rotor/internal/faultproxy"
-	"github.com/rotorproject/rotor/internal/pgtest"
+	"github.com/rotorproject/rotor/test/harness/faultproxy"
+	"github.com/rotorproject/rotor/test/harness/pgtest"
 )
 
 // Vault slow or failing for a while, through the fault proxy: no lease

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 // TestVaultHAFailover kills the active node of a 3-node Raft cluster while

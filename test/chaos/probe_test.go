@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
-	"github.com/rotorproject/rotor/internal/faultproxy"
+	"github.com/rotorproject/rotor/test/harness/faultproxy"
 )
 
 // dbProbe logs in to PostgreSQL with the credentials in a rendered file,

@@ -16,17 +16,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotorproject/rotor/internal/vaulttest"
 	"github.com/rotorproject/rotor/ops"
+	"github.com/rotorproject/rotor/test/harness/proc"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 // rotor is a running `rotor agent`.
 type rotor struct {
 	t    *testing.T
+	p    *proc.Process
 	cmd  *exec.Cmd
 	out  *vaulttest.Buffer
-	done chan struct{}
-	hc   *http.Client // the local API, over the Unix socket
+	done <-chan struct{} // closed once rotor has exited and been reaped
+	hc   *http.Client    // the local API, over the Unix socket
 }
 
 // start runs `rotor agent -config cfg` until the test ends; its output is
@@ -35,8 +37,7 @@ func (e *env) start(cfg string) *rotor {
 	e.t.Helper()
 	r := startRotor(e.t, e.sock, "agent", "-config", cfg)
 	e.t.Cleanup(func() {
-		r.cmd.Process.Kill()
-		<-r.done
+		r.p.KillGroup()
 		if e.t.Failed() || os.Getenv("ROTOR_CHAOS_VERBOSE") == "1" {
 			e.t.Logf("rotor output (tail):\n%s", lastLines(r.out.String(), 80))
 		}
@@ -48,56 +49,34 @@ func (e *env) start(cfg string) *rotor {
 func startRotor(t *testing.T, sock string, args ...string) *rotor {
 	t.Helper()
 	cmd := exec.Command(binary(t), args...)
-	cmd.Env = append(cleanEnv(), "ROTOR_STATE_KEY=chaos-state-key")
+	cmd.Env = proc.CleanEnv("ROTOR_STATE_KEY=chaos-state-key")
 	out := &vaulttest.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
+	p, err := proc.Start(cmd)
+	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rotor{t: t, cmd: cmd, out: out, done: make(chan struct{})}
+	r := &rotor{t: t, p: p, cmd: cmd, out: out, done: p.Done()}
 	r.hc = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
 		},
 	}}
-	go func() { cmd.Wait(); close(r.done) }()
 	return r
 }
 
-// cleanEnv is the test's environment without VAULT_* and BAO_* variables,
-// which would override the configuration.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "VAULT_") && !strings.HasPrefix(kv, "BAO_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
 // alive reports whether the process is still running.
-func (r *rotor) alive() bool {
-	select {
-	case <-r.done:
-		return false
-	default:
-		return true
-	}
-}
+func (r *rotor) alive() bool { return !r.p.Exited() }
 
 func (r *rotor) signal(sig syscall.Signal) {
 	r.t.Helper()
-	if err := r.cmd.Process.Signal(sig); err != nil {
+	if err := r.p.Signal(sig); err != nil {
 		r.t.Fatalf("signal %v: %v", sig, err)
 	}
 }
 
-// kill sends SIGKILL and reaps the process.
-func (r *rotor) kill() {
-	r.cmd.Process.Kill()
-	<-r.done
-}
+// kill sends SIGKILL to rotor alone (a crash) and reaps it.
+func (r *rotor) kill() { r.p.Kill() }
 
 // status reads GET /agent/v1/status.
 func (r *rotor) status() (ops.StatusView, error) {

@@ -5,8 +5,6 @@ package chaos
 import (
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/proc"
 )
 
 // knobs are the suite's settings, from the environment (see the package
@@ -43,46 +41,12 @@ var settings = sync.OnceValue(func() knobs {
 	return k
 })
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	rotorBin  string
-	buildErr  error
-)
+// TestMain removes the rotor binary the tests built (proc.Rotor).
+func TestMain(m *testing.M) { proc.Main(m) }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-	os.Exit(code)
-}
-
-// binary builds rotor once per test run: these tests run it as users do.
-func binary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		root, err := vaulttest.ModuleRoot()
-		if err != nil {
-			buildErr = err
-			return
-		}
-		if binDir, err = os.MkdirTemp("", "rotor-chaos-bin"); err != nil {
-			buildErr = err
-			return
-		}
-		rotorBin = filepath.Join(binDir, "rotor")
-		cmd := exec.Command("go", "build", "-o", rotorBin, "./cmd/rotor")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("%v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("build rotor: %v", buildErr)
-	}
-	return rotorBin
-}
+// binary returns rotor built once per test run: these tests run it as
+// users do.
+func binary(t *testing.T) string { return proc.Rotor(t) }
 
 // result is one row of the chaos table in test/chaos/README.md.
 type result struct {

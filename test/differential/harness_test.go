@@ -4,7 +4,7 @@
 // (see mask). It holds tests only; docs/compatibility.md reports its
 // results.
 //
-// The Vault binary comes from internal/vaulttest (ROTOR_VAULT_BIN, or
+// The Vault binary comes from test/harness/vaulttest (ROTOR_VAULT_BIN, or
 // test/vault/bin/vault); it is Vault Agent as well. Without it the tests
 // skip, or fail under ROTOR_REQUIRE_INTEGRATION=1 (make test).
 package differential
@@ -16,57 +16,21 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/vault/api"
-	"github.com/rotorproject/rotor/internal/pgtest"
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/pgtest"
+	"github.com/rotorproject/rotor/test/harness/proc"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
-var (
-	buildOnce sync.Once
-	rotorBin  string
-	buildErr  error
-)
+// TestMain removes the rotor binary the suite built (proc.Rotor).
+func TestMain(m *testing.M) { proc.Main(m) }
 
-// rotorBinary builds rotor once per test run, as cmd/rotor's tests do: the
-// suite runs the binary users run.
-func rotorBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		root, err := vaulttest.ModuleRoot()
-		if err != nil {
-			buildErr = err
-			return
-		}
-		dir, err := os.MkdirTemp("", "rotor-differential")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		rotorBin = filepath.Join(dir, "rotor")
-		cmd := exec.Command("go", "build", "-o", rotorBin, "./cmd/rotor")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("%v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("build rotor: %v", buildErr)
-	}
-	return rotorBin
-}
-
-// TestMain removes the rotor binary built for the run.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if rotorBin != "" {
-		os.RemoveAll(filepath.Dir(rotorBin))
-	}
-	os.Exit(code)
-}
+// rotorBinary returns rotor built once per test run, as cmd/rotor's tests
+// do: the suite runs the binary users run.
+func rotorBinary(t *testing.T) string { return proc.Rotor(t) }
 
 // lab is one Vault with every engine the corpus uses, and an AppRole
 // login allowed to use them.
@@ -188,30 +152,19 @@ func run(t *testing.T, bin string, args ...string) agentRun {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	// Nothing from the test's environment may point an agent elsewhere.
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "VAULT_") && !strings.HasPrefix(kv, "BAO_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
+	cmd.Env = proc.CleanEnv()
 	var out vaulttest.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		var ee *exec.ExitError
-		if err != nil && !errors.As(err, &ee) {
-			t.Fatalf("%s: %v", filepath.Base(bin), err)
-		}
-	case <-time.After(runTimeout):
-		cmd.Process.Kill()
-		<-done
+	p := proc.StartT(t, cmd)
+	if !p.Wait(runTimeout) {
+		p.KillGroup()
 		t.Fatalf("%s %s did not exit within %v:\n%s", filepath.Base(bin), strings.Join(args, " "), runTimeout, tailLines(out.String(), 30))
 	}
-	return agentRun{code: cmd.ProcessState.ExitCode(), log: out.String()}
+	var ee *exec.ExitError
+	if err := p.Err(); err != nil && !errors.As(err, &ee) {
+		t.Fatalf("%s: %v", filepath.Base(bin), err)
+	}
+	return agentRun{code: p.ExitCode(), log: out.String()}
 }
 
 func tailLines(s string, n int) string {

@@ -12,8 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotorproject/rotor/internal/pgtest"
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/pgtest"
+	"github.com/rotorproject/rotor/test/harness/proc"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 // checkInjector runs the JSON the vault-k8s injector writes
@@ -37,7 +38,7 @@ path "secret/data/orders/config" { capabilities = ["read"] }
 	}); err != nil {
 		t.Fatal(err)
 	}
-	modRoot, err := vaulttest.ModuleRoot()
+	modRoot, err := proc.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,54 +136,31 @@ func freeAddr(t *testing.T) string {
 
 // agentProc is a long-running agent.
 type agentProc struct {
-	cmd  *exec.Cmd
-	out  *vaulttest.Buffer
-	done chan struct{}
+	*proc.Process
+	out *vaulttest.Buffer
 }
 
-// startAgent starts bin with args; the process is killed when the test
-// ends if it is still running.
+// startAgent starts bin with args, with nothing from the test's environment
+// pointing it elsewhere; the process group is killed when the test ends if
+// it is still running.
 func startAgent(t *testing.T, bin string, args ...string) *agentProc {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "VAULT_") && !strings.HasPrefix(kv, "BAO_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	p := &agentProc{cmd: cmd, out: &vaulttest.Buffer{}, done: make(chan struct{})}
+	cmd.Env = proc.CleanEnv()
+	p := &agentProc{out: &vaulttest.Buffer{}}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-p.done
-	})
+	p.Process = proc.StartT(t, cmd)
 	return p
 }
 
-func (p *agentProc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
+func (p *agentProc) exited() bool { return p.Exited() }
 
 // stop sends SIGTERM and returns the exit code (-1 if it had to be
 // killed after runTimeout).
 func (p *agentProc) stop(t *testing.T) int {
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-		return p.cmd.ProcessState.ExitCode()
-	case <-time.After(runTimeout):
-		p.cmd.Process.Kill()
-		<-p.done
-		t.Errorf("%s did not stop within %v of SIGTERM", filepath.Base(p.cmd.Path), runTimeout)
+	if !p.Stop(syscall.SIGTERM, runTimeout) {
+		t.Errorf("%s did not stop within %v of SIGTERM", filepath.Base(p.Cmd().Path), runTimeout)
 		return -1
 	}
+	return p.ExitCode()
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/proc"
 )
 
 // TestVaultAgentParity runs every case of the corpus with Vault Agent
@@ -159,7 +159,7 @@ func (l *lab) config(t *testing.T, c tcase, dir, out string) string {
 		default:
 			src := filepath.Join("testdata", f.tpl)
 			if f.repo != "" {
-				root, err := vaulttest.ModuleRoot()
+				root, err := proc.ModuleRoot()
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -16,8 +16,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-	"github.com/rotorproject/rotor/internal/pgtest"
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/pgtest"
+	"github.com/rotorproject/rotor/test/harness/proc"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 // liveRotor is a running rotor binary with a listener.
@@ -46,12 +47,7 @@ path "secret/data/app/*" { capabilities = ["read"] }
 	roleID, secretID := vaulttest.SetupAppRole(t, root, "approle", "mon", map[string]any{"token_policies": []string{"default", "mon"}, "token_ttl": "1h"})
 
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "rotor")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/rotor")
-	build.Dir = filepath.Join("..", "..")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build rotor: %v\n%s", err, out)
-	}
+	bin := proc.BuildT(t, "", "./cmd/rotor")
 	os.WriteFile(filepath.Join(dir, "role_id"), []byte(roleID), 0o600)
 	os.WriteFile(filepath.Join(dir, "secret_id"), []byte(secretID), 0o600)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -99,12 +95,12 @@ template {
 	var log vaulttest.Buffer
 	cmd := exec.Command(bin, "agent", "-config", filepath.Join(dir, "rotor.hcl"))
 	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
+	p, err := proc.Start(cmd)
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
+		p.Stop(os.Interrupt, time.Minute)
 		if t.Failed() {
 			t.Logf("rotor's log:\n%s", log.String())
 		}

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rotorproject/rotor/internal/awstest"
+	"github.com/rotorproject/rotor/test/harness/awstest"
 )
 
 // world is every credential source at once, each with its own keys, so a
