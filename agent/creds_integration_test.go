@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/rotorproject/rotor/internal/redact"
-	"github.com/rotorproject/rotor/internal/vaulttest"
+	"github.com/rotorproject/rotor/test/harness/vaulttest"
 )
 
 // rotor's own login credentials are hidden like the secrets it holds: a

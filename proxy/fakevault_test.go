@@ -118,7 +118,7 @@ func TestFakeVaultCachesLeasedRead(t *testing.T) {
 		t.Fatalf("Vault saw %d reads, want 1", n)
 	}
 	tracked := r.ren.all()
-	if len(tracked) != 1 || !strings.HasPrefix(tracked[0].LeaseID, "database/creds/app/") || tracked[0].Token != r.token || !tracked[0].Renewable {
+	if len(tracked) != 1 || !strings.HasPrefix(tracked[0].LeaseID, "database/creds/app/") || tracked[0].Token != r.token {
 		t.Fatalf("renewer got %+v, want the lease with rotor's token", tracked)
 	}
 	if strings.Contains(b1, r.token) {

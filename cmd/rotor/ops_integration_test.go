@@ -226,8 +226,8 @@ template {
 		t.Fatalf("reload command ran %d times, want 1", n)
 	}
 	select {
-	case <-p.done:
-		t.Fatalf("rotor exited (%v):\n%s", p.err, p.out)
+	case <-p.Done():
+		t.Fatalf("rotor exited (%v):\n%s", p.Err(), p.out)
 	default:
 	}
 }
