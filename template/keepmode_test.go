@@ -41,8 +41,8 @@ func TestUnsetPermsKeepTheDestinationsModeAndOwner(t *testing.T) {
 	renderOnce(t, srv.URL, 0.9, spec)
 	b, _ := os.ReadFile(dest)
 	st := stat(t, dest)
-	if string(b) != "new" || st.Mode&0o7777 != 0o600 || st.Uid != 65534 || st.Gid != 65534 {
-		t.Fatalf("after a render: %q mode %04o owner %d:%d, want \"new\" 0600 65534:65534", b, st.Mode&0o7777, st.Uid, st.Gid)
+	if string(b) != "new" || uint32(st.Mode)&0o7777 != 0o600 || st.Uid != 65534 || st.Gid != 65534 {
+		t.Fatalf("after a render: %q mode %04o owner %d:%d, want \"new\" 0600 65534:65534", b, uint32(st.Mode)&0o7777, st.Uid, st.Gid)
 	}
 	if r, _ := os.ReadFile(runs); string(r) != "run\n" {
 		t.Fatalf("reload command runs after the first render: %q", r)
@@ -68,8 +68,8 @@ func TestUnsetPermsKeepTheDestinationsModeAndOwner(t *testing.T) {
 	spec.Perms, spec.PermsUnset, spec.Contents = 0o600, false, "newer"
 	renderOnce(t, srv.URL, 0.9, spec)
 	st = stat(t, dest)
-	if st.Mode&0o7777 != 0o600 || st.Uid != 65534 {
-		t.Fatalf("with perms 0600: mode %04o uid %d", st.Mode&0o7777, st.Uid)
+	if uint32(st.Mode)&0o7777 != 0o600 || st.Uid != 65534 {
+		t.Fatalf("with perms 0600: mode %04o uid %d", uint32(st.Mode)&0o7777, st.Uid)
 	}
 }
 
@@ -81,8 +81,8 @@ func TestUnsetPermsNewFileGetsTheDefault(t *testing.T) {
 	dest := filepath.Join(t.TempDir(), "app.conf")
 	renderOnce(t, srv.URL, 0.9, Spec{Contents: "new", Destination: dest, Perms: atomicfile.Masked(0o644), PermsUnset: true})
 	st := stat(t, dest)
-	if st.Mode&0o7777 != uint32(atomicfile.Masked(0o644)) || int(st.Uid) != os.Geteuid() {
-		t.Fatalf("new file: mode %04o uid %d", st.Mode&0o7777, st.Uid)
+	if uint32(st.Mode)&0o7777 != uint32(atomicfile.Masked(0o644)) || int(st.Uid) != os.Geteuid() {
+		t.Fatalf("new file: mode %04o uid %d", uint32(st.Mode)&0o7777, st.Uid)
 	}
 }
 
