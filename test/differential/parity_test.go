@@ -195,7 +195,11 @@ func (l *lab) config(t *testing.T, c tcase, dir, out string) string {
 }
 
 // substitute fills a template's placeholders: the run's output directory
-// (writeToFile's targets) and the test's user and group.
+// (writeToFile's targets), the test's user and group, and the key's mode:
+// consul-template docs' 0400 as root; 0600 otherwise, since Vault Agent's
+// writeToFile cannot open its own 0400 file again at the second run unless
+// it is root (and fails the template), which would test the user, not
+// the agents.
 func substitute(t *testing.T, s, out string) string {
 	u, err := user.Current()
 	if err != nil {
@@ -205,7 +209,11 @@ func substitute(t *testing.T, s, out string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return strings.NewReplacer("@OUT@", out, "@USER@", u.Username, "@GROUP@", g.Name).Replace(s)
+	keyMode := "0400"
+	if os.Geteuid() != 0 {
+		keyMode = "0600"
+	}
+	return strings.NewReplacer("@OUT@", out, "@USER@", u.Username, "@GROUP@", g.Name, "@KEYMODE@", keyMode).Replace(s)
 }
 
 // rawTree reads every file under dir as it is.
