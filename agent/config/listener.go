@@ -283,7 +283,10 @@ func validateProxyExposure(cfg *Config, ds *diags) {
 	proxying := cfg.APIProxy != nil || cfg.Cache != nil
 	if !proxying {
 		for _, l := range cfg.Listeners {
-			if l.Role != "metrics_only" {
+			// A listener using rotor's own keys was written for rotor,
+			// which never proxied without asking: nothing to warn about.
+			rotorOwn := l.EnableRotate || len(l.AllowedHosts) > 0
+			if l.Role != "metrics_only" && !rotorOwn {
 				ds.warnf(l.Range, "Vault API not proxied", "listener %q %s: Vault Agent also serves Vault's API (/v1/) on this listener; rotor does so only when an api_proxy {} or cache {} block asks for it. Add api_proxy {} to keep proxying.", l.Type, l.Address)
 			}
 		}

@@ -78,6 +78,20 @@ func TestProxyExposureWarnings(t *testing.T) {
 	if w := warningText(cfg); !strings.Contains(w, "Add api_proxy {} to keep proxying") {
 		t.Fatalf("a listener without api_proxy: no warning in %q", w)
 	}
+	// A listener written for rotor (its own keys) never relied on Vault
+	// Agent's proxying: no warning (make demo's config is one).
+	cfg, err = Load([]string{write(t, dir, "cfg.hcl", okAuth+`listener "tcp" {
+  address = "127.0.0.1:8100"
+  tls_disable = true
+  enable_rotate = true
+}
+`)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := warningText(cfg); strings.Contains(w, "Vault API not proxied") {
+		t.Fatalf("a rotor-native listener was warned about: %q", w)
+	}
 	cfg, err = Load([]string{write(t, dir, "cfg.hcl", okAuth+l+`vault {
   address = "https://127.0.0.1:8200"
   client_cert = "/c.pem"
