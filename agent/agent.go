@@ -180,7 +180,7 @@ func (a *Agent) newRunner(s *settings, prev *template.Runner) (*template.Runner,
 		OnCommand:          a.metrics.Command,
 		Env:                s.childEnv(),
 		Secrets:            a.secrets,
-		CertReuseThreshold: s.policy.Threshold,
+		Policy:             s.policy,
 		Watch:              a.watch,
 		Phases:             a.phases,
 	}

@@ -158,6 +158,7 @@ func translate(cfg *config.Config) *settings {
 			SandboxPath: t.SandboxPath, WaitMin: t.WaitMin, WaitMax: t.WaitMax, RevokeOnShutdown: t.RevokeOnShutdown,
 			FunctionDenylist: slices.Clone(t.FunctionDenylist), PermsUnset: t.Perms == 0,
 			MaxBytes: int64(cfg.TemplateConfig.MaxRenderedBytes),
+			Renewal:  lease.Policy{Threshold: t.LeaseRenewalThreshold, StaticInterval: t.StaticSecretRenderInterval},
 		})
 	}
 	for _, e := range cfg.EnvTemplates {

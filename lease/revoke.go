@@ -103,10 +103,59 @@ func (s *Store) SetPolicy(p Policy) {
 	s.o.Policy = p
 	now := s.o.Clock.Now()
 	for _, e := range s.entries {
+		// Templates state their preferences again when they render.
+		e.pol = Policy{}
 		if !e.busy && e.lastErr == nil && e.next.After(now) {
 			e.planned = false
 		}
 	}
 	s.mu.Unlock()
 	s.poke()
+}
+
+// Prefer records that the secrets named by keys serve a consumer with
+// policy p: a template with its own lease_renewal_threshold or
+// static_secret_render_interval, the global values filled in (Policy.Or).
+// A secret used by several templates follows the most eager of their
+// policies (Policy.Merge); one no template stated a policy for follows the
+// store's. A secret whose policy changes is planned again at once, unless
+// an action is in flight or failing (it picks the policy up when that is
+// done). Unknown keys are ignored. It does not block on Vault.
+func (s *Store) Prefer(keys []string, p Policy) {
+	s.mu.Lock()
+	wake := false
+	for _, k := range keys {
+		e := s.entries[k]
+		if e == nil || e.tracked != nil {
+			continue
+		}
+		merged := p
+		if e.pol != (Policy{}) {
+			merged = e.pol.Merge(p)
+		}
+		if merged == e.pol {
+			continue
+		}
+		e.pol = merged
+		if e.busy || e.lastErr != nil || !e.planned {
+			continue
+		}
+		s.planEntry(e)
+		if first := FirstReread(e.timing, merged, s.o.Rand()); !first.IsZero() && first.Before(e.next) {
+			e.next = first
+		}
+		wake = wake || s.sleepUntil.IsZero() || e.next.Before(s.sleepUntil)
+	}
+	s.mu.Unlock()
+	if wake {
+		s.poke()
+	}
+}
+
+// policy is the policy e follows. Called with s.mu held.
+func (s *Store) policy(e *entry) Policy {
+	if e.pol != (Policy{}) {
+		return e.pol
+	}
+	return s.o.Policy
 }

@@ -120,7 +120,7 @@ func (s *Store) plan() {
 // planEntry gives e its next action. Called with s.mu held.
 func (s *Store) planEntry(e *entry) {
 	s.bindOwner(e)
-	e.op, e.next = Next(e.timing, s.o.Policy, s.o.Rand())
+	e.op, e.next = Next(e.timing, s.policy(e), s.o.Rand())
 	e.planned = true
 }
 
@@ -150,7 +150,7 @@ func (s *Store) priority(e *entry) time.Time {
 	if d := Deadline(e.timing); !d.IsZero() {
 		return d
 	}
-	return e.next.Add(max(s.o.Policy.StaticInterval, time.Minute))
+	return e.next.Add(max(s.policy(e).StaticInterval, time.Minute))
 }
 
 // takeDue marks up to n due entries busy, earliest deadline first, and
@@ -255,7 +255,7 @@ func (s *Store) apply(o outcome) (changed bool, revoke string) {
 		// A token that came while this was in flight: bind the lease to
 		// its owner's death before planning, so the plan is before it.
 		s.bindOwner(e)
-		e.op, e.next = Next(e.timing, s.o.Policy, s.o.Rand())
+		e.op, e.next = Next(e.timing, s.policy(e), s.o.Rand())
 		msg := "secret refreshed"
 		if o.j.op == OpRenew {
 			msg = "lease renewed"

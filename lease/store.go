@@ -36,6 +36,9 @@ type entry struct {
 	lastErr  error
 	errClass vaulterr.Class
 	forced   bool // Rotate asked for a new secret; revoke the old lease after
+	// pol is the merged policy of the templates that asked for their own
+	// (see Prefer); zero: the store's.
+	pol Policy
 	// tracked is set for a proxied lease or token (see Track): renewed
 	// with its own token, never fetched again.
 	tracked *Tracked
@@ -348,7 +351,7 @@ func (s *Store) fetchNew(ctx context.Context, r Ref) error {
 	// made it scan every entry once per fetch, quadratic in the number
 	// of templates (5,000 templates: 0.6 s of CPU).
 	s.planEntry(e)
-	if first := FirstReread(e.timing, s.o.Policy, s.o.Rand()); !first.IsZero() && first.Before(e.next) {
+	if first := FirstReread(e.timing, s.policy(e), s.o.Rand()); !first.IsZero() && first.Before(e.next) {
 		e.next = first
 	}
 	wake := s.sleepUntil.IsZero() || e.next.Before(s.sleepUntil)

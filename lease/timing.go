@@ -100,6 +100,31 @@ type Policy struct {
 	StaticInterval time.Duration
 }
 
+// Or fills p's unset (zero) fields from d: a template's own setting over
+// the global one.
+func (p Policy) Or(d Policy) Policy {
+	if p.Threshold == 0 {
+		p.Threshold = d.Threshold
+	}
+	if p.StaticInterval == 0 {
+		p.StaticInterval = d.StaticInterval
+	}
+	return p
+}
+
+// Merge is the policy that serves two consumers of one secret: the
+// earlier threshold and the shorter interval, so that neither gets its
+// secret later than it asked. A zero field takes the other's value.
+func (p Policy) Merge(o Policy) Policy {
+	if o.Threshold != 0 && (p.Threshold == 0 || o.Threshold < p.Threshold) {
+		p.Threshold = o.Threshold
+	}
+	if o.StaticInterval != 0 && (p.StaticInterval == 0 || o.StaticInterval < p.StaticInterval) {
+		p.StaticInterval = o.StaticInterval
+	}
+	return p
+}
+
 // rotationDelay is how long after a static role's rotation it is read.
 const rotationDelay = time.Second
 

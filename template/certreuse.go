@@ -57,7 +57,7 @@ func (r *Runner) reuseCert(t *tmpl, ref lease.Ref) {
 		return // nothing there yet, or not a file rotor wrote: issue one
 	}
 	now := r.clock.Now()
-	if !now.Before(renewalPoint(c.notBefore, c.notAfter, r.o.CertReuseThreshold)) {
+	if !now.Before(renewalPoint(c.notBefore, c.notAfter, t.cfg.Renewal.Or(r.o.Policy).Threshold)) {
 		return
 	}
 	// A copy: the store owns what it is given, and this one is kept.

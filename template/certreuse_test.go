@@ -44,7 +44,7 @@ func renderOnce(t *testing.T, addr string, threshold float64, specs ...Spec) *le
 	}
 	store := lease.NewStore(lease.Options{Client: c, Policy: lease.Policy{Threshold: 0.9, StaticInterval: time.Hour}})
 	store.SetToken(auth.NewToken(&api.Secret{Auth: &api.SecretAuth{ClientToken: "t", LeaseDuration: 3600}}, time.Now()))
-	r, err := New(specs, nil, Options{Store: store, Once: true, MaxRetries: 1, CertReuseThreshold: threshold})
+	r, err := New(specs, nil, Options{Store: store, Once: true, MaxRetries: 1, Policy: lease.Policy{Threshold: threshold}})
 	if err != nil {
 		t.Fatal(err)
 	}

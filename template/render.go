@@ -107,6 +107,7 @@ func (r *Runner) renderOne(ctx context.Context, t *tmpl) ([]byte, bool) {
 				return nil, false
 			}
 			t.staged = res.writes
+			r.preferPolicy(t)
 			return res.out, true
 		}
 		if round == maxRounds {
@@ -139,4 +140,19 @@ func firstError(missing map[string]lease.Ref, errs map[string]error) error {
 	}
 	sort.Strings(keys)
 	return errs[keys[0]]
+}
+
+// preferPolicy tells the store the renewal policy of the secrets t's last
+// execution used: t's own settings over the global ones. Only when some
+// template has settings of its own (perTemplate); otherwise every secret
+// follows the store's policy and there is nothing to say.
+func (r *Runner) preferPolicy(t *tmpl) {
+	if !r.perTemplate || r.store == nil || len(t.used) == 0 {
+		return
+	}
+	keys := make([]string, 0, len(t.used))
+	for k := range t.used {
+		keys = append(keys, k)
+	}
+	r.store.Prefer(keys, t.cfg.Renewal.Or(r.o.Policy))
 }

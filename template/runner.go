@@ -37,6 +37,11 @@ type Runner struct {
 	writeSem  chan struct{} // bounds concurrent file writes (see writers)
 	dirs      atomicfile.DirSyncer
 	firstDone bool
+	// perTemplate says some template has its own renewal policy: every
+	// template then tells the store its policy after each render, so a
+	// secret shared with a template on the global policy is not held to
+	// a laxer one (see lease.Store.Prefer).
+	perTemplate bool
 
 	// Reload commands run in goroutines of their own (retryCommand); they
 	// report through cmdDone, and Run waits for them (cmdWG) before it
@@ -108,10 +113,12 @@ type Options struct {
 	// Phases, if set, times executions, writes and reload commands
 	// (benchmarks).
 	Phases *phases.Recorder
-	// CertReuseThreshold is lease_renewal_threshold: a certificate found
-	// at a pkiCert template's destination is reused until this fraction of
+	// Policy is the global renewal policy (template_config's
+	// lease_renewal_threshold and static_secret_render_interval), which a
+	// template's Spec.Renewal overrides. A certificate found at a pkiCert
+	// template's destination is reused until the threshold's fraction of
 	// its validity has passed (0: the default, 0.9).
-	CertReuseThreshold float64
+	Policy lease.Policy
 }
 
 // New parses every template (reading source files and checking syntax)
@@ -134,6 +141,7 @@ func New(templates []Spec, envs []EnvSpec, o Options) (*Runner, error) {
 			continue
 		}
 		t.rec.reuse = func(ref lease.Ref) { r.reuseCert(t, ref) }
+		r.perTemplate = r.perTemplate || templates[i].Renewal != (lease.Policy{})
 		r.tmpls = append(r.tmpls, t)
 	}
 	var envTmpls []*tmpl

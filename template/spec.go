@@ -6,6 +6,7 @@ import (
 
 	"github.com/rotorproject/rotor/internal/atomicfile"
 	"github.com/rotorproject/rotor/internal/command"
+	"github.com/rotorproject/rotor/lease"
 )
 
 // Spec is one file template: where its text comes from, where it is
@@ -35,6 +36,11 @@ type Spec struct {
 	// MaxBytes caps the rendered output and each file the file function
 	// reads (0: DefaultMaxBytes).
 	MaxBytes int64
+	// Renewal is the template's own lease_renewal_threshold and
+	// static_secret_render_interval; a zero field takes the global value
+	// (Options.Policy). Secrets shared with other templates follow the
+	// most eager policy among them (lease.Store.Prefer).
+	Renewal lease.Policy
 	// PermsUnset says perms was not configured (Perms is then the
 	// default): validate warns when such a template renders a private
 	// key or a password.

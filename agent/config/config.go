@@ -278,7 +278,11 @@ type Template struct {
 	ErrorFatal *bool
 	// FunctionDenylist names template functions that must not be called.
 	FunctionDenylist []string
-	Range            Pos
+	// LeaseRenewalThreshold and StaticSecretRenderInterval are rotor's
+	// per-template overrides of template_config's keys (0: the global one).
+	LeaseRenewalThreshold      float64
+	StaticSecretRenderInterval time.Duration
+	Range                      Pos
 }
 
 // TemplateConfig is the `template_config {}` block.

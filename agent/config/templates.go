@@ -10,11 +10,12 @@ import (
 
 // templateSpec is consul-template's TemplateConfig as Vault Agent decodes
 // it (strictly: unknown keys are errors there too), plus rotor's
-// revoke_on_shutdown.
+// revoke_on_shutdown and its per-template renewal policy
+// (lease_renewal_threshold, static_secret_render_interval).
 var templateSpec = spec{known: []string{"source", "contents", "destination", "perms", "user", "group", "uid", "gid",
 	"create_dest_dirs", "backup", "command", "command_timeout", "error_on_missing_key", "error_fatal",
 	"left_delimiter", "right_delimiter", "sandbox_path", "wait", "exec", "function_denylist", "function_blacklist",
-	"revoke_on_shutdown"}}
+	"revoke_on_shutdown", "lease_renewal_threshold", "static_secret_render_interval"}}
 
 var templateExecSpec = spec{known: []string{"command", "timeout"}, ignored: map[string]string{
 	"enabled":       "consul-template's exec option, which Vault Agent's template command does not use",
@@ -73,6 +74,7 @@ func (d *decoder) decodeTemplate(b *block, it *item) *Template {
 			t.RevokeOnShutdown = &v
 		}
 	}
+	d.templateRenewal(b, t)
 	switch {
 	case t.Source != "" && t.Contents != "":
 		d.ds.errorf(it.pos, "Conflicting options", "template: set exactly one of source and contents (both are set).")
@@ -109,6 +111,24 @@ func (d *decoder) decodeTemplate(b *block, it *item) *Template {
 		}
 	}
 	return t
+}
+
+// templateRenewal reads rotor's per-template renewal policy: the
+// template_config keys of the same names, for this template's secrets.
+// They are rotor's own keys, so a bad value is an error, not a default.
+func (d *decoder) templateRenewal(b *block, t *Template) {
+	if a := b.one("lease_renewal_threshold"); a != nil && d.float(a, b.where, "lease_renewal_threshold", &t.LeaseRenewalThreshold) {
+		if v := t.LeaseRenewalThreshold; v <= 0 || v > 1 {
+			d.ds.errorf(a.vpos, "Invalid value", "%s: lease_renewal_threshold %g is outside (0, 1]: the fraction of a secret's life after which it is fetched again, e.g. 0.5.", b.where, v)
+			t.LeaseRenewalThreshold = 0
+		}
+	}
+	if a := b.one("static_secret_render_interval"); a != nil && d.duration(a, b.where, "static_secret_render_interval", &t.StaticSecretRenderInterval) {
+		if v := t.StaticSecretRenderInterval; v < time.Second {
+			d.ds.errorf(a.vpos, "Invalid value", "%s: static_secret_render_interval %s is below 1s, e.g. \"30s\".", b.where, v)
+			t.StaticSecretRenderInterval = 0
+		}
+	}
 }
 
 func (d *decoder) warnErrorFatal(b *block) {
