@@ -1,0 +1,34 @@
+ui            = true
+disable_mlock = true
+
+storage "file" {
+  path = "/vault/data"
+}
+
+vault {
+  address = "https://vault.example.com:8200"
+}
+
+auto_auth {
+  method "approle" {
+    config = {
+      role_id_file_path   = "/etc/agent/role-id"
+      secret_id_file_path = "/etc/agent/secret-id"
+    }
+  }
+
+  sink "file" {
+    config = {
+      path = "/run/agent/token"
+    }
+  }
+}
+
+cache "file" {
+  path = "/vault/cache"
+}
+
+listener "tcp" {
+  address     = "127.0.0.1:8100"
+  tls_disable = 1
+}

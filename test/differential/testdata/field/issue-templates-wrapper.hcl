@@ -1,0 +1,19 @@
+vault {
+  address = "https://vault.example.com:8200"
+}
+
+auto_auth {
+  method "approle" {
+    config = {
+      role_id_file_path   = "/etc/agent/role-id"
+      secret_id_file_path = "/etc/agent/secret-id"
+    }
+  }
+}
+
+templates {
+  template {
+    source      = "/etc/agent/app.ctmpl"
+    destination = "/etc/app/app.conf"
+  }
+}
