@@ -113,7 +113,11 @@ type vaultRun struct {
 func parseVaultRun(name string, args []string, stderr io.Writer) (r *vaultRun, code int, ok bool) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintf(stderr, "\nOnly these flags of %q are understood here:\n", name); fs.PrintDefaults(); fmt.Fprint(stderr, "\n"+vaultUsage) }
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "\nOnly these flags of %q are understood here:\n", name)
+		fs.PrintDefaults()
+		fmt.Fprint(stderr, "\n"+vaultUsage)
+	}
 	r = &vaultRun{}
 	fs.Var(&r.configs, "config", "configuration file or directory (repeatable)")
 	level := fs.String("log-level", "", "trace, debug, info, warn or error (default $VAULT_LOG_LEVEL, then the config's log_level)")
