@@ -4,7 +4,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -214,5 +216,76 @@ func TestVaultK8sInitContainer(t *testing.T) {
 	cfg, err := os.ReadFile(pod.img.path("/home/vault/config.json"))
 	if err != nil || !json.Valid(cfg) {
 		t.Errorf("/home/vault/config.json is not the decoded JSON config: %v", err)
+	}
+}
+
+// vault proxy -config runs the configuration as Vault Proxy would: the API
+// proxy answers with rotor's token, and template blocks, which Vault Proxy
+// ignores, are ignored with a warning.
+func TestVaultProxyCommand(t *testing.T) {
+	srv := vaulttest.Start(t)
+	root := srv.Client(t)
+	vaulttest.WritePolicy(t, root, "app", `path "secret/data/app" { capabilities = ["read"] }`)
+	if _, err := root.KVv2("secret").Put(t.Context(), "app", map[string]any{"v": "proxied-value"}); err != nil {
+		t.Fatal(err)
+	}
+	roleID, secretID := vaulttest.SetupAppRole(t, root, "approle", "app", nil)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "role_id"), []byte(roleID), 0o600)
+	os.WriteFile(filepath.Join(dir, "secret_id"), []byte(secretID), 0o600)
+	addr := freeAddr(t)
+	cfg := filepath.Join(dir, "proxy.hcl")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`
+vault { address = %q }
+auto_auth {
+  method "approle" {
+    config = {
+      role_id_file_path   = %q
+      secret_id_file_path = %q
+      remove_secret_id_file_after_reading = false
+    }
+  }
+  sink "file" { config = { path = %q } }
+}
+api_proxy { use_auto_auth_token = true }
+listener "tcp" {
+  address     = %q
+  tls_disable = true
+}
+template {
+  destination = %q
+  contents    = "{{ with secret \"secret/data/app\" }}{{ .Data.data.v }}{{ end }}"
+}
+`, srv.Addr, filepath.Join(dir, "role_id"), filepath.Join(dir, "secret_id"), filepath.Join(dir, "token"), addr, filepath.Join(dir, "rendered"))), 0o600)
+
+	cmd := exec.Command(vaultLink(t), "proxy", "-config="+cfg)
+	cmd.Env = proc.CleanEnv("VAULT_LOG_FORMAT=json")
+	out := &vaulttest.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	p := proc.StartT(t, cmd)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("vault proxy output:\n%s", out.String())
+		}
+	})
+	vaulttest.Eventually(t, 20*time.Second, func() error {
+		resp, err := http.Get("http://" + addr + "/v1/sys/health")
+		if err != nil {
+			return err
+		}
+		return resp.Body.Close()
+	})
+	got := proxyCall(t, "GET", "http://"+addr+"/v1/secret/data/app", "")
+	if data, _ := got.body["data"].(map[string]any); data == nil || fmt.Sprint(data["data"]) != "map[v:proxied-value]" {
+		t.Errorf("the proxied read: %v", got.body)
+	}
+	if !strings.Contains(out.String(), `"ignored":"1 template block(s)"`) {
+		t.Errorf("no warning that the template block is ignored")
+	}
+	if !p.Stop(syscall.SIGTERM, 15*time.Second) {
+		t.Error("vault proxy did not stop on SIGTERM")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "rendered")); err == nil {
+		t.Error("vault proxy rendered a template")
 	}
 }
