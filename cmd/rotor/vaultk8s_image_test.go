@@ -287,7 +287,7 @@ func TestVaultK8sImageLayout(t *testing.T) {
 	}
 	out, err := img.command(nil, "/bin/sh", "-ec", `echo "$HOME"; `+
 		`echo aGVsbG8= | base64 -d > /home/vault/probe && cat /home/vault/probe && echo; `+
-		`touch /vault/secrets/probe && /bin/sleep 0 && vault version && /bin/vault version >/dev/null; `+
+		`touch /vault/secrets/probe && /bin/sleep 0 && vault version && /bin/rotor health -h 2>/dev/null; `+
 		`if touch /probe 2>/dev/null || touch /bin/probe 2>/dev/null || touch /etc/probe 2>/dev/null; then echo WRITABLE; fi`).CombinedOutput()
 	if err != nil {
 		t.Fatalf("the image's shell: %v\n%s", err, out)

@@ -65,8 +65,10 @@ func newInjectorPod(t *testing.T) *injectorPod {
 //	vault.hashicorp.com/agent-inject-secret-db: secret/data/app
 //	vault.hashicorp.com/agent-inject-template-db: {{ with secret ... }}...
 //
-// and role "app"; init is the init container's (exit_after_auth).
-func (p *injectorPod) config(t *testing.T, init bool) string {
+// and role "app"; init is the init container's (exit_after_auth). A
+// cache address is the listener vault.hashicorp.com/agent-cache-enable
+// adds (127.0.0.1:8200 in a pod).
+func (p *injectorPod) config(t *testing.T, init bool, cache string) string {
 	t.Helper()
 	cfg := map[string]any{
 		"auto_auth": map[string]any{
@@ -83,6 +85,10 @@ func (p *injectorPod) config(t *testing.T, init bool) string {
 				"contents": `{{ with secret "secret/data/app" }}{{ .Data.data.username }}:{{ .Data.data.password }}{{ end }}`},
 		},
 		"template_config": map[string]any{"exit_on_retry_failure": true},
+	}
+	if cache != "" {
+		cfg["listener"] = []any{map[string]any{"type": "tcp", "address": cache, "tls_disable": true}}
+		cfg["cache"] = map[string]any{"use_auto_auth_token": "true"}
 	}
 	b, err := json.Marshal(cfg)
 	if err != nil {
@@ -127,16 +133,21 @@ func (p *injectorPod) checkRendered(t *testing.T) {
 
 // The sidecar: the injector's exact command and environment render the
 // secrets, logging in the format VAULT_LOG_FORMAT names at the level
-// VAULT_LOG_LEVEL names; the injector's exact preStop hook then revokes the
+// VAULT_LOG_LEVEL names; with the cache listener, the documented exec
+// probe reports ready. The injector's exact preStop hook then revokes the
 // token the agent wrote to its sink, and Vault no longer knows it.
 func TestVaultK8sSidecarAndPreStop(t *testing.T) {
 	for _, tc := range []struct {
 		format, level string
-		json          bool
-	}{{"standard", "info", false}, {"json", "warn", true}} {
+		json, cache   bool
+	}{{"standard", "info", false, true}, {"json", "warn", true, false}} {
 		t.Run(tc.format, func(t *testing.T) {
 			pod := newInjectorPod(t)
-			env := []string{"VAULT_LOG_LEVEL=" + tc.level, "VAULT_LOG_FORMAT=" + tc.format, "VAULT_CONFIG=" + pod.config(t, false)}
+			cache := ""
+			if tc.cache {
+				cache = freeAddr(t)
+			}
+			env := []string{"VAULT_LOG_LEVEL=" + tc.level, "VAULT_LOG_FORMAT=" + tc.format, "VAULT_CONFIG=" + pod.config(t, false, cache)}
 			agent, out := pod.run(t, env, "/bin/sh", "-ec", injectorArg)
 			pod.checkRendered(t)
 			tok, err := os.ReadFile(pod.img.path("/home/vault/.vault-token"))
@@ -148,6 +159,15 @@ func TestVaultK8sSidecarAndPreStop(t *testing.T) {
 				t.Fatalf("the sink's token is not valid: %v", err)
 			}
 			checkLogFormat(t, out.String(), tc.json, tc.level == "info")
+			if tc.cache {
+				// The probe docs/kubernetes-injector.md adds with agent-json-patch.
+				vaulttest.Eventually(t, 10*time.Second, func() error {
+					if b, err := pod.img.command(env, "/bin/rotor", "health", "-ready", "-address", "http://"+cache).CombinedOutput(); err != nil {
+						return fmt.Errorf("readiness probe: %v %s", err, b)
+					}
+					return nil
+				})
+			}
 
 			// The kubelet runs the preStop hook in the container, with the
 			// container's environment.
@@ -204,7 +224,7 @@ func checkLogFormat(t *testing.T, out string, wantJSON, wantInfo bool) {
 // starts.
 func TestVaultK8sInitContainer(t *testing.T) {
 	pod := newInjectorPod(t)
-	env := []string{"VAULT_LOG_LEVEL=info", "VAULT_LOG_FORMAT=standard", "VAULT_CONFIG=" + pod.config(t, true)}
+	env := []string{"VAULT_LOG_LEVEL=info", "VAULT_LOG_FORMAT=standard", "VAULT_CONFIG=" + pod.config(t, true, "")}
 	init, _ := pod.run(t, env, "/bin/sh", "-ec", injectorArg)
 	if !init.Wait(30 * time.Second) {
 		t.Fatal("the init container did not exit")
