@@ -70,6 +70,22 @@ func TestDockerfileBuildsAStaticNonRootImage(t *testing.T) {
 			t.Errorf("the default image lacks %q", want)
 		}
 	}
+	// The vault-k8s variant (vaultk8s_image_test.go runs its layout).
+	var k8s *dfStage
+	for i := range stages {
+		if stages[i].name == "vault-k8s" {
+			k8s = &stages[i]
+		}
+	}
+	if k8s == nil {
+		t.Error("no vault-k8s stage (the image for the Vault Agent injector)")
+	} else {
+		for _, want := range []string{"COPY --from=build /out/rotor /bin/vault", "USER 100:1000", "ENV HOME=/home/vault"} {
+			if !k8s.has(want) {
+				t.Errorf("the vault-k8s stage lacks %q", want)
+			}
+		}
+	}
 	for _, arch := range []struct {
 		goarch  string
 		machine elf.Machine
