@@ -3,7 +3,8 @@
 # It looks for what the integration tests and example scripts need, where
 # they look for it: PostgreSQL's server binaries (test/harness/pgtest,
 # examples/postgres/pg.sh), nginx (test/harness/nginxtest), curl, openssl and
-# python3 (the example scripts), and make. What is missing is installed
+# python3 (the example scripts), make, and a static busybox (the vault-k8s
+# image's layout test, cmd/rotor/vaultk8s_image_test.go). What is missing is installed
 # with apt-get when this user can (root, or sudo without a password);
 # otherwise the script stops at once with the one command to run. The
 # test Vault is built by make's `vault` target.
@@ -51,6 +52,16 @@ find_nginx() {
 	[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1
 }
 
+# find_busybox: as cmd/rotor's staticBusybox looks (the Debian package
+# busybox-static installs /bin/busybox).
+find_busybox() {
+	if [ -n "${ROTOR_BUSYBOX:-}" ]; then
+		[ -x "$ROTOR_BUSYBOX" ]
+		return
+	fi
+	[ -x /bin/busybox ] || [ -x /usr/bin/busybox ]
+}
+
 find_command() { command -v "$1" >/dev/null 2>&1; }
 
 # check: sets missing to the Debian packages not found, and why to a
@@ -59,7 +70,7 @@ check() {
 	missing=()
 	why=()
 	local pkg
-	for pkg in postgresql nginx curl openssl python3 make; do
+	for pkg in postgresql nginx curl openssl python3 make busybox-static; do
 		case "$pretend" in *" $pkg "*)
 			missing+=("$pkg")
 			why+=("  $pkg: (pretending it is missing: ROTOR_SETUP_PRETEND_MISSING)")
@@ -69,6 +80,7 @@ check() {
 		case $pkg in
 		postgresql) find_postgres || why+=("  postgresql: no initdb, postgres and psql in \$ROTOR_PG_BINDIR, /usr/lib/postgresql/*/bin or on PATH (test/harness/pgtest)") ;;
 		nginx) find_nginx || why+=("  nginx: not at \$ROTOR_NGINX_BIN, /usr/sbin/nginx or on PATH (test/harness/nginxtest)") ;;
+		busybox-static) find_busybox || why+=("  busybox-static: no busybox at \$ROTOR_BUSYBOX, /bin/busybox or /usr/bin/busybox (cmd/rotor's vault-k8s image test)") ;;
 		*) find_command "$pkg" || why+=("  $pkg: not on PATH (the example scripts)") ;;
 		esac
 		if [ "${#why[@]}" -gt "${#missing[@]}" ]; then
@@ -84,7 +96,7 @@ fi
 
 check
 if [ "${#missing[@]}" -eq 0 ]; then
-	echo "test set-up: PostgreSQL, nginx, curl, openssl, python3 and make are installed"
+	echo "test set-up: PostgreSQL, nginx, curl, openssl, python3, make and busybox are installed"
 	exit 0
 fi
 

@@ -39,6 +39,11 @@ Run "rotor <command> -h" for the flags of a command.
 `
 
 func main() {
+	// Installed as "vault" (the vault-k8s image variant), rotor answers
+	// the Vault CLI commands the Vault Agent injector runs (vaultcli.go).
+	if invokedAsVault(os.Args[0]) {
+		os.Exit(runVault(os.Args[1:], os.Stdout, os.Stderr))
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -83,7 +83,11 @@ func New(v Config, o Options) (*api.Client, error) {
 		t.Proxy = http.ProxyFromEnvironment
 	}
 	c.Address = v.Address
-	c.MaxRetries = v.NumRetries
+	// VAULT_MAX_RETRIES, which DefaultConfig has read, wins over the
+	// configured count, as in Vault Agent (the vault-k8s injector sets it).
+	if os.Getenv(api.EnvVaultMaxRetries) == "" {
+		c.MaxRetries = v.NumRetries
+	}
 	tls := &api.TLSConfig{
 		CACert:        v.CACert,
 		CAPath:        v.CAPath,

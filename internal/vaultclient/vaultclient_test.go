@@ -95,3 +95,33 @@ func TestVaultProxyFromEnvironmentIsIgnored(t *testing.T) {
 		}
 	}
 }
+
+// VAULT_MAX_RETRIES, which the vault-k8s injector sets from an
+// annotation, wins over the configured retry count, as in Vault Agent;
+// without it the configured count applies.
+func TestMaxRetriesFromEnvironmentWins(t *testing.T) {
+	for _, tc := range []struct {
+		env  string
+		want int32
+	}{{"", 2}, {"0", 1}} {
+		var hits atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hits.Add(1)
+			w.WriteHeader(http.StatusInternalServerError)
+		}))
+		if tc.env != "" {
+			t.Setenv("VAULT_MAX_RETRIES", tc.env)
+		}
+		c, err := New(Config{Address: srv.URL, NumRetries: 1}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Logical().Read("secret/x"); err == nil {
+			t.Fatal("a 500 answer read as success")
+		}
+		srv.Close()
+		if hits.Load() != tc.want {
+			t.Errorf("VAULT_MAX_RETRIES=%q, num_retries 1: %d requests, want %d", tc.env, hits.Load(), tc.want)
+		}
+	}
+}
