@@ -182,7 +182,7 @@ func AgentConfig(s *Spec, role Role, opts Options) ([]byte, error) {
 		}
 		if len(s.Env) > 0 {
 			c.AutoAuth.Sinks = append(c.AutoAuth.Sinks, &sink{Type: "file",
-				Config: map[string]any{"path": sharedToken, "mode": 0o444}})
+				Config: map[string]any{"path": sharedToken, "mode": "0444"}})
 		}
 	}
 	return json.Marshal(c)
