@@ -59,8 +59,19 @@ func cmdAgent(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	c := commonFlags(fs)
 	once := fs.Bool("once", false, "render every template once and exit (init-container mode, as exit_after_auth = true)")
+	var envConfigs configFlags
+	fs.Var(&envConfigs, "config-env", "NAME: an environment variable holding a configuration, JSON or HCL, plain or base64 (repeatable)")
 	if code, ok := parse(fs, args); !ok {
 		return code
+	}
+	files, dir, err := configFromEnv(envConfigs)
+	if err != nil {
+		fmt.Fprintf(stderr, "rotor agent: %v\n", err)
+		return exitUsage
+	}
+	if dir != "" {
+		defer os.RemoveAll(dir)
+		c.configs = append(c.configs, files...)
 	}
 	lg, err := c.logging(fs, stderr)
 	if err != nil {

@@ -33,6 +33,7 @@ Commands:
   status    show what a running agent holds, when it renews, what fails
   health    check a running agent's health (exit 0 when healthy; -ready for readiness)
   validate  check configuration files and print every problem
+  injector  rotor's Kubernetes injector: the admission webhook (serve) and its offline form (render)
   version   print the version, commit, commit date and Go version
 
 Run "rotor <command> -h" for the flags of a command.
@@ -67,6 +68,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdStatus(args[1:], stdout, stderr)
 	case "health":
 		return cmdHealth(args[1:], stdout, stderr)
+	case "injector":
+		return cmdInjector(args[1:], stdout, stderr)
 	case "validate":
 		return cmdValidate(args[1:], stdout, stderr)
 	case "version", "-version", "--version":

@@ -1,0 +1,93 @@
+//go:build unix
+
+package injector
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// signalNumbers maps the names the reload annotations accept.
+var signalNumbers = map[string]syscall.Signal{
+	"SIGHUP": syscall.SIGHUP, "SIGUSR1": syscall.SIGUSR1, "SIGUSR2": syscall.SIGUSR2, "SIGTERM": syscall.SIGTERM,
+	"SIGINT": syscall.SIGINT, "SIGQUIT": syscall.SIGQUIT, "SIGWINCH": syscall.SIGWINCH,
+}
+
+// SignalProcesses sends sig to every process of the pod's shared process
+// namespace whose name (/proc/PID/comm) is comm, other than the caller,
+// reading procRoot ("/proc"). It is the reload command rotor's sidecar
+// runs for the reload-signal annotation. It fails when no process matched
+// or a signal could not be sent.
+func SignalProcesses(procRoot, comm, sig string) (int, error) {
+	s, ok := signalNumbers[strings.ToUpper(sig)]
+	if !ok {
+		return 0, fmt.Errorf("unknown signal %q", sig)
+	}
+	entries, err := os.ReadDir(procRoot)
+	if err != nil {
+		return 0, err
+	}
+	self := os.Getpid()
+	sent := 0
+	var errs []error
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(procRoot, e.Name(), "comm"))
+		if err != nil || strings.TrimSpace(string(b)) != comm {
+			continue
+		}
+		if err := syscall.Kill(pid, s); err != nil {
+			errs = append(errs, fmt.Errorf("pid %d: %w", pid, err))
+			continue
+		}
+		sent++
+	}
+	if sent == 0 && len(errs) == 0 {
+		return 0, fmt.Errorf("no process named %q (is shareProcessNamespace on?)", comm)
+	}
+	return sent, errors.Join(errs...)
+}
+
+// CopySelf copies the running binary to dest (mode 0755), for the app
+// containers whose command rotor wraps. The copy is written beside dest
+// and renamed, so a reader never sees half a binary.
+func CopySelf(dest string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	in, err := os.Open(self)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dest), ".rotor-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := io.Copy(tmp, in); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o755); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), dest)
+}

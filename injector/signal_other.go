@@ -1,0 +1,13 @@
+//go:build !unix
+
+package injector
+
+import "errors"
+
+// SignalProcesses needs /proc and POSIX signals.
+func SignalProcesses(procRoot, comm, sig string) (int, error) {
+	return 0, errors.New("signalling processes by name needs Linux")
+}
+
+// CopySelf is for Linux containers.
+func CopySelf(dest string) error { return errors.New("copy-self is for Linux containers") }
