@@ -52,14 +52,27 @@ func (d Diagnostic) String() string {
 	return d.Pos.String() + ": " + msg
 }
 
-// Error carries every problem found in a configuration. Its message lists
-// them one per line as "file:line:col: summary: detail", sorted by file,
+// Error carries every problem found in a configuration, and the warnings
+// found with them (a warning may explain an error: a sink written outside
+// auto_auth, and auto_auth then has none). Its message lists the errors one per line as "file:line:col: summary: detail", sorted by file,
 // line, column, then message.
 type Error struct {
 	Diags []Diagnostic
 }
 
 func (e *Error) Error() string { return strings.Join(e.Problems(), "\n") }
+
+// Warnings returns the warnings found with the errors, each naming its
+// position.
+func (e *Error) Warnings() []string {
+	var out []string
+	for _, d := range e.Diags {
+		if d.Severity == SeverityWarning {
+			out = append(out, d.String())
+		}
+	}
+	return out
+}
 
 // Problems returns the errors one per entry, each naming its position.
 func (e *Error) Problems() []string {
@@ -109,6 +122,17 @@ func (ds *diags) warnf(p Pos, summary, format string, args ...any) {
 }
 
 func (ds *diags) hasErrors() bool { return ds.errors > 0 }
+
+// strict turns every warning into an error, saying why.
+func (ds *diags) strict() {
+	for i := range ds.list {
+		if d := &ds.list[i]; d.Severity == SeverityWarning {
+			d.Severity = SeverityError
+			d.Detail += " (an error under -strict)"
+			ds.errors++
+		}
+	}
+}
 
 // sorted returns the diagnostics of one severity in a stable order: file,
 // line, column, then message; exact repeats are dropped.

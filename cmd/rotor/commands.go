@@ -258,6 +258,9 @@ func printConfigError(w io.Writer, err error) {
 		for _, p := range problems {
 			fmt.Fprintf(w, "  %s\n", p)
 		}
+		for _, x := range ce.Warnings() {
+			fmt.Fprintf(w, "warning: %s\n", x)
+		}
 		return
 	}
 	fmt.Fprintf(w, "rotor: %v\n", err)
