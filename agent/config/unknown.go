@@ -23,7 +23,7 @@ func (d *decoder) unknownKey(it *item, where string, sp spec) {
 		return
 	}
 	var detail string
-	switch places := keyPlaces()[it.name]; {
+	switch places := placesIndex[it.name]; {
 	case sp.moved[it.name] != "":
 		detail = fmt.Sprintf("%s: %q is ignored: Vault Agent reads %s only inside %s, not here; rotor does not act on it either. Move it into %s.",
 			where, name, it.name, sp.moved[it.name], sp.moved[it.name])
@@ -53,6 +53,9 @@ func placeList(places []string) string {
 	}
 	return strings.Join(out, " or ")
 }
+
+// placesIndex is keyPlaces, computed once; it is never changed.
+var placesIndex = keyPlaces()
 
 // keyPlaces maps each key Vault Agent reads to the blocks it reads it in,
 // for the warning about a key written in the wrong place.
