@@ -1,6 +1,7 @@
 # rotor's build, test and demo entry points. See README.md.
 VAULT_BIN := test/vault/bin/vault
 AGENTCHECK_BIN := test/vault/bin/agentcheck
+AGENTDUMP_BIN := test/vault/bin/agentdump
 GO_TEST_FLAGS ?= -race -count=1 -timeout 40m
 
 .PHONY: build vault agentcheck test chaos bench fleet lint demo clean
@@ -18,9 +19,13 @@ $(VAULT_BIN): test/vault/main.go test/vault/go.mod test/vault/go.sum
 # Vault Agent 1.21's own verdict on a config (test/vault/agentcheck): the
 # config package's differential test compares rotor's loader against it on
 # Vault's agent config fixtures. Reuses the Vault build cache.
-agentcheck: $(AGENTCHECK_BIN)
+agentcheck: $(AGENTCHECK_BIN) $(AGENTDUMP_BIN)
 $(AGENTCHECK_BIN): test/vault/agentcheck/main.go test/vault/go.mod test/vault/go.sum
 	cd test/vault && go build -o bin/agentcheck ./agentcheck
+# What Vault Agent's loader decodes (sinks, templates), as JSON: the loader
+# tests compare rotor's decoded values with it.
+$(AGENTDUMP_BIN): test/vault/agentdump/main.go test/vault/go.mod test/vault/go.sum
+	cd test/vault && go build -o bin/agentdump ./agentdump
 
 # The lint gate (make test runs it): gofmt, go vet, staticcheck and
 # deadcode over rotor and the nested test/monitoring module (test/vault

@@ -29,7 +29,7 @@ func (d *decoder) decodeVault(b *block, it *item, v *Vault) {
 	}
 	v.NumRetries = 0
 	if r := b.single("retry"); r != nil {
-		rb := b.body(r, "vault.retry", spec{known: []string{"num_retries"}})
+		rb := b.blockBody(r, "vault.retry", retrySpec)
 		if a := rb.one("num_retries"); a != nil && d.strictInt(a, "vault.retry", "num_retries", &v.NumRetries) {
 			switch {
 			case v.NumRetries < -1:
@@ -41,7 +41,9 @@ func (d *decoder) decodeVault(b *block, it *item, v *Vault) {
 	}
 }
 
-var autoAuthSpec = spec{known: []string{"method", "sink", "enable_reauth_on_new_credentials"}}
+var retrySpec = spec{known: []string{"num_retries"}}
+
+var autoAuthSpec = spec{known: []string{"method", "sink", "sinks", "enable_reauth_on_new_credentials"}}
 
 func (d *decoder) decodeAutoAuth(b *block, it *item) *AutoAuth {
 	a := &AutoAuth{Range: it.pos}
@@ -67,6 +69,7 @@ func (d *decoder) decodeAutoAuth(b *block, it *item) *AutoAuth {
 			a.Sinks = append(a.Sinks, sk)
 		}
 	}
+	d.decodeSinksWrapper(b, a)
 	// Vault Agent's rule: a wrapped login token goes to exactly one sink,
 	// which must not wrap it again.
 	if m := a.Method; m != nil && m.WrapTTL > 0 {
@@ -91,7 +94,18 @@ var methodSpec = spec{
 var unsupportedMethods = []string{"alicloud", "azure", "cf", "gcp", "kerberos", "ldap", "oci", "pcf"}
 
 func (d *decoder) decodeMethod(parent *block, it *item) *Method {
-	b := parent.typedBody(it, "method", methodSpec)
+	sp := methodSpec
+	if keys, ok := methodKeys[peekType(it)]; ok {
+		// A method's own keys written beside its config map: Vault Agent
+		// decodes the method struct and skips them.
+		sp.moved = map[string]string{}
+		for _, k := range keys.all() {
+			if !contains(sp.known, k) {
+				sp.moved[k] = "config"
+			}
+		}
+	}
+	b := parent.typedBody(it, "method", sp)
 	typ, ok := parent.typeOf(it, b, "method")
 	if !ok {
 		return nil

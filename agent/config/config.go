@@ -1,8 +1,9 @@
 // Package config loads rotor's configuration: files in Vault Agent's
 // grammar (HCL 1, or JSON), decoded into typed values, defaulted, then
-// validated strictly. Every problem is reported at once with its
-// file:line:col. A key Vault Agent knows and rotor does not act on is
-// accepted with a warning; a key neither knows is an error.
+// validated. Every problem is reported at once with its file:line:col.
+// What Vault Agent refuses is an error; what it ignores (a key it does
+// not know here, a label it drops) is a warning, and an error only with
+// WithStrict.
 package config
 
 import (

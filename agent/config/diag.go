@@ -52,14 +52,27 @@ func (d Diagnostic) String() string {
 	return d.Pos.String() + ": " + msg
 }
 
-// Error carries every problem found in a configuration. Its message lists
-// them one per line as "file:line:col: summary: detail", sorted by file,
+// Error carries every problem found in a configuration, and the warnings
+// found with them (a warning may explain an error: a sink written outside
+// auto_auth, and auto_auth then has none). Its message lists the errors one per line as "file:line:col: summary: detail", sorted by file,
 // line, column, then message.
 type Error struct {
 	Diags []Diagnostic
 }
 
 func (e *Error) Error() string { return strings.Join(e.Problems(), "\n") }
+
+// Warnings returns the warnings found with the errors, each naming its
+// position.
+func (e *Error) Warnings() []string {
+	var out []string
+	for _, d := range e.Diags {
+		if d.Severity == SeverityWarning {
+			out = append(out, d.String())
+		}
+	}
+	return out
+}
 
 // Problems returns the errors one per entry, each naming its position.
 func (e *Error) Problems() []string {
@@ -76,29 +89,33 @@ func (e *Error) Problems() []string {
 // garbage would cost seconds of suggestions and megabytes of message.
 const MaxProblems = 500
 
-// diags collects diagnostics while a configuration is decoded.
+// diags collects diagnostics while a configuration is decoded. Errors and
+// warnings are capped apart, so that a flood of ignored keys never hides
+// the error that refuses the file.
 type diags struct {
 	list    []Diagnostic
 	errors  int
-	dropped int
+	kept    [2]int // per Severity
+	dropped [2]int
 }
 
 func (ds *diags) add(d Diagnostic) {
-	if ds.full() {
-		ds.dropped++
-		if d.Severity == SeverityError {
-			ds.errors++
-		}
-		return
-	}
 	if d.Severity == SeverityError {
 		ds.errors++
 	}
+	if ds.kept[d.Severity] >= MaxProblems {
+		ds.dropped[d.Severity]++
+		return
+	}
+	ds.kept[d.Severity]++
 	ds.list = append(ds.list, d)
 }
 
-// full reports that no more diagnostics are kept.
-func (ds *diags) full() bool { return len(ds.list) >= MaxProblems }
+// full reports that no more diagnostics of some kind are kept: then
+// rotor stops computing suggestions.
+func (ds *diags) full() bool {
+	return ds.kept[SeverityError] >= MaxProblems || ds.kept[SeverityWarning] >= MaxProblems
+}
 
 func (ds *diags) errorf(p Pos, summary, format string, args ...any) {
 	ds.add(Diagnostic{Severity: SeverityError, Pos: p, Summary: summary, Detail: fmt.Sprintf(format, args...)})
@@ -109,6 +126,20 @@ func (ds *diags) warnf(p Pos, summary, format string, args ...any) {
 }
 
 func (ds *diags) hasErrors() bool { return ds.errors > 0 }
+
+// strict turns every warning into an error, saying why.
+func (ds *diags) strict() {
+	for i := range ds.list {
+		if d := &ds.list[i]; d.Severity == SeverityWarning {
+			d.Severity = SeverityError
+			d.Detail += " (an error under -strict)"
+			ds.errors++
+		}
+	}
+	ds.errors += ds.dropped[SeverityWarning]
+	ds.dropped[SeverityError] += ds.dropped[SeverityWarning]
+	ds.dropped[SeverityWarning] = 0
+}
 
 // sorted returns the diagnostics of one severity in a stable order: file,
 // line, column, then message; exact repeats are dropped.
@@ -138,9 +169,12 @@ func (ds *diags) sorted(sev Severity) []Diagnostic {
 			uniq = append(uniq, d)
 		}
 	}
-	if ds.dropped > 0 && sev == SeverityError && len(uniq) > 0 {
-		uniq = append(uniq, Diagnostic{Severity: SeverityError, Pos: uniq[len(uniq)-1].Pos, Summary: "Too many problems",
-			Detail: fmt.Sprintf("%d more problems were not listed; fix these first.", ds.dropped)})
+	if n := ds.dropped[sev]; n > 0 && len(uniq) > 0 {
+		summary, detail := "Too many problems", "%d more problems were not listed; fix these first."
+		if sev == SeverityWarning {
+			summary, detail = "Too many warnings", "%d more warnings were not listed."
+		}
+		uniq = append(uniq, Diagnostic{Severity: sev, Pos: uniq[len(uniq)-1].Pos, Summary: summary, Detail: fmt.Sprintf(detail, n)})
 	}
 	return uniq
 }

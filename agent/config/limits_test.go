@@ -3,6 +3,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -76,16 +77,28 @@ func TestNonRegularFileIsRefusedWithoutBlocking(t *testing.T) {
 	}
 }
 
-// A file of garbage keys gets a bounded list of problems, not megabytes.
+// A file of garbage keys gets a bounded list of problems, not megabytes:
+// errors where Vault Agent refuses unknown keys (a template), warnings
+// elsewhere, each list capped on its own so that the warnings never hide
+// an error.
 func TestProblemsAreCapped(t *testing.T) {
 	var b strings.Builder
+	b.WriteString("template {\n")
 	for i := range 3 * MaxProblems {
 		fmt.Fprintf(&b, "key_%d = 1\n", i)
 	}
-	fmt.Fprintf(&b, "%s = 1\n", strings.Repeat("k", 100_000))
+	fmt.Fprintf(&b, "%s = 1\n}\n", strings.Repeat("k", 100_000))
+	for i := range 2 * MaxProblems {
+		fmt.Fprintf(&b, "top_%d = 1\n", i)
+	}
 	_, err := Load([]string{write(t, t.TempDir(), "cfg.hcl", b.String())}, env(nil))
 	got := problems(t, err)
-	if len(got) != MaxProblems+1 || !strings.Contains(got[len(got)-1], "Too many problems: 1001 more problems were not listed") {
+	if len(got) != MaxProblems+1 || !strings.Contains(got[len(got)-1], "Too many problems: 1003 more problems were not listed") {
 		t.Fatalf("%d problems, last: %s", len(got), got[len(got)-1])
+	}
+	var ce *Error
+	errors.As(err, &ce)
+	if w := ce.Warnings(); len(w) != MaxProblems+1 || !strings.Contains(w[len(w)-1], "Too many warnings: 500 more warnings were not listed") {
+		t.Fatalf("%d warnings, last: %s", len(w), w[len(w)-1])
 	}
 }

@@ -32,6 +32,9 @@ func Load(paths []string, env Env, opts ...Option) (*Config, error) {
 	var ds diags
 	files := expand(paths, &ds)
 	var parts []*part
+	var expanded []expansion
+	allEnv := o.expandEnv || truthy(env(ExpandEnvVar))
+	strict := o.strict
 	for _, name := range files {
 		b, ok := readFile(name, &ds)
 		if !ok {
@@ -41,13 +44,19 @@ func Load(paths []string, env Env, opts ...Option) (*Config, error) {
 		if !ok {
 			continue
 		}
-		parts = append(parts, decodeSafely(name, list, &ds))
+		if allEnv || wantsEnv(list) {
+			(&envExpander{file: name, env: env, ds: &ds, done: &expanded}).list(list)
+		}
+		p := decodeSafely(name, list, &ds)
+		strict = strict || p.strict
+		parts = append(parts, p)
 	}
 	// Files that did not parse leave nothing to check across files; files
 	// that parsed with problems are still checked as a whole, minus the
 	// rules a missing block would set off.
 	if len(parts) < len(files) {
-		return nil, &Error{Diags: ds.sorted(SeverityError)}
+		redact(&ds, expanded)
+		return nil, &Error{Diags: append(ds.sorted(SeverityError), ds.sorted(SeverityWarning)...)}
 	}
 	partial := ds.hasErrors()
 	cfg := merge(parts, &ds)
@@ -56,11 +65,24 @@ func Load(paths []string, env Env, opts ...Option) (*Config, error) {
 	applyEnv(cfg, env, &ds)
 	applyDefaults(cfg)
 	validate(cfg, o.argv != nil, partial, &ds)
+	if strict {
+		ds.strict()
+	}
+	redact(&ds, expanded)
 	if ds.hasErrors() {
-		return nil, &Error{Diags: ds.sorted(SeverityError)}
+		return nil, &Error{Diags: append(ds.sorted(SeverityError), ds.sorted(SeverityWarning)...)}
 	}
 	cfg.Warnings = ds.sorted(SeverityWarning)
 	return cfg, nil
+}
+
+// truthy reads an on/off environment variable: 1, true, yes or on.
+func truthy(v string, set bool) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "yes", "on":
+		return set
+	}
+	return false
 }
 
 // decodeSafely decodes one file; a panic in the walk (a bug, not a user
@@ -184,9 +206,20 @@ func applyEnv(cfg *Config, env Env, ds *diags) {
 type Option func(*options)
 
 type options struct {
-	argv []string
-	env  []string // NAME=TEMPLATE
+	argv      []string
+	env       []string // NAME=TEMPLATE
+	strict    bool
+	expandEnv bool
 }
+
+// WithStrict makes every warning an error (-strict, or rotor { strict =
+// true } in any file): a configuration with anything Vault Agent or rotor
+// would ignore is refused.
+func WithStrict() Option { return func(o *options) { o.strict = true } }
+
+// WithExpandEnv expands ${env:NAME} references in every file's values
+// (-expand-env; ROTOR_EXPAND_ENV=1 does the same).
+func WithExpandEnv() Option { return func(o *options) { o.expandEnv = true } }
 
 // WithExec is `rotor exec`: argv is the command to run once, env holds
 // NAME=TEMPLATE pairs from -env flags. A config file then becomes

@@ -45,10 +45,17 @@ type block struct {
 }
 
 // spec lists the keys a block takes. ignored maps keys Vault Agent knows
-// and rotor does not act on to what Vault Agent does with them.
+// and rotor does not act on to what Vault Agent does with them. strict
+// blocks are those Vault Agent decodes with mapstructure's ErrorUnused
+// (template, exec, env_template): an unknown key there is an error, as in
+// Vault Agent. Everywhere else Vault Agent's HCL decoding skips unknown
+// keys, and rotor warns instead. moved maps keys Vault Agent reads one
+// level down (a method's keys written beside its config) to that place.
 type spec struct {
 	known   []string
 	ignored map[string]string
+	strict  bool
+	moved   map[string]string
 }
 
 func (s spec) all() []string {
@@ -103,15 +110,7 @@ func (d *decoder) newBlock(list *ast.ObjectList, at Pos, where string, sp spec) 
 		case sp.ignored[it.name] != "":
 			d.ds.warnf(it.pos, "Ignored by rotor", "%s: %s: %s; rotor ignores it.", where, it.name, sp.ignored[it.name])
 		default:
-			detail := fmt.Sprintf("%s: %q is not a known key.", where, short(keyName(it.key)))
-			if d.ds.full() || len(it.name) > 64 {
-				d.ds.errorf(it.pos, "Unsupported argument", "%s", detail)
-				continue
-			}
-			if s := suggest(it.name, sp.all()); s != "" {
-				detail += fmt.Sprintf(" Did you mean %q?", s)
-			}
-			d.ds.errorf(it.pos, "Unsupported argument", "%s", detail)
+			d.unknownKey(it, where, sp)
 		}
 	}
 	return b

@@ -13,6 +13,7 @@ type part struct {
 	templateConfig bool  // the file has a template_config block
 	pidFile        bool
 	state          *item
+	strict         bool // rotor { strict = true }
 }
 
 // sharedIgnored are keys of Vault's shared server/agent configuration that
@@ -36,9 +37,13 @@ var rootSpec = spec{
 		"log_level", "log_format", "log_file", "log_rotate_bytes", "log_rotate_duration", "log_rotate_max_files",
 		"disable_idle_connections", "disable_keep_alives",
 		"vault", "auto_auth", "template", "template_config", "exec", "env_template",
-		"cache", "api_proxy", "listener", "state"},
+		"cache", "api_proxy", "listener", "state", "templates", "rotor"},
 	ignored: sharedIgnored,
 }
+
+// rotorSpec is rotor's own top-level block, which Vault Agent ignores:
+// settings that change how rotor reads its configuration.
+var rotorSpec = spec{known: []string{"strict", "expand_env"}}
 
 // decodeFile decodes one parsed file.
 func (d *decoder) decodeFile(list *ast.ObjectList) *part {
@@ -48,6 +53,16 @@ func (d *decoder) decodeFile(list *ast.ObjectList) *part {
 	cfg.Vault.NumRetries = -2 // not set by this file
 	b := d.newBlock(list, start, "top level", rootSpec)
 	const top = "top level"
+	if it := b.single("rotor"); it != nil {
+		rb := b.body(it, "rotor", rotorSpec)
+		if a := rb.one("strict"); a != nil {
+			d.strictBool(a, "rotor", "strict", &p.strict)
+		}
+		if a := rb.one("expand_env"); a != nil {
+			var v bool
+			d.strictBool(a, "rotor", "expand_env", &v) // read before decoding: see wantsEnv
+		}
+	}
 	if it := b.one("pid_file"); it != nil {
 		p.pidFile = d.str(it, top, "pid_file", &cfg.PidFile)
 	}
@@ -76,20 +91,21 @@ func (d *decoder) decodeFile(list *ast.ObjectList) *part {
 	}
 	if it := b.single("vault"); it != nil {
 		p.vault = it
-		d.decodeVault(b.body(it, "vault", vaultSpec), it, &cfg.Vault)
+		d.decodeVault(b.blockBody(it, "vault", vaultSpec), it, &cfg.Vault)
 	}
 	if it := b.single("auto_auth"); it != nil {
-		cfg.AutoAuth = d.decodeAutoAuth(b.body(it, "auto_auth", autoAuthSpec), it)
+		cfg.AutoAuth = d.decodeAutoAuth(b.blockBody(it, "auto_auth", autoAuthSpec), it)
 	}
 	if it := b.single("template_config"); it != nil {
 		p.templateConfig = true
-		d.decodeTemplateConfig(b.body(it, "template_config", templateConfigSpec), &cfg.TemplateConfig)
+		d.decodeTemplateConfig(b.blockBody(it, "template_config", templateConfigSpec), &cfg.TemplateConfig)
 	}
 	for _, it := range b.all("template") {
-		cfg.Templates = append(cfg.Templates, d.decodeTemplate(b.body(it, "template", templateSpec), it))
+		cfg.Templates = append(cfg.Templates, d.decodeTemplate(b.blockBody(it, "template", templateSpec), it))
 	}
+	d.decodeTemplatesWrapper(b, cfg)
 	if it := b.single("exec"); it != nil {
-		cfg.Exec = d.decodeExec(b.body(it, "exec", execSpec), it)
+		cfg.Exec = d.decodeExec(b.blockBody(it, "exec", execSpec), it)
 	}
 	for _, it := range b.all("env_template") {
 		if e := d.decodeEnvTemplate(b, it); e != nil {
@@ -97,10 +113,10 @@ func (d *decoder) decodeFile(list *ast.ObjectList) *part {
 		}
 	}
 	if it := b.single("cache"); it != nil {
-		cfg.Cache = d.decodeCache(b.body(it, "cache", cacheSpec), it)
+		cfg.Cache = d.decodeCache(b.blockBody(it, "cache", cacheSpec), it)
 	}
 	if it := b.single("api_proxy"); it != nil {
-		cfg.APIProxy = d.decodeAPIProxy(b.body(it, "api_proxy", apiProxySpec), it)
+		cfg.APIProxy = d.decodeAPIProxy(b.blockBody(it, "api_proxy", apiProxySpec), it)
 	}
 	for _, it := range b.all("listener") {
 		if l := d.decodeListener(b, it); l != nil {

@@ -12,12 +12,12 @@ import (
 // it (strictly: unknown keys are errors there too), plus rotor's
 // revoke_on_shutdown and its per-template renewal policy
 // (lease_renewal_threshold, static_secret_render_interval).
-var templateSpec = spec{known: []string{"source", "contents", "destination", "perms", "user", "group", "uid", "gid",
+var templateSpec = spec{strict: true, known: []string{"source", "contents", "destination", "perms", "user", "group", "uid", "gid",
 	"create_dest_dirs", "backup", "command", "command_timeout", "error_on_missing_key", "error_fatal",
 	"left_delimiter", "right_delimiter", "sandbox_path", "wait", "exec", "function_denylist", "function_blacklist",
 	"revoke_on_shutdown", "lease_renewal_threshold", "static_secret_render_interval"}}
 
-var templateExecSpec = spec{known: []string{"command", "timeout"}, ignored: map[string]string{
+var templateExecSpec = spec{strict: true, known: []string{"command", "timeout"}, ignored: map[string]string{
 	"enabled":       "consul-template's exec option, which Vault Agent's template command does not use",
 	"env":           "consul-template's exec option, which Vault Agent's template command does not use",
 	"kill_signal":   "consul-template's exec option, which Vault Agent's template command does not use",
@@ -75,15 +75,7 @@ func (d *decoder) decodeTemplate(b *block, it *item) *Template {
 		}
 	}
 	d.templateRenewal(b, t)
-	switch {
-	case t.Source != "" && t.Contents != "":
-		d.ds.errorf(it.pos, "Conflicting options", "template: set exactly one of source and contents (both are set).")
-	case t.Source == "" && t.Contents == "":
-		d.ds.errorf(it.pos, "Missing required argument", "template: set one of source and contents (a non-empty string).")
-	}
-	if t.Destination == "" {
-		d.ds.errorf(it.pos, "Missing required argument", "template: \"destination\" is required (a non-empty string).")
-	}
+	checkTemplate(d, t, it, "template")
 	// Several wait or exec blocks: the last one counts, as Vault Agent
 	// flattens them.
 	if ws := b.all("wait"); len(ws) > 0 {
@@ -131,6 +123,20 @@ func (d *decoder) templateRenewal(b *block, t *Template) {
 	}
 }
 
+// checkTemplate is rotor's rule for every template: one of source and
+// contents, and a destination.
+func checkTemplate(d *decoder, t *Template, it *item, where string) {
+	switch {
+	case t.Source != "" && t.Contents != "":
+		d.ds.errorf(it.pos, "Conflicting options", "%s: set exactly one of source and contents (both are set).", where)
+	case t.Source == "" && t.Contents == "":
+		d.ds.errorf(it.pos, "Missing required argument", "%s: set one of source and contents (a non-empty string).", where)
+	}
+	if t.Destination == "" {
+		d.ds.errorf(it.pos, "Missing required argument", "%s: \"destination\" is required (a non-empty string).", where)
+	}
+}
+
 func (d *decoder) warnErrorFatal(b *block) {
 	d.ds.warnf(b.one("error_fatal").pos, "Ignored by rotor", "%s: error_fatal: consul-template stops on a template error when it is true; rotor logs a failing template and retries it with backoff (template_config's exit_on_retry_failure ends rotor), and ignores it.", b.where)
 }
@@ -150,7 +156,7 @@ func (d *decoder) decodeWait(b *block, it *item, t *Template) {
 			d.ds.errorf(it.vpos, "Invalid duration", "template: wait = %q: use \"5s\" or \"5s:30s\".", s)
 		}
 	} else {
-		wb := b.body(it, "template.wait", spec{known: []string{"min", "max"}})
+		wb := b.body(it, "template.wait", spec{strict: true, known: []string{"min", "max"}})
 		if a := wb.one("min"); a != nil {
 			d.ctDuration(a, wb.where, "min", &t.WaitMin)
 		}
@@ -208,7 +214,7 @@ func (d *decoder) decodeTemplateConfig(b *block, tc *TemplateConfig) {
 	}
 }
 
-var execSpec = spec{known: []string{"command", "restart_on_secret_changes", "restart_stop_signal",
+var execSpec = spec{strict: true, known: []string{"command", "restart_on_secret_changes", "restart_stop_signal",
 	"child_process_stdout", "child_process_stderr", "restart_kill_timeout", "reload_signal", "debounce"}}
 
 func (d *decoder) decodeExec(b *block, it *item) *Exec {
@@ -278,7 +284,7 @@ func (d *decoder) decodeEnvTemplate(parent *block, it *item) *EnvTemplate {
 	name := strings.Trim(it.labels[0].Token.Text, `"`)
 	e := &EnvTemplate{Name: name, Range: it.pos}
 	where := fmt.Sprintf("env_template %q", name)
-	b := parent.typedBody(it, where, spec{known: append(append([]string(nil), envTemplateAllowed...), envTemplateRefused...)})
+	b := parent.typedBody(it, where, spec{strict: true, known: append(append([]string(nil), envTemplateAllowed...), envTemplateRefused...)})
 	for _, k := range envTemplateRefused {
 		if a := b.one(k); a != nil {
 			d.ds.errorf(a.pos, "Unsupported argument", "%s: %q is not allowed in an env_template.", where, k)

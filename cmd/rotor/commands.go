@@ -31,6 +31,32 @@ type common struct {
 	level   *string
 	format  *string
 	file    *string
+	load    loadFlags
+}
+
+// loadFlags change how the configuration is read.
+type loadFlags struct {
+	strict    *bool
+	expandEnv *bool
+}
+
+func newLoadFlags(fs *flag.FlagSet) loadFlags {
+	return loadFlags{
+		strict:    fs.Bool("strict", false, "refuse the configuration if it has any warning (a key Vault Agent or rotor ignores)"),
+		expandEnv: fs.Bool("expand-env", false, "expand ${env:NAME} in configuration values (also $"+config.ExpandEnvVar+"=1)"),
+	}
+}
+
+// options are the Load options the flags ask for.
+func (l loadFlags) options() []config.Option {
+	var out []config.Option
+	if *l.strict {
+		out = append(out, config.WithStrict())
+	}
+	if *l.expandEnv {
+		out = append(out, config.WithExpandEnv())
+	}
+	return out
 }
 
 func commonFlags(fs *flag.FlagSet) *common {
@@ -39,6 +65,7 @@ func commonFlags(fs *flag.FlagSet) *common {
 	c.level = fs.String("log-level", "info", "log level: debug, info, warn, error")
 	c.format = fs.String("log-format", "text", "log format: text or json")
 	c.file = fs.String("log-file", "", "write logs to this file (rotated at 10 MiB, 5 kept) instead of stderr")
+	c.load = newLoadFlags(fs)
 	return c
 }
 
@@ -80,7 +107,7 @@ func cmdAgent(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	tr := startDevTrace(stderr)
 	began := tr.rec.Begin()
-	cfg, code := loadConfig(stderr, c.configs)
+	cfg, code := loadConfig(stderr, c.configs, c.load.options()...)
 	tr.rec.End(phases.Config, began)
 	if cfg == nil {
 		return code
@@ -93,7 +120,7 @@ func cmdAgent(ctx context.Context, args []string, stderr io.Writer) int {
 		cfg.ExitAfterAuth = true
 	}
 	reload := func() (*config.Config, error) {
-		cfg, err := config.Load(c.configs, os.LookupEnv)
+		cfg, err := config.Load(c.configs, os.LookupEnv, c.load.options()...)
 		if err == nil && *once {
 			cfg.ExitAfterAuth = true
 		}
@@ -128,7 +155,7 @@ func cmdExec(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rotor exec: %v\n", err)
 		return exitUsage
 	}
-	cfg, err := config.Load(c.configs, os.LookupEnv, config.WithExec(argv, envs))
+	cfg, err := config.Load(c.configs, os.LookupEnv, append(c.load.options(), config.WithExec(argv, envs))...)
 	if err != nil {
 		printConfigError(stderr, err)
 		return exitFailed
@@ -136,8 +163,8 @@ func cmdExec(args []string, stderr io.Writer) int {
 	return runAgent(context.Background(), cfg, lg, nil, nil)
 }
 
-func loadConfig(stderr io.Writer, configs []string) (*config.Config, int) {
-	cfg, err := config.Load(configs, os.LookupEnv)
+func loadConfig(stderr io.Writer, configs []string, opts ...config.Option) (*config.Config, int) {
+	cfg, err := config.Load(configs, os.LookupEnv, opts...)
 	if err != nil {
 		printConfigError(stderr, err)
 		return nil, exitFailed
@@ -235,11 +262,12 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var configs configFlags
 	fs.Var(&configs, "config", "configuration file or directory (repeatable)")
+	load := newLoadFlags(fs)
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
 	configs = append(configs, fs.Args()...)
-	cfg, err := config.Load(configs, os.LookupEnv)
+	cfg, err := config.Load(configs, os.LookupEnv, load.options()...)
 	if err != nil {
 		printConfigError(stderr, err)
 		return exitFailed
@@ -268,6 +296,9 @@ func printConfigError(w io.Writer, err error) {
 		fmt.Fprintf(w, "rotor: the configuration has %d problem(s):\n", len(problems))
 		for _, p := range problems {
 			fmt.Fprintf(w, "  %s\n", p)
+		}
+		for _, x := range ce.Warnings() {
+			fmt.Fprintf(w, "warning: %s\n", x)
 		}
 		return
 	}

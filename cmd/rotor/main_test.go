@@ -16,7 +16,7 @@ func TestValidate(t *testing.T) {
 		want string
 	}{
 		{[]string{"validate", "-config", "../../agent/config/testdata/seed.hcl"}, exitOK, "configuration is valid"},
-		{[]string{"validate", "-config", "../../agent/config/testdata/typo.hcl"}, exitFailed, `typo.hcl:2:3: Unsupported argument: vault: "adress" is not a known key. Did you mean "address"?`},
+		{[]string{"validate", "-config", "../../agent/config/testdata/typo.hcl"}, exitFailed, `warning: ../../agent/config/testdata/typo.hcl:2:3: Ignored: vault: "adress" is ignored: Vault Agent does not read it here; rotor does not act on it either. Did you mean "address"?`},
 		{[]string{"validate"}, exitFailed, "no configuration given"},
 		{[]string{"frobnicate"}, exitUsage, `unknown command "frobnicate"`},
 		{[]string{"version"}, exitOK, "rotor dev"},

@@ -3,6 +3,7 @@ module github.com/rotorproject/rotor/test/vault
 go 1.26.8
 
 require (
+	github.com/hashicorp/consul-template v0.41.1
 	github.com/hashicorp/go-hclog v1.6.3
 	github.com/hashicorp/go-secure-stdlib/parseutil v0.2.0
 	github.com/hashicorp/vault v1.21.0
@@ -210,7 +211,6 @@ require (
 	github.com/hashicorp/cap v0.11.0 // indirect
 	github.com/hashicorp/cap/ldap v0.0.0-20250911140431-44d01434c285 // indirect
 	github.com/hashicorp/cli v1.1.7 // indirect
-	github.com/hashicorp/consul-template v0.41.1 // indirect
 	github.com/hashicorp/consul/api v1.32.1 // indirect
 	github.com/hashicorp/cronexpr v1.1.2 // indirect
 	github.com/hashicorp/errwrap v1.1.0 // indirect
