@@ -56,7 +56,7 @@ lint: $(STATICCHECK) $(DEADCODE)
 		test -z "$$dead" || { echo "unreachable functions:"; echo "$$dead"; exit 1; }; \
 	done
 
-# What the tests need besides Go: PostgreSQL, nginx, curl, openssl,
+# What the tests need besides Go: PostgreSQL, MariaDB, nginx, curl, openssl,
 # python3. Installed when this user can (root or sudo -n); otherwise it
 # stops with the command to run. test/setup.sh --dry-run shows what it does.
 .PHONY: deps

@@ -3,8 +3,9 @@
 # It looks for what the integration tests and example scripts need, where
 # they look for it: PostgreSQL's server binaries (test/harness/pgtest,
 # examples/postgres/pg.sh), nginx (test/harness/nginxtest), curl, openssl and
-# python3 (the example scripts), make, and a static busybox (the vault-k8s
-# image's layout test, cmd/rotor/vaultk8s_image_test.go). What is missing is installed
+# python3 (the example scripts), make, a static busybox (the vault-k8s image's
+# layout test, cmd/rotor/vaultk8s_image_test.go) and MariaDB (test/harness/mysqltest;
+# mariadb-server brings the client). What is missing is installed
 # with apt-get when this user can (root, or sudo without a password);
 # otherwise the script stops at once with the one command to run. The
 # test Vault is built by make's `vault` target.
@@ -62,6 +63,17 @@ find_busybox() {
 	[ -x /bin/busybox ] || [ -x /usr/bin/busybox ]
 }
 
+# find_mariadb: as test/harness/mysqltest looks.
+find_mariadb() {
+	if [ -n "${ROTOR_MARIADB_BINDIR:-}" ]; then
+		[ -x "$ROTOR_MARIADB_BINDIR/mariadbd" ] && [ -x "$ROTOR_MARIADB_BINDIR/mariadb-install-db" ] && [ -x "$ROTOR_MARIADB_BINDIR/mariadb" ]
+		return
+	fi
+	{ [ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null 2>&1; } &&
+		{ [ -x /usr/bin/mariadb-install-db ] || command -v mariadb-install-db >/dev/null 2>&1; } &&
+		{ [ -x /usr/bin/mariadb ] || command -v mariadb >/dev/null 2>&1; }
+}
+
 find_command() { command -v "$1" >/dev/null 2>&1; }
 
 # check: sets missing to the Debian packages not found, and why to a
@@ -70,7 +82,7 @@ check() {
 	missing=()
 	why=()
 	local pkg
-	for pkg in postgresql nginx curl openssl python3 make busybox-static; do
+	for pkg in postgresql nginx curl openssl python3 make busybox-static mariadb-server; do
 		case "$pretend" in *" $pkg "*)
 			missing+=("$pkg")
 			why+=("  $pkg: (pretending it is missing: ROTOR_SETUP_PRETEND_MISSING)")
@@ -79,6 +91,7 @@ check() {
 		esac
 		case $pkg in
 		postgresql) find_postgres || why+=("  postgresql: no initdb, postgres and psql in \$ROTOR_PG_BINDIR, /usr/lib/postgresql/*/bin or on PATH (test/harness/pgtest)") ;;
+		mariadb-server) find_mariadb || why+=("  mariadb-server: no mariadbd, mariadb-install-db and mariadb in \$ROTOR_MARIADB_BINDIR, /usr/sbin, /usr/bin or on PATH (test/harness/mysqltest)") ;;
 		nginx) find_nginx || why+=("  nginx: not at \$ROTOR_NGINX_BIN, /usr/sbin/nginx or on PATH (test/harness/nginxtest)") ;;
 		busybox-static) find_busybox || why+=("  busybox-static: no busybox at \$ROTOR_BUSYBOX, /bin/busybox or /usr/bin/busybox (cmd/rotor's vault-k8s image test)") ;;
 		*) find_command "$pkg" || why+=("  $pkg: not on PATH (the example scripts)") ;;
@@ -96,7 +109,7 @@ fi
 
 check
 if [ "${#missing[@]}" -eq 0 ]; then
-	echo "test set-up: PostgreSQL, nginx, curl, openssl, python3, make and busybox are installed"
+	echo "test set-up: PostgreSQL, nginx, curl, openssl, python3, make, busybox and MariaDB are installed"
 	exit 0
 fi
 

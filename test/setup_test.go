@@ -102,7 +102,7 @@ func TestSetupInstallsWhatIsMissing(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("installing is tested as root (CI); TestSetupStopsWithTheCommand covers other users")
 	}
-	env := []string{"ROTOR_PG_BINDIR=/nonexistent", "ROTOR_NGINX_BIN=/nonexistent/nginx", "ROTOR_BUSYBOX=/nonexistent/busybox"}
+	env := []string{"ROTOR_PG_BINDIR=/nonexistent", "ROTOR_NGINX_BIN=/nonexistent/nginx", "ROTOR_BUSYBOX=/nonexistent/busybox", "ROTOR_MARIADB_BINDIR=/nonexistent"}
 	out, code := setup(t, base, false, env, "--dry-run")
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, out)
@@ -112,7 +112,8 @@ func TestSetupInstallsWhatIsMissing(t *testing.T) {
 		"nginx: not at $ROTOR_NGINX_BIN",
 		"curl: not on PATH", "openssl: not on PATH", "python3: not on PATH", "make: not on PATH",
 		"busybox-static: no busybox at $ROTOR_BUSYBOX",
-		"would run: apt-get install -y --no-install-recommends postgresql nginx curl openssl python3 make busybox-static\n",
+		"mariadb-server: no mariadbd, mariadb-install-db and mariadb",
+		"would run: apt-get install -y --no-install-recommends postgresql nginx curl openssl python3 make busybox-static mariadb-server\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

@@ -9,9 +9,10 @@
 // aws-sdk-go v1's unmarshalers expect) for the three services; point
 // Vault's iam_endpoint, sts_endpoint and (aws auth) endpoint at its URL
 // (SetupVaultAWS and SetupVaultAWSAuth do). Signatures are checked on
-// sts:GetCallerIdentity only, as STS does, since that is the request an
-// aws auth iam login hands to Vault; other actions trust their caller. It
-// keeps IAM users, their policies and access keys, issued STS sessions and
+// the STS actions that act for their signer, as STS does: GetCallerIdentity
+// (the request an aws auth iam login hands to Vault), and AssumeRole,
+// GetFederationToken and GetSessionToken (which the secrets engine signs
+// with its root keys). IAM and EC2 actions trust their caller. It keeps IAM users, their policies and access keys, issued STS sessions and
 // EC2 instances in memory, so a test can assert that revoking a lease
 // deleted the user and its keys.
 //
@@ -58,6 +59,7 @@ type FakeAWS struct {
 	callers     []CallerIdentityRequest
 	webIdentity map[string]bool // trusted web identity tokens
 	instances   map[string]Instance
+	stsLifetime time.Duration // see ShortenSTSLifetime; 0: as asked
 }
 
 // User is a snapshot of a fake IAM user.
@@ -92,6 +94,10 @@ type STSSession struct {
 	SessionName string
 	// Duration is the requested DurationSeconds (1h when absent).
 	Duration time.Duration
+	// CallerARN is who signed the request (Vault's root user, for the
+	// secrets engine); empty for unsigned calls (AssumeRoleWithWebIdentity,
+	// instance profiles).
+	CallerARN string
 	// Policy is the session policy document, if any.
 	Policy string
 	// AccessKeyID is the temporary key (ASIA...) handed out.

@@ -22,18 +22,21 @@ type (
 		Expiration      string
 	}
 	assumeRoleResult struct {
-		Credentials     xmlCredentials
 		AssumedRoleUser struct {
-			AssumedRoleID string `xml:"AssumedRoleId"`
 			Arn           string
+			AssumedRoleID string `xml:"AssumedRoleId"`
 		}
+		Credentials xmlCredentials
+		// PackedPolicySize is sent when the request has session policies.
+		PackedPolicySize int `xml:",omitempty"`
 	}
 	getFederationTokenResult struct {
 		Credentials   xmlCredentials
 		FederatedUser struct {
-			FederatedUserID string `xml:"FederatedUserId"`
 			Arn             string
+			FederatedUserID string `xml:"FederatedUserId"`
 		}
+		PackedPolicySize int `xml:",omitempty"`
 	}
 	getSessionTokenResult struct {
 		Credentials xmlCredentials
@@ -81,26 +84,31 @@ func assumedRole(roleARN, session string) (arn, userID string, aerr *apiError) {
 	if !strings.HasPrefix(roleARN, "arn:aws:iam::") || !ok || roleName == "" {
 		return "", "", validationError("RoleArn is not a role ARN: " + roleARN)
 	}
-	if session == "" || len(session) > 64 {
-		return "", "", validationError("RoleSessionName must have 2 to 64 characters")
+	if aerr := checkName("roleSessionName", session, 64); aerr != nil {
+		return "", "", aerr
 	}
 	roleName = roleName[strings.LastIndex(roleName, "/")+1:] // drop a role path
 	return "arn:aws:sts::" + AccountID + ":assumed-role/" + roleName + "/" + session, roleID(roleName) + ":" + session, nil
 }
 
 // assumeRole issues credentials for any role ARN of the form
-// arn:aws:iam::<account>:role/<name>; the fake has no trust policies.
-func (f *FakeAWS) assumeRole(form url.Values) (any, *apiError) {
+// arn:aws:iam::<account>:role/<name>, to any signed caller; the fake has
+// no trust policies. Every role's MaxSessionDuration is 12 hours, the
+// highest AWS allows.
+func (f *FakeAWS) assumeRole(form url.Values, caller *principal) (any, *apiError) {
 	roleARN, session := form.Get("RoleArn"), form.Get("RoleSessionName")
 	arn, userID, aerr := assumedRole(roleARN, session)
 	if aerr != nil {
 		return nil, aerr
 	}
-	creds, aerr := f.issue("AssumeRole", roleARN, session, form, arn, userID)
+	if aerr := checkDuration(form, 12*time.Hour); aerr != nil {
+		return nil, aerr
+	}
+	creds, aerr := f.issueFor(caller, "AssumeRole", roleARN, session, form, arn, userID)
 	if aerr != nil {
 		return nil, aerr
 	}
-	res := assumeRoleResult{Credentials: creds}
+	res := assumeRoleResult{Credentials: creds, PackedPolicySize: packedPolicySize(form)}
 	res.AssumedRoleUser.AssumedRoleID = userID
 	res.AssumedRoleUser.Arn = arn
 	return res, nil
@@ -136,24 +144,39 @@ func (f *FakeAWS) assumeRoleWithWebIdentity(form url.Values) (any, *apiError) {
 	return res, nil
 }
 
-func (f *FakeAWS) getFederationToken(form url.Values) (any, *apiError) {
+// getFederationToken issues credentials of the federated user Name. As
+// STS, it wants an IAM user's long-term keys: temporary ones are refused.
+func (f *FakeAWS) getFederationToken(form url.Values, caller *principal) (any, *apiError) {
+	if caller.sessionToken != "" {
+		return nil, &apiError{http.StatusForbidden, "AccessDenied", "Cannot call GetFederationToken with session credentials"}
+	}
 	name := form.Get("Name")
-	if name == "" || len(name) > 32 {
-		return nil, validationError("Name must have 2 to 32 characters")
+	if aerr := checkName("name", name, 32); aerr != nil {
+		return nil, aerr
+	}
+	if aerr := checkDuration(form, 36*time.Hour); aerr != nil {
+		return nil, aerr
 	}
 	arn, userID := "arn:aws:sts::"+AccountID+":federated-user/"+name, AccountID+":"+name
-	creds, aerr := f.issue("GetFederationToken", "", name, form, arn, userID)
+	creds, aerr := f.issueFor(caller, "GetFederationToken", "", name, form, arn, userID)
 	if aerr != nil {
 		return nil, aerr
 	}
-	res := getFederationTokenResult{Credentials: creds}
+	res := getFederationTokenResult{Credentials: creds, PackedPolicySize: packedPolicySize(form)}
 	res.FederatedUser.FederatedUserID = userID
 	res.FederatedUser.Arn = arn
 	return res, nil
 }
 
-func (f *FakeAWS) getSessionToken(form url.Values) (any, *apiError) {
-	creds, aerr := f.issue("GetSessionToken", "", "", form, rootARN, rootUserID)
+// getSessionToken issues temporary credentials of the caller itself.
+func (f *FakeAWS) getSessionToken(form url.Values, caller *principal) (any, *apiError) {
+	if caller.sessionToken != "" {
+		return nil, &apiError{http.StatusForbidden, "AccessDenied", "Cannot call GetSessionToken with session credentials"}
+	}
+	if aerr := checkDuration(form, 36*time.Hour); aerr != nil {
+		return nil, aerr
+	}
+	creds, aerr := f.issueFor(caller, "GetSessionToken", "", "", form, caller.arn, caller.userID)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -161,8 +184,9 @@ func (f *FakeAWS) getSessionToken(form url.Values) (any, *apiError) {
 }
 
 // issue makes temporary credentials lasting DurationSeconds for the
-// principal arn (userID) and records them. Any positive duration is
-// accepted; aws-sdk-go itself refuses to send less than 900 seconds.
+// principal arn (userID) and records them. The actions check
+// DurationSeconds against their own limits first (stslimits.go); issue
+// takes any positive one. ShortenSTSLifetime may cut the lifetime.
 func (f *FakeAWS) issue(action, roleARN, session string, form url.Values, arn, userID string) (xmlCredentials, *apiError) {
 	d := defaultSTSDuration
 	if s := form.Get("DurationSeconds"); s != "" {
@@ -172,7 +196,11 @@ func (f *FakeAWS) issue(action, roleARN, session string, form url.Values, arn, u
 		}
 		d = time.Duration(n) * time.Second
 	}
-	exp := time.Now().Add(d).Truncate(time.Second) // the wire format has whole seconds
+	life := d
+	if f.stsLifetime > 0 && f.stsLifetime < life {
+		life = f.stsLifetime
+	}
+	exp := time.Now().Add(life).Truncate(time.Second) // the wire format has whole seconds
 	c := xmlCredentials{
 		AccessKeyID:     randID("ASIA", 16),
 		SecretAccessKey: randSecret(),

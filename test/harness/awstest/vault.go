@@ -17,6 +17,9 @@ const (
 	AssumedRole = "deploy-role"
 	// DeployRoleARN is the only role_arn of AssumedRole.
 	DeployRoleARN = "arn:aws:iam::" + AccountID + ":role/DeployRole"
+	// FederationRole issues federation_token credentials:
+	// aws/creds/ci-deploy (or aws/sts/ci-deploy).
+	FederationRole = "ci-deploy"
 )
 
 // S3ReadOnlyPolicy is IAMUserRole's policy_document, from the seed article;
@@ -29,6 +32,22 @@ const S3ReadOnlyPolicy = `{
       "Effect": "Allow",
       "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:ListBucketVersions"],
       "Resource": ["arn:aws:s3:::my-app-bucket", "arn:aws:s3:::my-app-bucket/*"]
+    }
+  ]
+}`
+
+// CIDeployPolicy is FederationRole's policy_document, from the seed
+// article; Vault passes it to GetFederationToken as the session policy.
+const CIDeployPolicy = `{
+  "Version": "2012-10-17",
+  "Statement": [
+    {
+      "Effect": "Allow",
+      "Action": [
+        "ecs:UpdateService", "ecs:DescribeServices", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition",
+        "ecr:GetAuthorizationToken", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"
+      ],
+      "Resource": "*"
     }
   ]
 }`
@@ -48,12 +67,14 @@ func WithLease(lease, leaseMax string) Option {
 	return func(o *ttls) { o.lease, o.leaseMax = lease, leaseMax }
 }
 
-// WithSTSTTL sets AssumedRole's default_sts_ttl and max_sts_ttl (default
+// WithSTSTTL sets the default_sts_ttl and max_sts_ttl of AssumedRole and
+// FederationRole (default
 // "1h" and "4h"). Its leases are not renewable and last until the STS
 // credentials expire (a second less than asked, at times: STS states the
 // expiry in whole seconds). Neither may be below "15m": Vault's AWS SDK
 // rejects a DurationSeconds under 900 before sending the request, so a
-// shorter TTL makes every read of aws/creds/deploy-role fail.
+// shorter TTL makes every read of aws/creds/deploy-role fail. For shorter
+// leases, see FakeAWS.ShortenSTSLifetime.
 func WithSTSTTL(defaultTTL, maxTTL string) Option {
 	return func(o *ttls) { o.stsDefault, o.stsMaxTTL = defaultTTL, maxTTL }
 }
@@ -66,8 +87,10 @@ func WithSTSTTL(defaultTTL, maxTTL string) Option {
 //     injected with FailAction reaches Vault at once);
 //   - writes aws/config/lease (see WithLease);
 //   - creates the roles s3-readonly (credential_type iam_user,
-//     policy_document S3ReadOnlyPolicy) and deploy-role (credential_type
-//     assumed_role, role_arns DeployRoleARN, see WithSTSTTL).
+//     policy_document S3ReadOnlyPolicy), deploy-role (credential_type
+//     assumed_role, role_arns DeployRoleARN) and ci-deploy
+//     (credential_type federation_token, policy_document CIDeployPolicy),
+//     the last two with the STS TTLs of WithSTSTTL.
 //
 // Calling it again (for example after vaulttest's Restart) is safe.
 func SetupVaultAWS(t testing.TB, c *api.Client, f *FakeAWS, opts ...Option) {
@@ -93,6 +116,12 @@ func SetupVaultAWS(t testing.TB, c *api.Client, f *FakeAWS, opts ...Option) {
 	write(t, c, Mount+"/roles/"+AssumedRole, map[string]any{
 		"credential_type": "assumed_role",
 		"role_arns":       []string{DeployRoleARN},
+		"default_sts_ttl": o.stsDefault,
+		"max_sts_ttl":     o.stsMaxTTL,
+	})
+	write(t, c, Mount+"/roles/"+FederationRole, map[string]any{
+		"credential_type": "federation_token",
+		"policy_document": CIDeployPolicy,
 		"default_sts_ttl": o.stsDefault,
 		"max_sts_ttl":     o.stsMaxTTL,
 	})

@@ -19,8 +19,9 @@ const (
 // op is one Query API action: the namespace of its answers and its handler.
 // A handler runs with FakeAWS.mu held and returns the content of the
 // <ActionResult> element (nil for actions that answer with metadata only)
-// or an error. A signed handler (GetCallerIdentity) gets the request and
-// its raw body instead, to check the signature.
+// or an error. A signed handler (GetCallerIdentity, and the STS actions
+// that issue credentials from a caller's keys) gets the request and its
+// raw body instead, to check the signature.
 type op struct {
 	ns     string
 	fn     func(f *FakeAWS, form url.Values) (any, *apiError)
@@ -32,6 +33,18 @@ type op struct {
 func operation(action string) (op, bool) {
 	iam := func(fn func(*FakeAWS, url.Values) (any, *apiError)) (op, bool) { return op{ns: iamNS, fn: fn}, true }
 	sts := func(fn func(*FakeAWS, url.Values) (any, *apiError)) (op, bool) { return op{ns: stsNS, fn: fn}, true }
+	// signedSTS: an action STS serves only to a request signed with a key
+	// it knows (Vault's root keys, when Vault calls it).
+	signedSTS := func(fn func(*FakeAWS, url.Values, *principal) (any, *apiError)) (op, bool) {
+		return op{ns: stsNS, signed: func(f *FakeAWS, r *http.Request, body []byte) (any, *apiError) {
+			var rec CallerIdentityRequest // not a GetCallerIdentity: not recorded
+			p, aerr := f.verify(r, body, &rec)
+			if aerr != nil {
+				return nil, aerr
+			}
+			return fn(f, r.Form, p)
+		}}, true
+	}
 	switch action {
 	case "CreateUser":
 		return iam((*FakeAWS).createUser)
@@ -74,11 +87,11 @@ func operation(action string) (op, bool) {
 	case "DescribeInstances":
 		return op{ns: ec2NS, fn: (*FakeAWS).describeInstances}, true
 	case "AssumeRole":
-		return sts((*FakeAWS).assumeRole)
+		return signedSTS((*FakeAWS).assumeRole)
 	case "GetFederationToken":
-		return sts((*FakeAWS).getFederationToken)
+		return signedSTS((*FakeAWS).getFederationToken)
 	case "GetSessionToken":
-		return sts((*FakeAWS).getSessionToken)
+		return signedSTS((*FakeAWS).getSessionToken)
 	}
 	return op{}, false
 }
