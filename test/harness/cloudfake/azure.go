@@ -185,7 +185,17 @@ func (f *Fake) entra(r Request) (int, any) {
 	case app.secret == "" || form.Get("client_secret") != app.secret:
 		return bad("invalid_client", "AADSTS7000215: Invalid client secret provided.")
 	}
-	scope := form.Get("scope")
+	// MSAL adds OpenID Connect's reserved scopes (openid profile
+	// offline_access); a client-credentials grant has one resource scope.
+	scope := ""
+	for _, sc := range strings.Fields(form.Get("scope")) {
+		if !ReservedScope(sc) {
+			if scope != "" {
+				return bad("invalid_scope", "AADSTS70011: more than one resource scope")
+			}
+			scope = sc
+		}
+	}
 	if !strings.HasSuffix(scope, "/.default") {
 		return bad("invalid_scope", "AADSTS1002012: The provided value for scope is not valid.")
 	}
@@ -199,4 +209,10 @@ func (f *Fake) AzureTokenClaims(tok string) map[string]any {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.az.seen[tok]
+}
+
+// ReservedScope reports whether sc is one of OpenID Connect's scopes that
+// MSAL adds to every token request.
+func ReservedScope(sc string) bool {
+	return sc == "openid" || sc == "profile" || sc == "offline_access"
 }
