@@ -295,6 +295,7 @@ func (m *gcpMethod) accessToken(ctx context.Context, cr gcpCreds) (string, error
 		}
 		return out.AccessToken, nil
 	}
+	noteCredential(ctx, cr.key.PrivateKey)
 	key, err := parseRSAKey(cr.key.PrivateKey)
 	if err != nil {
 		return "", fmt.Errorf("service-account key (%s): %v", cr.source, err)
