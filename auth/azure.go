@@ -131,7 +131,7 @@ func (m *azureMethod) managedIdentityToken(ctx context.Context, resource, object
 		return "", err
 	}
 	if out.AccessToken == "" {
-		return "", errors.New("Azure managed identity token: no access token in the answer")
+		return "", errors.New("managed identity token: the Azure metadata service answered no access token")
 	}
 	return out.AccessToken, nil
 }
@@ -197,7 +197,7 @@ func (m *azureMethod) entraToken(ctx context.Context, tenant string, form url.Va
 		return "", err
 	}
 	if out.AccessToken == "" {
-		return "", errors.New("Microsoft Entra ID token: no access token in the answer")
+		return "", errors.New("token endpoint: Microsoft Entra ID answered no access token")
 	}
 	return out.AccessToken, nil
 }

@@ -113,7 +113,7 @@ func TestCloudErrorsAreClearWithoutSecrets(t *testing.T) {
 	}{
 		{name: "gcp key Google does not know", opts: MethodOptions{Type: "gcp", MountPath: "auth/gcp",
 			GCP: &GCPOptions{Type: "iam", Role: "r", ServiceAccount: gcpSA, Credentials: foreignKey}},
-			want: "Google token endpoint (with the method's credentials): HTTP 400: invalid_grant: Invalid JWT Signature.",
+			want:    "Google token endpoint (with the method's credentials): HTTP 400: invalid_grant: Invalid JWT Signature.",
 			secrets: []string{foreignKey[strings.Index(foreignKey, "MII"):][:64]}},
 		{name: "gcp unknown service account", opts: MethodOptions{Type: "gcp", MountPath: "auth/gcp",
 			GCP: &GCPOptions{Type: "gce", Role: "r", ServiceAccount: "nobody@example.com"}},

@@ -254,10 +254,10 @@ func (m *gcpMethod) defaultCredentials() (gcpCreds, error) {
 	}
 	var k gcpKey
 	if err := json.Unmarshal([]byte(b), &k); err != nil {
-		return gcpCreds{}, fmt.Errorf("Google credentials file %s (%s) is not JSON", path, source)
+		return gcpCreds{}, fmt.Errorf("credentials file %s (%s) is not JSON", path, source)
 	}
 	if k.Type != "service_account" {
-		return gcpCreds{}, fmt.Errorf("Google credentials file %s (%s) has type %q: rotor logs in with service_account keys or the metadata server", path, source, k.Type)
+		return gcpCreds{}, fmt.Errorf("credentials file %s (%s) has type %q: rotor logs in with service_account keys or the metadata server", path, source, k.Type)
 	}
 	tu := k.TokenURI
 	if tu == "" {
@@ -316,7 +316,7 @@ func (m *gcpMethod) accessToken(ctx context.Context, cr gcpCreds) (string, error
 		return "", err
 	}
 	if out.AccessToken == "" {
-		return "", errors.New("Google token endpoint: no access token in the answer")
+		return "", errors.New("token endpoint: Google answered no access token")
 	}
 	return out.AccessToken, nil
 }

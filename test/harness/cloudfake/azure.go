@@ -28,17 +28,15 @@ type azureApp struct {
 type azureState struct {
 	key   *rsa.PrivateKey // signs every access token
 	kid   string
-	vmss  string                    // scale set name, "" for a single VM
-	users map[string]string         // user-assigned identities: client_id -> object_id
-	apps  map[string]*azureApp      // app registrations by client_id
-	seen  map[string]map[string]any // issued token -> claims
+	vmss  string               // scale set name, "" for a single VM
+	users map[string]string    // user-assigned identities: client_id -> object_id
+	apps  map[string]*azureApp // app registrations by client_id
 }
 
 func (a *azureState) init() {
 	a.key, a.kid = mustRSA(), randomID(16)
 	a.users = map[string]string{}
 	a.apps = map[string]*azureApp{}
-	a.seen = map[string]map[string]any{}
 }
 
 // AzureScaleSet makes the VM an instance of scale set name.
@@ -87,7 +85,6 @@ func (a *azureState) token(aud, oid, appid string) string {
 		delete(c, "aud")
 	}
 	t := signJWT(a.key, a.kid, c)
-	a.seen[t] = c
 	return t
 }
 
@@ -201,14 +198,6 @@ func (f *Fake) entra(r Request) (int, any) {
 	}
 	return http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
 		"access_token": a.token(strings.TrimSuffix(scope, "/.default"), app.objectID, form.Get("client_id"))}
-}
-
-// AzureTokenClaims returns the claims of an access token the fake issued
-// (nil if it did not issue it).
-func (f *Fake) AzureTokenClaims(tok string) map[string]any {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.az.seen[tok]
 }
 
 // ReservedScope reports whether sc is one of OpenID Connect's scopes that

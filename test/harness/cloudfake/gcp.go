@@ -95,14 +95,6 @@ func (f *Fake) GCPSigningKey(email string) (*rsa.PublicKey, string) {
 	return &a.sysKey.PublicKey, a.sysKid
 }
 
-// GCPTokenOwner returns the service account an access token was issued
-// to ("" if the fake never issued it).
-func (f *Fake) GCPTokenOwner(tok string) string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.gcp.tokens[tok]
-}
-
 func gcpError(code int, status, msg string) (int, any) {
 	return code, map[string]any{"error": map[string]any{"code": code, "message": msg, "status": status}}
 }
