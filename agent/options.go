@@ -221,6 +221,17 @@ func translateAuth(m *config.Method) *authSettings {
 		a := m.AWS
 		o.AWS = &auth.AWSOptions{Type: a.Type, Role: a.Role, AccessKey: string(a.AccessKey), SecretKey: string(a.SecretKey),
 			SessionToken: string(a.SessionToken), HeaderValue: a.HeaderValue, Nonce: string(a.Nonce), Region: a.Region}
+	case m.GCP != nil:
+		g := m.GCP
+		o.GCP = &auth.GCPOptions{Type: g.Type, Role: g.Role, Credentials: string(g.Credentials), ServiceAccount: g.ServiceAccount, JWTExp: g.JWTExp}
+	case m.Azure != nil:
+		a := m.Azure
+		o.Azure = &auth.AzureOptions{Role: a.Role, Resource: a.Resource, ObjectID: a.ObjectID, ClientID: a.ClientID, Scope: a.Scope,
+			AuthenticateFromEnvironment: a.AuthenticateFromEnvironment}
+	case m.AliCloud != nil:
+		a := m.AliCloud
+		o.AliCloud = &auth.AliCloudOptions{Role: a.Role, Region: a.Region, AccessKey: string(a.AccessKey), AccessSecret: string(a.AccessSecret),
+			AccessToken: string(a.AccessToken), RoleName: a.RoleName}
 	}
 	return &authSettings{method: o, namespace: m.Namespace, minBackoff: m.MinBackoff, maxBackoff: m.MaxBackoff, exitOnErr: m.ExitOnErr,
 		wrapTTL: m.WrapTTL}

@@ -16,9 +16,16 @@ import (
 // anyway). The agent keeps them from the commands it runs, as it keeps
 // VAULT_TOKEN.
 func CredentialEnv(methodType string) []string {
-	if methodType == "aws" {
+	switch methodType {
+	case "aws":
 		return []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY", "AWS_SECRET_KEY",
 			"AWS_SESSION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN"}
+	case "gcp":
+		return []string{"GOOGLE_CREDENTIALS", "GOOGLE_CLOUD_KEYFILE_JSON"} // key JSON, not a path
+	case "azure":
+		return []string{"AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PASSWORD", "AZURE_PASSWORD"}
+	case "alicloud":
+		return []string{"ALICLOUD_ACCESS_KEY", "ALICLOUD_SECRET_KEY", "ALICLOUD_ACCESS_KEY_STS_TOKEN", "ALICLOUD_PRIVATE_KEY"}
 	}
 	return nil
 }

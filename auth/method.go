@@ -46,6 +46,12 @@ func NewMethod(m MethodOptions, v vaultclient.Config, log *slog.Logger) (Method,
 		return &tokenFile{path: m.TokenFile.Path}, nil
 	case m.Type == "aws" && m.AWS != nil:
 		return newAWS(mount, *m.AWS, log)
+	case m.Type == "gcp" && m.GCP != nil:
+		return newGCP(mount, *m.GCP, log)
+	case m.Type == "azure" && m.Azure != nil:
+		return newAzure(mount, *m.Azure, log)
+	case m.Type == "alicloud" && m.AliCloud != nil:
+		return newAliCloud(mount, *m.AliCloud, log)
 	}
 	return nil, fmt.Errorf("auth method %q: unknown, or its settings are missing", m.Type)
 }

@@ -91,7 +91,7 @@ var methodSpec = spec{
 }
 
 // unsupportedMethods are Vault Agent's auth methods rotor does not have yet.
-var unsupportedMethods = []string{"alicloud", "azure", "cf", "gcp", "kerberos", "ldap", "oci", "pcf"}
+var unsupportedMethods = []string{"cf", "kerberos", "ldap", "oci", "pcf"}
 
 func (d *decoder) decodeMethod(parent *block, it *item) *Method {
 	sp := methodSpec
@@ -134,9 +134,9 @@ func (d *decoder) decodeMethod(parent *block, it *item) *Method {
 	keys, known := methodKeys[typ]
 	if !known {
 		if contains(unsupportedMethods, typ) {
-			d.ds.errorf(it.pos, "Unsupported auth method", "method %q: Vault Agent has it, rotor does not support it yet; rotor has approle, aws, cert, jwt, kubernetes and token_file.", typ)
+			d.ds.errorf(it.pos, "Unsupported auth method", "method %q: Vault Agent has it, rotor does not support it yet; rotor has alicloud, approle, aws, azure, cert, gcp, jwt, kubernetes and token_file.", typ)
 		} else {
-			d.ds.errorf(it.pos, "Unknown auth method", "method %q is not one of approle, aws, cert, jwt, kubernetes, token_file.", typ)
+			d.ds.errorf(it.pos, "Unknown auth method", "method %q is not one of alicloud, approle, aws, azure, cert, gcp, jwt, kubernetes, token_file.", typ)
 		}
 		return m
 	}

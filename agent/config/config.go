@@ -167,6 +167,9 @@ type Method struct {
 	Cert       *Cert
 	TokenFile  *TokenFile
 	AWS        *AWS
+	GCP        *GCP
+	Azure      *Azure
+	AliCloud   *AliCloud
 
 	Range Pos
 }

@@ -155,7 +155,31 @@ listener "tcp" { address = "127.0.0.1:8100" }`, "no auto_auth block and no VAULT
 		{"gcp", `auto_auth {
   method "gcp" { config = { role = "r" } }
   sink "file" { config = { path = "/tmp/t" } }
-}`, `method "gcp": Vault Agent has it, rotor does not support it yet`},
+}`, `method "gcp" config: "type" is required`},
+		{"gcp type", `auto_auth {
+  method "gcp" { config = { role = "r", type = "gke" } }
+  sink "file" { config = { path = "/tmp/t" } }
+}`, `type "gke": use "gce" or "iam"`},
+		{"azure needs resource", `auto_auth {
+  method "azure" { config = { role = "r" } }
+  sink "file" { config = { path = "/tmp/t" } }
+}`, `method "azure" config: "resource" is required`},
+		{"azure object_id and client_id", `auto_auth {
+  method "azure" { config = { role = "r", resource = "https://management.azure.com/", object_id = "a", client_id = "b" } }
+  sink "file" { config = { path = "/tmp/t" } }
+}`, `set object_id or client_id, not both`},
+		{"alicloud role_arn", `auto_auth {
+  method "alicloud" { config = { role = "r", region = "cn-hangzhou", access_key = "k", access_secret = "s", role_arn = "acs:ram::1:role/x" } }
+  sink "file" { config = { path = "/tmp/t" } }
+}`, `role_arn is not supported by rotor: assuming a RAM role by ARN calls STS AssumeRole`},
+		{"alicloud private_key", `auto_auth {
+  method "alicloud" { config = { role = "r", region = "cn-hangzhou", private_key = "k", public_key_id = "p", session_expiration = 3600 } }
+  sink "file" { config = { path = "/tmp/t" } }
+}`, `private_key is not supported by rotor`},
+		{"alicloud needs region", `auto_auth {
+  method "alicloud" { config = { role = "r" } }
+  sink "file" { config = { path = "/tmp/t" } }
+}`, `method "alicloud" config: "region" is required`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -18,6 +18,9 @@ var methodKeys = map[string]spec{
 	}},
 	"token_file": {known: []string{"token_file_path"}},
 	"aws":        {known: []string{"type", "role", "access_key", "secret_key", "session_token", "header_value", "nonce", "region", "credential_poll_interval"}},
+	"gcp":        gcpKeys,
+	"azure":      azureKeys,
+	"alicloud":   aliCloudKeys,
 }
 
 // mcfg reads one method's config map with Vault Agent's constructor rules.
@@ -105,6 +108,12 @@ func (d *decoder) decodeMethodConfig(b *block, m *Method, at Pos) {
 		m.TokenFile = t
 	case "aws":
 		m.AWS = c.aws()
+	case "gcp":
+		m.GCP = c.gcp()
+	case "azure":
+		m.Azure = c.azure()
+	case "alicloud":
+		m.AliCloud = c.aliCloud()
 	}
 }
 

@@ -16,12 +16,7 @@ import (
 // expectedDifferences are the fixtures of Vault Agent's own config tests on
 // which rotor's verdict differs from Vault Agent's, on purpose. Every entry
 // says why; anything else that differs fails TestVaultAgentFixtureVerdicts.
-var expectedDifferences = map[string]string{
-	// rotor has no gcp or azure login yet; it says so instead of accepting
-	// a configuration it could not run.
-	"config-auto-auth-gcp.hcl":   "rotor refuses: gcp auth is not supported by rotor yet",
-	"config-auto-auth-azure.hcl": "rotor refuses: azure auth is not supported by rotor yet",
-}
+var expectedDifferences = map[string]string{}
 
 // extraProblems are problems rotor reports in a fixture that Vault Agent
 // refuses only for its auth method: keys Vault Agent silently ignores and

@@ -12,11 +12,12 @@
 //     machine, not the configuration.
 //  3. For auto_auth: every sink's type must be "file" (Run's switch), and
 //     the auth method's constructor runs for approle, aws, cert, jwt,
-//     kubernetes and token_file, which read only their config map. An aws
-//     method of type "iam" is the exception: its constructor fetches AWS
-//     credentials (environment, instance metadata), so it is left out. Other
-//     methods' constructors are left out too (they may reach cloud metadata
-//     services); rotor refuses those methods anyway. An unknown method type
+//     kubernetes, token_file, gcp and azure, which read only their config
+//     map (gcp and azure reach their metadata services at login, not here).
+//     An aws method of type "iam" is the exception: its constructor fetches
+//     AWS credentials (environment, instance metadata), so it is left out.
+//     Other methods' constructors are left out too (alicloud's fetches
+//     credentials and starts polling; others may reach cloud services). An unknown method type
 //     is an error, as GetAutoAuthMethodFromConfig's default case.
 //     NewFileSink is left out: it writes a test file at the sink's path.
 //  4. The api_proxy/cache enforce_consistency and when_inconsistent checks
@@ -100,7 +101,8 @@ func check(paths []string) (string, error) {
 
 // configOnly are the methods whose constructors read nothing but their
 // config map.
-var configOnly = map[string]bool{"approle": true, "aws": true, "cert": true, "jwt": true, "kubernetes": true, "token_file": true}
+var configOnly = map[string]bool{"approle": true, "aws": true, "cert": true, "jwt": true, "kubernetes": true, "token_file": true,
+	"gcp": true, "azure": true}
 
 // known are the types GetAutoAuthMethodFromConfig accepts.
 var known = map[string]bool{"alicloud": true, "aws": true, "azure": true, "cert": true, "cf": true, "gcp": true,
