@@ -224,6 +224,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var configs configFlags
 	fs.Var(&configs, "config", "configuration file or directory (repeatable)")
+	online := onlineFlags(fs)
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -239,6 +240,9 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	problems, warnings := agent.Validate(cfg)
 	for _, w := range warnings {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	if *online.on {
+		return online.run(cfg, problems, stdout, stderr)
 	}
 	if len(problems) > 0 {
 		for _, p := range problems {
