@@ -109,9 +109,9 @@ func (r *resolver) resolve(ctx context.Context, ref lease.Ref) template.DryAnswe
 	case mi.typ == "":
 		why = "its mount type could not be looked up"
 	}
-	note := fmt.Sprintf("keys of %s (%s)", ref, why)
+	note := fmt.Sprintf("keys of %s: %s", ref, why)
 	if ref.Kind == lease.KindList {
-		note = fmt.Sprintf("entries of %s (%s; served as an empty list)", ref, why)
+		note = fmt.Sprintf("entries of %s: %s; served as an empty list", ref, why)
 	}
 	if have == nil {
 		note += "; the token's capability there could not be checked (sys/capabilities-self refused)"
