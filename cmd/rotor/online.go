@@ -34,7 +34,7 @@ type online struct {
 func onlineFlags(fs *flag.FlagSet) *online {
 	return &online{
 		on:     fs.Bool("online", false, "also ask Vault: log in, check every template's paths and dry-render it in memory (writes nothing, revokes its token)"),
-		token:  fs.String("token", "", "with -online: use this token instead of logging in with auto_auth (it is never revoked)"),
+		token:  fs.String("token", "", "with -online: use this token instead of logging in with auto_auth (never revoked); - reads it from standard input"),
 		format: fs.String("format", "text", "with -online: output format, text or json"),
 	}
 }
@@ -57,7 +57,18 @@ func (o *online) run(cfg *config.Config, problems []string, stdout, stderr io.Wr
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, onlineTimeout)
 	defer cancel()
-	rep, err := agent.Preflight(ctx, cfg, agent.PreflightOptions{Token: strings.TrimSpace(*o.token)})
+	token := *o.token
+	if token == "-" {
+		// Read from standard input: a token in the arguments is visible
+		// to every user of the machine (ps).
+		b, err := io.ReadAll(io.LimitReader(os.Stdin, 64<<10))
+		if err != nil || strings.TrimSpace(string(b)) == "" {
+			fmt.Fprintln(stderr, "rotor validate: -token -: no token on standard input")
+			return exitUsage
+		}
+		token = string(b)
+	}
+	rep, err := agent.Preflight(ctx, cfg, agent.PreflightOptions{Token: strings.TrimSpace(token)})
 	if err != nil {
 		fmt.Fprintf(stderr, "rotor validate: %v\n", err)
 		o.writeJSON(stdout, &agent.Report{Vault: agent.RedactedAddress(cfg.Vault.Address), Error: err.Error()})

@@ -23,12 +23,19 @@ import (
 // returns its exit code and decoded report.
 func validateOnline(t *testing.T, env []string, args ...string) (int, agent.Report, string) {
 	t.Helper()
+	return validateOnlineStdin(t, env, "", args...)
+}
+
+// validateOnlineStdin is validateOnline with stdin as its standard input.
+func validateOnlineStdin(t *testing.T, env []string, stdin string, args ...string) (int, agent.Report, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary(t), append([]string{"validate", "-online", "-format", "json"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Stdin = strings.NewReader(stdin)
 	err := cmd.Run()
 	var ee *exec.ExitError
 	if err != nil && !errors.As(err, &ee) {
@@ -106,6 +113,12 @@ template {
 	}
 	if _, err := root.Auth().Token().Lookup(token); err != nil {
 		t.Errorf("the token given with -token no longer works: %v", err)
+	}
+
+	// -token - reads it from standard input.
+	code, rep, _ = validateOnlineStdin(t, env, token+"\n", "-token", "-", "-config", goodFile)
+	if code != 0 || rep.Auth != "-token" {
+		t.Errorf("-token -: exit %d, auth %q; want 0, -token", code, rep.Auth)
 	}
 
 	// The config's token_file method: its token is borrowed, not revoked.
