@@ -33,8 +33,8 @@ type Report struct {
 	// TokenRevoked says the token rotor logged in for was revoked; a
 	// token rotor did not create (-token, VAULT_TOKEN, token_file) never is.
 	TokenRevoked bool `json:"token_revoked"`
-	// Parts are the templates, env templates, sinks and the exec command,
-	// in the configuration's order.
+	// Parts are the templates, then the env templates, the sinks and the
+	// exec command, each kind in the configuration's order.
 	Parts []Part `json:"parts"`
 	// Notes say what the whole check could not cover.
 	Notes []string `json:"notes,omitempty"`
