@@ -65,9 +65,20 @@ func (s *Store) kvPath(ctx context.Context, c *api.Client, p string, kind Kind, 
 		}
 		mp, ver = mi.path, mi.version
 	}
+	return KVPath(mp, ver, p, kind), nil
+}
+
+// KVPath returns the path Vault is asked for when a template names p
+// (kind: a read or a list) on the mount at mount (e.g. "secret/") of KV
+// version ver: KV v2 secrets are read under <mount>/data/ and listed
+// under <mount>/metadata/, as consul-template does, so templates stay
+// unchanged; any other mount (ver != 2) is asked for p as is. It is pure:
+// the mount is looked up by the caller.
+func KVPath(mount string, ver int, p string, kind Kind) string {
 	if ver != 2 {
-		return p, nil
+		return p
 	}
+	mp := mount
 	rest := strings.TrimPrefix(p+"/", mp)
 	rest = strings.TrimSuffix(rest, "/")
 	if kind == KindList {
@@ -76,19 +87,19 @@ func (s *Store) kvPath(ctx context.Context, c *api.Client, p string, kind Kind, 
 		// under secret/metadata/app.
 		switch {
 		case strings.HasPrefix(rest, "metadata/") || rest == "metadata":
-			return p, nil
+			return p
 		case strings.HasPrefix(rest, "data/"):
 			rest = strings.TrimPrefix(rest, "data/")
 		}
-		return path.Join(mp, "metadata", rest), nil
+		return path.Join(mp, "metadata", rest)
 	}
 	if rest == "" {
-		return path.Join(mp, "data"), nil
+		return path.Join(mp, "data")
 	}
 	if strings.HasPrefix(rest, "data/") || strings.HasPrefix(rest, "metadata/") || strings.HasPrefix(rest, "subkeys/") {
-		return p, nil
+		return p
 	}
-	return path.Join(mp, "data", rest), nil
+	return path.Join(mp, "data", rest)
 }
 
 type mountInfo struct {

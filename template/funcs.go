@@ -12,7 +12,10 @@ import (
 // recorder collects, during one execution of a template, the secrets it
 // used and those the store did not hold yet.
 type recorder struct {
-	store   *lease.Store // nil for a dry run (syntax check)
+	store *lease.Store // nil for a dry run (syntax check, rotor validate -online)
+	// lookup serves a dry run (DryRun) the values it resolved, when store
+	// is nil.
+	lookup  func(key string) (lease.Value, bool)
 	used    map[string]lease.Ref
 	missing map[string]lease.Ref
 	files   map[string]bool // local files read (the file function)
@@ -43,6 +46,10 @@ func (r *recorder) get(ref lease.Ref) (lease.Value, bool) {
 		if v, ok := r.store.Lookup(k); ok {
 			return v, true
 		}
+	} else if r.lookup != nil {
+		if v, ok := r.lookup(k); ok {
+			return v, true
+		}
 	}
 	r.missing[k] = ref
 	return lease.Value{}, false
@@ -69,6 +76,9 @@ func (t *tmpl) funcMap() map[string]any {
 	}
 	for _, name := range consulFuncs {
 		m[name] = consulFunc(name)
+	}
+	if t.dry != nil {
+		t.dry.override(m) // a dry run runs no command and prints nothing
 	}
 	return m
 }

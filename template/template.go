@@ -43,6 +43,8 @@ type tmpl struct {
 	// cert is what certificate reuse last found at the destination;
 	// guarded by Runner.seedMu (see reuseCert).
 	cert certFile
+	// dry is set for a dry run (rotor validate -online, dryrun.go).
+	dry *dryState
 }
 
 var brain = ctemplate.NewBrain()
@@ -55,8 +57,11 @@ func newTmpl(c *Spec, name string) (*tmpl, error) { return loadTmpl(c, name, tru
 
 // loadTmpl is newTmpl; with run false the template is only checked, not
 // prepared for execution (rotor validate).
-func loadTmpl(c *Spec, name string, run bool) (*tmpl, error) {
-	t := &tmpl{cfg: c, name: name, b: backoff.New(250*time.Millisecond, time.Minute)}
+func loadTmpl(c *Spec, name string, run bool) (*tmpl, error) { return loadTmplDry(c, name, run, nil) }
+
+// loadTmplDry is loadTmpl; a non-nil dry prepares a dry run (dryrun.go).
+func loadTmplDry(c *Spec, name string, run bool, dry *dryState) (*tmpl, error) {
+	t := &tmpl{cfg: c, name: name, b: backoff.New(250*time.Millisecond, time.Minute), dry: dry}
 	uid, gid, err := c.Owner.Resolve()
 	if err != nil {
 		return nil, fmt.Errorf("template %s: %w", name, err)

@@ -263,6 +263,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	var configs configFlags
 	fs.Var(&configs, "config", "configuration file or directory (repeatable)")
 	load := newLoadFlags(fs)
+	online := onlineFlags(fs)
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -278,6 +279,9 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	problems, warnings := agent.Validate(cfg)
 	for _, w := range warnings {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	if *online.on {
+		return online.run(cfg, problems, stdout, stderr)
 	}
 	if len(problems) > 0 {
 		for _, p := range problems {
