@@ -46,6 +46,14 @@ func NewMethod(m MethodOptions, v vaultclient.Config, log *slog.Logger) (Method,
 		return &tokenFile{path: m.TokenFile.Path}, nil
 	case m.Type == "aws" && m.AWS != nil:
 		return newAWS(mount, *m.AWS, log)
+	case m.Type == "ldap" && m.LDAP != nil:
+		return newLDAP(mount, *m.LDAP, log)
+	case m.Type == "kerberos" && m.Kerberos != nil:
+		return newKerberos(mount, *m.Kerberos)
+	case (m.Type == "cf" || m.Type == "pcf") && m.CF != nil:
+		return newCF(mount, *m.CF)
+	case m.Type == "oci" && m.OCI != nil:
+		return newOCI(mount, *m.OCI)
 	}
 	return nil, fmt.Errorf("auth method %q: unknown, or its settings are missing", m.Type)
 }

@@ -15,6 +15,10 @@ type MethodOptions struct {
 	Cert       *CertOptions
 	TokenFile  *TokenFileOptions
 	AWS        *AWSOptions
+	LDAP       *LDAPOptions     // ldap.go
+	Kerberos   *KerberosOptions // kerberos.go
+	CF         *CFOptions       // cf.go (cf and pcf)
+	OCI        *OCIOptions      // oci.go
 }
 
 // AppRoleOptions configure the approle method.
@@ -82,7 +86,8 @@ func (o AWSOptions) GoString() string { return o.String() }
 func (m MethodOptions) Equal(o MethodOptions) bool {
 	return m.Type == o.Type && m.MountPath == o.MountPath &&
 		eqPtr(m.AppRole, o.AppRole) && eqPtr(m.Kubernetes, o.Kubernetes) && eqPtr(m.JWT, o.JWT) &&
-		eqPtr(m.Cert, o.Cert) && eqPtr(m.TokenFile, o.TokenFile) && eqPtr(m.AWS, o.AWS)
+		eqPtr(m.Cert, o.Cert) && eqPtr(m.TokenFile, o.TokenFile) && eqPtr(m.AWS, o.AWS) &&
+		eqPtr(m.LDAP, o.LDAP) && eqPtr(m.Kerberos, o.Kerberos) && eqPtr(m.CF, o.CF) && eqPtr(m.OCI, o.OCI)
 }
 
 // eqPtr compares two optional settings by value.

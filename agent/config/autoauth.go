@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 )
@@ -88,7 +89,17 @@ var methodSpec = spec{
 }
 
 // unsupportedMethods are Vault Agent's auth methods rotor does not have yet.
-var unsupportedMethods = []string{"alicloud", "azure", "cf", "gcp", "kerberos", "ldap", "oci", "pcf"}
+var unsupportedMethods = []string{"alicloud", "azure", "gcp"}
+
+// methodNames lists the methods rotor has (methodKeys), sorted.
+func methodNames() string {
+	names := make([]string, 0, len(methodKeys))
+	for k := range methodKeys {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
 
 func (d *decoder) decodeMethod(parent *block, it *item) *Method {
 	b := parent.typedBody(it, "method", methodSpec)
@@ -120,9 +131,9 @@ func (d *decoder) decodeMethod(parent *block, it *item) *Method {
 	keys, known := methodKeys[typ]
 	if !known {
 		if contains(unsupportedMethods, typ) {
-			d.ds.errorf(it.pos, "Unsupported auth method", "method %q: Vault Agent has it, rotor does not support it yet; rotor has approle, aws, cert, jwt, kubernetes and token_file.", typ)
+			d.ds.errorf(it.pos, "Unsupported auth method", "method %q: Vault Agent has it, rotor does not support it yet; rotor has %s.", typ, methodNames())
 		} else {
-			d.ds.errorf(it.pos, "Unknown auth method", "method %q is not one of approle, aws, cert, jwt, kubernetes, token_file.", typ)
+			d.ds.errorf(it.pos, "Unknown auth method", "method %q is not one of %s.", typ, methodNames())
 		}
 		return m
 	}

@@ -166,6 +166,10 @@ type Method struct {
 	Cert       *Cert
 	TokenFile  *TokenFile
 	AWS        *AWS
+	LDAP       *LDAP     // methods_other.go
+	Kerberos   *Kerberos // methods_other.go
+	CF         *CF       // cf and pcf; methods_other.go
+	OCI        *OCI      // methods_other.go
 
 	Range Pos
 }

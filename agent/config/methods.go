@@ -18,6 +18,11 @@ var methodKeys = map[string]spec{
 	}},
 	"token_file": {known: []string{"token_file_path"}},
 	"aws":        {known: []string{"type", "role", "access_key", "secret_key", "session_token", "header_value", "nonce", "region", "credential_poll_interval"}},
+	"ldap":       ldapKeys, // methods_other.go
+	"kerberos":   kerberosKeys,
+	"cf":         cfKeys,
+	"pcf":        cfKeys, // Vault Agent's old name for cf
+	"oci":        ociKeys,
 }
 
 // mcfg reads one method's config map with Vault Agent's constructor rules.
@@ -105,6 +110,14 @@ func (d *decoder) decodeMethodConfig(b *block, m *Method, at Pos) {
 		m.TokenFile = t
 	case "aws":
 		m.AWS = c.aws()
+	case "ldap":
+		m.LDAP = c.ldap()
+	case "kerberos":
+		m.Kerberos = c.kerberos()
+	case "cf", "pcf":
+		m.CF = c.cf()
+	case "oci":
+		m.OCI = c.oci()
 	}
 }
 
