@@ -3,7 +3,9 @@
 # It looks for what the integration tests and example scripts need, where
 # they look for it: PostgreSQL's server binaries (test/harness/pgtest,
 # examples/postgres/pg.sh), nginx (test/harness/nginxtest), curl, openssl and
-# python3 (the example scripts), and make. What is missing is installed
+# python3 (the example scripts), make, slapd and ldap-utils
+# (test/harness/ldaptest), and MIT's KDC, krb5-kdc and krb5-admin-server
+# (test/harness/krbtest). What is missing is installed
 # with apt-get when this user can (root, or sudo without a password);
 # otherwise the script stops at once with the one command to run. The
 # test Vault is built by make's `vault` target.
@@ -53,13 +55,38 @@ find_nginx() {
 
 find_command() { command -v "$1" >/dev/null 2>&1; }
 
+# find_slapd: as test/harness/ldaptest looks.
+find_slapd() {
+	if [ -n "${ROTOR_SLAPD_BIN:-}" ]; then
+		[ -x "$ROTOR_SLAPD_BIN" ]
+		return
+	fi
+	[ -x /usr/sbin/slapd ] || find_command slapd
+}
+
+# find_sbin NAME...: each is in /usr/sbin or on PATH (test/harness/krbtest).
+find_sbin() {
+	local n
+	for n in "$@"; do
+		[ -x "/usr/sbin/$n" ] || find_command "$n" || return 1
+	done
+}
+
+# find_bin NAME...: each is in /usr/bin or on PATH.
+find_bin() {
+	local n
+	for n in "$@"; do
+		[ -x "/usr/bin/$n" ] || find_command "$n" || return 1
+	done
+}
+
 # check: sets missing to the Debian packages not found, and why to a
 # line per package.
 check() {
 	missing=()
 	why=()
 	local pkg
-	for pkg in postgresql nginx curl openssl python3 make; do
+	for pkg in postgresql nginx curl openssl python3 make slapd ldap-utils krb5-kdc krb5-admin-server; do
 		case "$pretend" in *" $pkg "*)
 			missing+=("$pkg")
 			why+=("  $pkg: (pretending it is missing: ROTOR_SETUP_PRETEND_MISSING)")
@@ -69,6 +96,10 @@ check() {
 		case $pkg in
 		postgresql) find_postgres || why+=("  postgresql: no initdb, postgres and psql in \$ROTOR_PG_BINDIR, /usr/lib/postgresql/*/bin or on PATH (test/harness/pgtest)") ;;
 		nginx) find_nginx || why+=("  nginx: not at \$ROTOR_NGINX_BIN, /usr/sbin/nginx or on PATH (test/harness/nginxtest)") ;;
+		slapd) find_slapd || why+=("  slapd: not at \$ROTOR_SLAPD_BIN, /usr/sbin/slapd or on PATH (test/harness/ldaptest)") ;;
+		ldap-utils) find_bin ldapadd ldappasswd || why+=("  ldap-utils: no ldapadd and ldappasswd in /usr/bin or on PATH (test/harness/ldaptest)") ;;
+		krb5-kdc) find_sbin krb5kdc kdb5_util || why+=("  krb5-kdc: no krb5kdc and kdb5_util in /usr/sbin or on PATH (test/harness/krbtest)") ;;
+		krb5-admin-server) find_sbin kadmin.local || why+=("  krb5-admin-server: no kadmin.local in /usr/sbin or on PATH (test/harness/krbtest)") ;;
 		*) find_command "$pkg" || why+=("  $pkg: not on PATH (the example scripts)") ;;
 		esac
 		if [ "${#why[@]}" -gt "${#missing[@]}" ]; then
@@ -84,7 +115,7 @@ fi
 
 check
 if [ "${#missing[@]}" -eq 0 ]; then
-	echo "test set-up: PostgreSQL, nginx, curl, openssl, python3 and make are installed"
+	echo "test set-up: PostgreSQL, nginx, curl, openssl, python3, make, slapd, ldap-utils and the MIT KDC are installed"
 	exit 0
 fi
 

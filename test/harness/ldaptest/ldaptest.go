@@ -11,7 +11,7 @@
 // added with ldapadd (ldap-utils).
 //
 // The binaries are $ROTOR_SLAPD_BIN, else /usr/sbin/slapd, else slapd on
-// $PATH; ldapadd and ldappasswd on $PATH. Tests skip without them, unless
+// $PATH; ldapadd and ldappasswd in /usr/bin or on $PATH. Tests skip without them, unless
 // ROTOR_REQUIRE_INTEGRATION=1 (as in CI).
 package ldaptest
 
@@ -61,8 +61,8 @@ func Start(t testing.TB) *Server {
 	t.Helper()
 	bin := proc.Find(t, proc.Lookup{Env: EnvSlapdBin, Paths: []string{"/usr/sbin/slapd"}, Name: "slapd",
 		Missing: "slapd not found: apt-get install slapd ldap-utils (or set " + EnvSlapdBin + ")"})
-	add := proc.Find(t, proc.Lookup{Name: "ldapadd", Missing: "ldapadd not found: apt-get install ldap-utils"})
-	pw := proc.Find(t, proc.Lookup{Name: "ldappasswd", Missing: "ldappasswd not found: apt-get install ldap-utils"})
+	add := proc.Find(t, proc.Lookup{Paths: []string{"/usr/bin/ldapadd"}, Name: "ldapadd", Missing: "ldapadd not found: apt-get install ldap-utils"})
+	pw := proc.Find(t, proc.Lookup{Paths: []string{"/usr/bin/ldappasswd"}, Name: "ldappasswd", Missing: "ldappasswd not found: apt-get install ldap-utils"})
 	dir := t.TempDir()
 	s := &Server{AdminPassword: "admin-" + strconv.FormatInt(time.Now().UnixNano(), 36), dir: dir, ldapadd: add, passwd: pw}
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o700); err != nil {
