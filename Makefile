@@ -1,9 +1,10 @@
 # rotor's build, test and demo entry points. See README.md.
 VAULT_BIN := test/vault/bin/vault
 AGENTCHECK_BIN := test/vault/bin/agentcheck
+AUTHCHECK_BIN := test/vault/bin/authcheck
 GO_TEST_FLAGS ?= -race -count=1 -timeout 40m
 
-.PHONY: build vault agentcheck test chaos bench fleet lint demo clean
+.PHONY: build vault agentcheck authcheck test chaos bench fleet lint demo clean
 
 build:
 	go build -trimpath -ldflags "-s -w" -o bin/rotor ./cmd/rotor
@@ -21,6 +22,13 @@ $(VAULT_BIN): test/vault/main.go test/vault/go.mod test/vault/go.sum
 agentcheck: $(AGENTCHECK_BIN)
 $(AGENTCHECK_BIN): test/vault/agentcheck/main.go test/vault/go.mod test/vault/go.sum
 	cd test/vault && go build -o bin/agentcheck ./agentcheck
+
+# Vault Agent 1.21's own auto-auth methods, run once to print the login
+# request they send (test/vault/authcheck): auth's differential tests
+# compare rotor's requests against them. Reuses the Vault build cache.
+authcheck: $(AUTHCHECK_BIN)
+$(AUTHCHECK_BIN): $(wildcard test/vault/authcheck/*.go) test/vault/go.mod test/vault/go.sum
+	cd test/vault && go build -o bin/authcheck ./authcheck
 
 # The lint gate (make test runs it): gofmt, go vet, staticcheck and
 # deadcode over rotor and the nested test/monitoring module (test/vault
@@ -61,8 +69,8 @@ deps:
 # Unit and integration tests against a real Vault, PostgreSQL and nginx;
 # integration tests fail instead of skipping here. test/monitoring is a
 # nested module (Prometheus' parsers stay out of rotor's go.mod).
-test: deps vault agentcheck lint cross test-portable release-check
-	ROTOR_REQUIRE_INTEGRATION=1 ROTOR_VAULT_BIN=$(CURDIR)/$(VAULT_BIN) ROTOR_AGENTCHECK_BIN=$(CURDIR)/$(AGENTCHECK_BIN) go test $(GO_TEST_FLAGS) ./...
+test: deps vault agentcheck authcheck lint cross test-portable release-check
+	ROTOR_REQUIRE_INTEGRATION=1 ROTOR_VAULT_BIN=$(CURDIR)/$(VAULT_BIN) ROTOR_AGENTCHECK_BIN=$(CURDIR)/$(AGENTCHECK_BIN) ROTOR_AUTHCHECK_BIN=$(CURDIR)/$(AUTHCHECK_BIN) go test $(GO_TEST_FLAGS) ./...
 	cd test/monitoring && ROTOR_REQUIRE_INTEGRATION=1 ROTOR_VAULT_BIN=$(CURDIR)/$(VAULT_BIN) go test $(GO_TEST_FLAGS) ./...
 
 # Only the chaos suite (test/chaos): rotor against a Vault that is stopped,
