@@ -61,7 +61,9 @@ func newCFFixture(t *testing.T) cfFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pemOf := func(typ string, der []byte) string { return string(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})) }
+	pemOf := func(typ string, der []byte) string {
+		return string(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}))
+	}
 	return cfFixture{
 		caFile:   writeTestFile(t, dir, "ca.pem", pemOf("CERTIFICATE", caDER)),
 		certFile: writeTestFile(t, dir, "instance.crt", pemOf("CERTIFICATE", idDER)+pemOf("CERTIFICATE", intDER)),
