@@ -52,10 +52,8 @@ const DefaultOCICredentialPollInterval = 60 * time.Second
 
 // otherMethodKeys are these methods' entries of methodKeys.
 var (
-	ldapKeys = spec{known: []string{"username", "password_file_path", "remove_password_after_reading", "remove_password_follows_symlinks"},
-		ignored: map[string]string{
-			"password_read_period": "Vault Agent re-reads the password file on this period; rotor watches the file and reads it at each login",
-		}}
+	ldapKeys = spec{known: []string{"username", "password_file_path", "remove_password_after_reading", "remove_password_follows_symlinks",
+		"password_read_period"}}
 	kerberosKeys = spec{known: []string{"username", "service", "realm", "keytab_path", "krb5conf_path", "disable_fast_negotiation", "remove_instance_name"}}
 	cfKeys       = spec{known: []string{"role", "cf_instance_cert", "cf_instance_key"}}
 	ociKeys      = spec{known: []string{"type", "role", "credential_poll_interval"}}
@@ -70,8 +68,12 @@ func (c mcfg) ldap() *LDAP {
 	if it := c.b.one("password_read_period"); it != nil {
 		// Vault Agent refuses a period that is not a positive duration.
 		var p time.Duration
-		if c.d.duration(it, c.where, "password_read_period", &p) && p <= 0 {
+		switch ok := c.d.duration(it, c.where, "password_read_period", &p); {
+		case ok && p <= 0:
 			c.d.ds.errorf(it.vpos, "Invalid value", "%s: password_read_period must be a positive duration.", c.where)
+		case ok:
+			c.d.ds.warnf(it.pos, "Ignored by rotor", "%s: password_read_period: Vault Agent re-reads the password file on this period; "+
+				"rotor watches the file and reads it at each login, and ignores it.", c.where)
 		}
 	}
 	return l
