@@ -232,6 +232,18 @@ func translateAuth(m *config.Method) *authSettings {
 		a := m.AliCloud
 		o.AliCloud = &auth.AliCloudOptions{Role: a.Role, Region: a.Region, AccessKey: string(a.AccessKey), AccessSecret: string(a.AccessSecret),
 			AccessToken: string(a.AccessToken), RoleName: a.RoleName}
+	case m.LDAP != nil:
+		l := m.LDAP
+		o.LDAP = &auth.LDAPOptions{Username: l.Username, PasswordFilePath: l.PasswordFilePath,
+			RemovePasswordAfterReading: l.RemovePasswordAfterReading, RemovePasswordFollowsSymlinks: l.RemovePasswordFollowsSymlinks}
+	case m.Kerberos != nil:
+		k := m.Kerberos
+		o.Kerberos = &auth.KerberosOptions{Username: k.Username, Service: k.Service, Realm: k.Realm, KeytabPath: k.KeytabPath,
+			Krb5ConfPath: k.Krb5ConfPath, DisableFASTNegotiation: k.DisableFASTNegotiation, RemoveInstanceName: k.RemoveInstanceName}
+	case m.CF != nil:
+		o.CF = &auth.CFOptions{Role: m.CF.Role, InstanceCert: m.CF.InstanceCert, InstanceKey: m.CF.InstanceKey}
+	case m.OCI != nil:
+		o.OCI = &auth.OCIOptions{Type: m.OCI.Type, Role: m.OCI.Role}
 	}
 	return &authSettings{method: o, namespace: m.Namespace, minBackoff: m.MinBackoff, maxBackoff: m.MaxBackoff, exitOnErr: m.ExitOnErr,
 		wrapTTL: m.WrapTTL}

@@ -52,6 +52,14 @@ func NewMethod(m MethodOptions, v vaultclient.Config, log *slog.Logger) (Method,
 		return newAzure(mount, *m.Azure, log)
 	case m.Type == "alicloud" && m.AliCloud != nil:
 		return newAliCloud(mount, *m.AliCloud, log)
+	case m.Type == "ldap" && m.LDAP != nil:
+		return newLDAP(mount, *m.LDAP, log)
+	case m.Type == "kerberos" && m.Kerberos != nil:
+		return newKerberos(mount, *m.Kerberos)
+	case (m.Type == "cf" || m.Type == "pcf") && m.CF != nil:
+		return newCF(mount, *m.CF)
+	case m.Type == "oci" && m.OCI != nil:
+		return newOCI(mount, *m.OCI)
 	}
 	return nil, fmt.Errorf("auth method %q: unknown, or its settings are missing", m.Type)
 }

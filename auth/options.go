@@ -21,6 +21,10 @@ type MethodOptions struct {
 	GCP        *GCPOptions
 	Azure      *AzureOptions
 	AliCloud   *AliCloudOptions
+	LDAP       *LDAPOptions     // ldap.go
+	Kerberos   *KerberosOptions // kerberos.go
+	CF         *CFOptions       // cf.go (cf and pcf)
+	OCI        *OCIOptions      // oci.go
 }
 
 // AppRoleOptions configure the approle method.
@@ -89,7 +93,8 @@ func (m MethodOptions) Equal(o MethodOptions) bool {
 	return m.Type == o.Type && m.MountPath == o.MountPath &&
 		eqPtr(m.AppRole, o.AppRole) && eqPtr(m.Kubernetes, o.Kubernetes) && eqPtr(m.JWT, o.JWT) &&
 		eqPtr(m.Cert, o.Cert) && eqPtr(m.TokenFile, o.TokenFile) && eqPtr(m.AWS, o.AWS) &&
-		eqPtr(m.GCP, o.GCP) && eqPtr(m.Azure, o.Azure) && eqPtr(m.AliCloud, o.AliCloud)
+		eqPtr(m.GCP, o.GCP) && eqPtr(m.Azure, o.Azure) && eqPtr(m.AliCloud, o.AliCloud) &&
+		eqPtr(m.LDAP, o.LDAP) && eqPtr(m.Kerberos, o.Kerberos) && eqPtr(m.CF, o.CF) && eqPtr(m.OCI, o.OCI)
 }
 
 // eqPtr compares two optional settings by value.

@@ -4,8 +4,9 @@
 # they look for it: PostgreSQL's server binaries (test/harness/pgtest,
 # examples/postgres/pg.sh), nginx (test/harness/nginxtest), curl, openssl and
 # python3 (the example scripts), make, a static busybox (the vault-k8s image's
-# layout test, cmd/rotor/vaultk8s_image_test.go) and MariaDB (test/harness/mysqltest;
-# mariadb-server brings the client). What is missing is installed
+# layout test, cmd/rotor/vaultk8s_image_test.go), MariaDB (test/harness/mysqltest;
+# mariadb-server brings the client), slapd and ldap-utils (test/harness/ldaptest),
+# and MIT's KDC, krb5-kdc and krb5-admin-server (test/harness/krbtest). What is missing is installed
 # with apt-get when this user can (root, or sudo without a password);
 # otherwise the script stops at once with the one command to run. The
 # test Vault is built by make's `vault` target.
@@ -76,13 +77,38 @@ find_mariadb() {
 
 find_command() { command -v "$1" >/dev/null 2>&1; }
 
+# find_slapd: as test/harness/ldaptest looks.
+find_slapd() {
+	if [ -n "${ROTOR_SLAPD_BIN:-}" ]; then
+		[ -x "$ROTOR_SLAPD_BIN" ]
+		return
+	fi
+	[ -x /usr/sbin/slapd ] || find_command slapd
+}
+
+# find_sbin NAME...: each is in /usr/sbin or on PATH (test/harness/krbtest).
+find_sbin() {
+	local n
+	for n in "$@"; do
+		[ -x "/usr/sbin/$n" ] || find_command "$n" || return 1
+	done
+}
+
+# find_bin NAME...: each is in /usr/bin or on PATH.
+find_bin() {
+	local n
+	for n in "$@"; do
+		[ -x "/usr/bin/$n" ] || find_command "$n" || return 1
+	done
+}
+
 # check: sets missing to the Debian packages not found, and why to a
 # line per package.
 check() {
 	missing=()
 	why=()
 	local pkg
-	for pkg in postgresql nginx curl openssl python3 make busybox-static mariadb-server; do
+	for pkg in postgresql nginx curl openssl python3 make busybox-static mariadb-server slapd ldap-utils krb5-kdc krb5-admin-server; do
 		case "$pretend" in *" $pkg "*)
 			missing+=("$pkg")
 			why+=("  $pkg: (pretending it is missing: ROTOR_SETUP_PRETEND_MISSING)")
@@ -94,6 +120,10 @@ check() {
 		mariadb-server) find_mariadb || why+=("  mariadb-server: no mariadbd, mariadb-install-db and mariadb in \$ROTOR_MARIADB_BINDIR, /usr/sbin, /usr/bin or on PATH (test/harness/mysqltest)") ;;
 		nginx) find_nginx || why+=("  nginx: not at \$ROTOR_NGINX_BIN, /usr/sbin/nginx or on PATH (test/harness/nginxtest)") ;;
 		busybox-static) find_busybox || why+=("  busybox-static: no busybox at \$ROTOR_BUSYBOX, /bin/busybox or /usr/bin/busybox (cmd/rotor's vault-k8s image test)") ;;
+		slapd) find_slapd || why+=("  slapd: not at \$ROTOR_SLAPD_BIN, /usr/sbin/slapd or on PATH (test/harness/ldaptest)") ;;
+		ldap-utils) find_bin ldapadd ldappasswd || why+=("  ldap-utils: no ldapadd and ldappasswd in /usr/bin or on PATH (test/harness/ldaptest)") ;;
+		krb5-kdc) find_sbin krb5kdc kdb5_util || why+=("  krb5-kdc: no krb5kdc and kdb5_util in /usr/sbin or on PATH (test/harness/krbtest)") ;;
+		krb5-admin-server) find_sbin kadmin.local || why+=("  krb5-admin-server: no kadmin.local in /usr/sbin or on PATH (test/harness/krbtest)") ;;
 		*) find_command "$pkg" || why+=("  $pkg: not on PATH (the example scripts)") ;;
 		esac
 		if [ "${#why[@]}" -gt "${#missing[@]}" ]; then
@@ -109,7 +139,7 @@ fi
 
 check
 if [ "${#missing[@]}" -eq 0 ]; then
-	echo "test set-up: PostgreSQL, nginx, curl, openssl, python3, make, busybox and MariaDB are installed"
+	echo "test set-up: PostgreSQL, nginx, curl, openssl, python3, make, busybox, MariaDB, slapd, ldap-utils and the MIT KDC are installed"
 	exit 0
 fi
 

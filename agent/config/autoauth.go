@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 )
@@ -91,7 +92,19 @@ var methodSpec = spec{
 }
 
 // unsupportedMethods are Vault Agent's auth methods rotor does not have yet.
-var unsupportedMethods = []string{"cf", "kerberos", "ldap", "oci", "pcf"}
+// unsupportedMethods are Vault Agent methods rotor does not have: none
+// now; kept so a method Vault adds later is named as such.
+var unsupportedMethods = []string{}
+
+// methodNames lists the methods rotor has (methodKeys), sorted.
+func methodNames() string {
+	names := make([]string, 0, len(methodKeys))
+	for k := range methodKeys {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
 
 func (d *decoder) decodeMethod(parent *block, it *item) *Method {
 	sp := methodSpec
@@ -134,9 +147,9 @@ func (d *decoder) decodeMethod(parent *block, it *item) *Method {
 	keys, known := methodKeys[typ]
 	if !known {
 		if contains(unsupportedMethods, typ) {
-			d.ds.errorf(it.pos, "Unsupported auth method", "method %q: Vault Agent has it, rotor does not support it yet; rotor has alicloud, approle, aws, azure, cert, gcp, jwt, kubernetes and token_file.", typ)
+			d.ds.errorf(it.pos, "Unsupported auth method", "method %q: Vault Agent has it, rotor does not support it yet; rotor has %s.", typ, methodNames())
 		} else {
-			d.ds.errorf(it.pos, "Unknown auth method", "method %q is not one of alicloud, approle, aws, azure, cert, gcp, jwt, kubernetes, token_file.", typ)
+			d.ds.errorf(it.pos, "Unknown auth method", "method %q is not one of %s.", typ, methodNames())
 		}
 		return m
 	}

@@ -170,6 +170,10 @@ type Method struct {
 	GCP        *GCP
 	Azure      *Azure
 	AliCloud   *AliCloud
+	LDAP       *LDAP     // methods_other.go
+	Kerberos   *Kerberos // methods_other.go
+	CF         *CF       // cf and pcf; methods_other.go
+	OCI        *OCI      // methods_other.go
 
 	Range Pos
 }

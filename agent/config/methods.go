@@ -21,6 +21,11 @@ var methodKeys = map[string]spec{
 	"gcp":        gcpKeys,
 	"azure":      azureKeys,
 	"alicloud":   aliCloudKeys,
+	"ldap":       ldapKeys, // methods_other.go
+	"kerberos":   kerberosKeys,
+	"cf":         cfKeys,
+	"pcf":        cfKeys, // Vault Agent's old name for cf
+	"oci":        ociKeys,
 }
 
 // mcfg reads one method's config map with Vault Agent's constructor rules.
@@ -114,6 +119,14 @@ func (d *decoder) decodeMethodConfig(b *block, m *Method, at Pos) {
 		m.Azure = c.azure()
 	case "alicloud":
 		m.AliCloud = c.aliCloud()
+	case "ldap":
+		m.LDAP = c.ldap()
+	case "kerberos":
+		m.Kerberos = c.kerberos()
+	case "cf", "pcf":
+		m.CF = c.cf()
+	case "oci":
+		m.OCI = c.oci()
 	}
 }
 

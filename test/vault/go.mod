@@ -7,6 +7,8 @@ require (
 	github.com/hashicorp/go-hclog v1.6.3
 	github.com/hashicorp/go-secure-stdlib/parseutil v0.2.0
 	github.com/hashicorp/vault v1.21.0
+	github.com/hashicorp/vault-plugin-auth-cf v0.22.0
+	github.com/hashicorp/vault/api v1.22.0
 )
 
 require (
@@ -283,7 +285,6 @@ require (
 	github.com/hashicorp/vault-hcp-lib v0.0.0-20250306185756-615fe2449b16 // indirect
 	github.com/hashicorp/vault-plugin-auth-alicloud v0.22.0 // indirect
 	github.com/hashicorp/vault-plugin-auth-azure v0.22.0 // indirect
-	github.com/hashicorp/vault-plugin-auth-cf v0.22.0 // indirect
 	github.com/hashicorp/vault-plugin-auth-gcp v0.22.0 // indirect
 	github.com/hashicorp/vault-plugin-auth-jwt v0.25.0 // indirect
 	github.com/hashicorp/vault-plugin-auth-kerberos v0.16.0 // indirect
@@ -305,7 +306,6 @@ require (
 	github.com/hashicorp/vault-plugin-secrets-mongodbatlas v0.16.0 // indirect
 	github.com/hashicorp/vault-plugin-secrets-openldap v0.17.0 // indirect
 	github.com/hashicorp/vault-plugin-secrets-terraform v0.13.0 // indirect
-	github.com/hashicorp/vault/api v1.22.0 // indirect
 	github.com/hashicorp/vault/api/auth/kubernetes v0.10.0 // indirect
 	github.com/hashicorp/vault/sdk v0.20.0 // indirect
 	github.com/hashicorp/vault/vault/hcp_link/proto v0.0.0-20230201201504-b741fa893d77 // indirect
