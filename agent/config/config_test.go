@@ -92,7 +92,6 @@ const okAuth = `auto_auth {
 func TestInvalidConfigs(t *testing.T) {
 	cases := []struct{ name, body, want string }{
 		{"wrong type", okAuth + `exit_after_auth = "yes please"`, "exit_after_auth must be true or false"},
-		{"unsupported method", "auto_auth {\n method \"gcp\" {}\n}", `method "gcp": Vault Agent has it, rotor does not support it yet`},
 		{"unknown method", "auto_auth {\n method \"magic\" {}\n}", `method "magic" is not one of`},
 		{"missing role", "auto_auth {\n method \"kubernetes\" {\n config = {}\n}\n}", `"role" is required`},
 		{"two methods", `auto_auth {

@@ -80,7 +80,6 @@ role = "r"`, `type "resource": use "apikey" or "instance"`},
 		{"oci zero interval", "oci", `type = "apikey"
 role = "r"
 credential_poll_interval = 0`, "credential_poll_interval must be a positive duration"},
-		{"unknown key", "kerberos", `usernme = "a"`, `"usernme" is not a known key. Did you mean "username"?`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -93,5 +92,22 @@ credential_poll_interval = 0`, "credential_poll_interval must be a positive dura
 				t.Fatalf("got %v, want %q for\n%s", err, c.want, b)
 			}
 		})
+	}
+}
+
+// A misspelt key in a method's config is ignored by Vault Agent: rotor
+// starts, and warns with a suggestion.
+func TestOtherMethodsUnknownKeyWarns(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	write(t, dir, "cfg.hcl", methodConfig("ldap", `username = "a"
+password_file_path = "/p"
+pasword_read_period = "10s"`))
+	cfg, err := Load([]string{"cfg.hcl"}, env(nil))
+	if err != nil {
+		t.Fatalf("refused: %v", err)
+	}
+	if w := strings.Join(Warnings(cfg), "\n"); !strings.Contains(w, `"pasword_read_period"`) || !strings.Contains(w, `Did you mean "password_read_period"?`) {
+		t.Fatalf("warnings lack the suggestion:\n%s", w)
 	}
 }

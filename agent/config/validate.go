@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -110,9 +111,7 @@ func validate(cfg *Config, rotorExec, partial bool, ds *diags) {
 	if at.Filename == "" {
 		at = start
 	}
-	if u, err := url.Parse(cfg.Vault.Address); err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "unix") || (u.Host == "" && u.Scheme != "unix") {
-		ds.errorf(at, "Invalid Vault address", "vault address %q must be a URL such as https://vault.example.com:8200 (from vault.address, VAULT_ADDR or BAO_ADDR).", cfg.Vault.Address)
-	}
+	checkAddress(cfg.Vault.Address, at, ds)
 	if (cfg.Vault.ClientCert == "") != (cfg.Vault.ClientKey == "") {
 		vat := cfg.Vault.Range
 		if vat.Filename == "" {
@@ -303,4 +302,27 @@ func Warnings(cfg *Config) []string {
 		}
 	}
 	return out
+}
+
+// checkAddress judges the Vault address as Vault Agent does: an address
+// url.Parse refuses stops it before it starts (api.NewClient: "Error
+// fetching client"), and so it stops rotor, with Vault's reason. An
+// address that parses but names no server (a placeholder such as
+// <vault-address>, or ${VAULT_ADDR} written literally) starts Vault Agent,
+// whose every request then fails; rotor starts too, as a drop-in, and says
+// loudly that it cannot reach Vault (an error under -strict).
+func checkAddress(addr string, at Pos, ds *diags) {
+	u, err := url.Parse(addr)
+	if err != nil {
+		ds.errorf(at, "Invalid Vault address", "vault address: %v: Vault Agent stops here too (Error fetching client). Use a URL such as https://vault.example.com:8200 (from vault.address, VAULT_ADDR or BAO_ADDR).", err)
+		return
+	}
+	if (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" || u.Scheme == "unix" {
+		return
+	}
+	hint := "Use a URL such as https://vault.example.com:8200."
+	if strings.Contains(addr, "${") {
+		hint = "To take it from the environment, start rotor with -expand-env and write ${env:VAULT_ADDR}, or leave vault.address out: rotor then reads VAULT_ADDR itself."
+	}
+	ds.warnf(at, "Unusable Vault address", "vault address %q is not a URL of a server: Vault Agent starts with it and every request fails, and so will rotor's. %s", addr, hint)
 }

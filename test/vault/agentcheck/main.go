@@ -12,12 +12,15 @@
 //     machine, not the configuration.
 //  3. For auto_auth: every sink's type must be "file" (Run's switch), and
 //     the auth method's constructor runs for approle, aws, cert, jwt,
-//     kubernetes, token_file, gcp and azure, which read only their config
-//     map (gcp and azure reach their metadata services at login, not here).
-//     An aws method of type "iam" is the exception: its constructor fetches
-//     AWS credentials (environment, instance metadata), so it is left out.
-//     Other methods' constructors are left out too (alicloud's fetches
-//     credentials and starts polling; others may reach cloud services). An unknown method type
+//     kubernetes, token_file, gcp, azure, kerberos and cf, which read only
+//     their config map (gcp and azure reach their metadata services at
+//     login, not here). An aws method of type "iam" is the exception: its
+//     constructor fetches AWS credentials (environment, instance metadata),
+//     so it is left out. For oci, the checks its constructor makes on the
+//     config map before it looks for credentials are repeated (ociConfig).
+//     The alicloud and ldap constructors are left out (alicloud's fetches
+//     credentials and starts polling; ldap's starts a watcher that may
+//     remove the password file). An unknown method type
 //     is an error, as GetAutoAuthMethodFromConfig's default case.
 //     NewFileSink is left out: it writes a test file at the sink's path.
 //  4. The api_proxy/cache enforce_consistency and when_inconsistent checks
@@ -28,7 +31,9 @@
 // persistent cache, exec's output files and starting the listeners.
 //
 // The first failing step gives the verdict; its stage ("load", "logging",
-// "auth", "sink" or "consistency") is printed on stderr.
+// "client", "auth", "sink" or "consistency") is printed on stderr. The
+// "client" step is Run's c.Client(): the API client for the address, which
+// fails on an address url.Parse refuses.
 package main
 
 import (
@@ -38,6 +43,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-secure-stdlib/parseutil"
+	"github.com/hashicorp/vault/api"
 	agentConfig "github.com/hashicorp/vault/command/agent/config"
 	"github.com/hashicorp/vault/command/agentproxyshared"
 	"github.com/hashicorp/vault/command/agentproxyshared/auth"
@@ -83,6 +89,15 @@ func check(paths []string) (string, error) {
 	if _, err := parseutil.ParseDurationSecond(cfg.LogRotateDuration); err != nil {
 		return "logging", err
 	}
+	// Run's c.Client(): the API client for the config's address (or
+	// VAULT_ADDR), which url.Parse must accept.
+	ac := api.DefaultConfig()
+	if cfg.Vault != nil && cfg.Vault.Address != "" {
+		ac.Address = cfg.Vault.Address
+	}
+	if _, err := api.NewClient(ac); err != nil {
+		return "client", fmt.Errorf("Error fetching client: %w", err)
+	}
 	if a := cfg.AutoAuth; a != nil {
 		for _, s := range a.Sinks {
 			if s.Type != "file" {
@@ -102,7 +117,7 @@ func check(paths []string) (string, error) {
 // configOnly are the methods whose constructors read nothing but their
 // config map.
 var configOnly = map[string]bool{"approle": true, "aws": true, "cert": true, "jwt": true, "kubernetes": true, "token_file": true,
-	"gcp": true, "azure": true}
+	"gcp": true, "azure": true, "kerberos": true, "cf": true, "pcf": true}
 
 // known are the types GetAutoAuthMethodFromConfig accepts.
 var known = map[string]bool{"alicloud": true, "aws": true, "azure": true, "cert": true, "cf": true, "gcp": true,
@@ -111,6 +126,9 @@ var known = map[string]bool{"alicloud": true, "aws": true, "azure": true, "cert"
 func authMethod(m *agentConfig.Method, cfg *agentConfig.Config) error {
 	if !known[m.Type] {
 		return fmt.Errorf("Error creating %s auth method: unknown auth method %q", m.Type, m.Type)
+	}
+	if m.Type == "oci" {
+		return ociConfig(m.Config)
 	}
 	if !configOnly[m.Type] {
 		return nil
@@ -172,6 +190,48 @@ func consistency(cfg *agentConfig.Config) error {
 		default:
 			return fmt.Errorf("Unknown cache setting for when_inconsistent: %q", c.WhenInconsistent)
 		}
+	}
+	return nil
+}
+
+// ociConfig repeats, in rotor's words, the checks the oci constructor
+// (agentproxyshared/auth/oci) makes on its config map before it looks for
+// OCI credentials (a key file, or the instance metadata service), which
+// agentcheck leaves out as they depend on the machine. Its messages are
+// Vault's.
+func ociConfig(c map[string]any) error {
+	wrap := func(msg string) error { return fmt.Errorf("Error creating oci auth method: %s", msg) }
+	if c == nil {
+		return wrap("empty config data")
+	}
+	tr, ok := c["type"]
+	if !ok {
+		return wrap("missing 'type' value")
+	}
+	typ, ok := tr.(string)
+	if !ok {
+		return wrap("could not convert 'type' config value to string")
+	}
+	rr, ok := c["role"]
+	if !ok {
+		return wrap("missing 'role' value")
+	}
+	role, ok := rr.(string)
+	if !ok {
+		return wrap("could not convert 'role' config value to string")
+	}
+	if raw, ok := c["credential_poll_interval"]; ok {
+		if _, err := parseutil.ParseDurationSecond(raw); err != nil {
+			return wrap(fmt.Sprintf("could not parse credential_poll_interval: %v", err))
+		}
+	}
+	switch {
+	case role == "":
+		return wrap("'role' value is empty")
+	case typ == "":
+		return wrap("'type' value is empty")
+	case typ != "apikey" && typ != "instance":
+		return wrap("'type' value is invalid")
 	}
 	return nil
 }
