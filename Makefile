@@ -36,13 +36,6 @@ authcheck: $(AUTHCHECK_BIN)
 $(AUTHCHECK_BIN): $(wildcard test/vault/authcheck/*.go) test/vault/go.mod test/vault/go.sum
 	cd test/vault && go build -o bin/authcheck ./authcheck
 
-# Vault Agent 1.21's own auto-auth methods, run once to print the login
-# request they send (test/vault/authcheck): auth's differential tests
-# compare rotor's requests against them. Reuses the Vault build cache.
-authcheck: $(AUTHCHECK_BIN)
-$(AUTHCHECK_BIN): $(wildcard test/vault/authcheck/*.go) test/vault/go.mod test/vault/go.sum
-	cd test/vault && go build -o bin/authcheck ./authcheck
-
 # The lint gate (make test runs it): gofmt, go vet, staticcheck and
 # deadcode over rotor and the nested test/monitoring module (test/vault
 # is Vault's own code). staticcheck checks the Linux and the Windows

@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/rotorproject/rotor/test/harness/proc"
@@ -87,6 +86,9 @@ type imageLayout struct {
 // (files owned by UID 100, chroot) and a static busybox.
 func vaultK8sImage(t *testing.T) *imageLayout {
 	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("the vault-k8s image is a Linux image; laying it out needs chroot")
+	}
 	if os.Geteuid() != 0 {
 		t.Skip("laying out the vault-k8s image needs root: chroot, and files owned by UID 100 (CI runs as root)")
 	}
@@ -131,7 +133,7 @@ func vaultK8sImage(t *testing.T) *imageLayout {
 			dockerCopy(t, stage, l, from)
 		case strings.HasPrefix(l, "RUN "):
 			cmd := exec.Command("/bin/sh", "-c", strings.TrimPrefix(l, "RUN "))
-			cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: stage}
+			cmd.SysProcAttr = chrootAttr(stage)
 			cmd.Dir = "/"
 			cmd.Env = []string{"PATH=/bin"}
 			if out, err := cmd.CombinedOutput(); err != nil {
@@ -178,10 +180,7 @@ func vaultK8sImage(t *testing.T) *imageLayout {
 func (img *imageLayout) command(env []string, argv ...string) *exec.Cmd {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Path = argv[0] // a path in the image, not looked up on this machine
-	attr := proc.Attr()
-	attr.Chroot = img.root
-	attr.Credential = &syscall.Credential{Uid: img.uid, Gid: img.gid, Groups: []uint32{}}
-	cmd.SysProcAttr = attr
+	cmd.SysProcAttr = imageAttr(img.root, img.uid, img.gid)
 	cmd.Dir = img.workdir
 	cmd.Env = append(append([]string{}, img.env...), env...)
 	return cmd
