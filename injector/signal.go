@@ -91,3 +91,24 @@ func CopySelf(dest string) error {
 	}
 	return os.Rename(tmp.Name(), dest)
 }
+
+// ParentIdentity names the process that started this one: its pid and,
+// where /proc tells, its start time, so that a new rotor process that
+// happens to get the same pid is still a new process.
+func ParentIdentity() string {
+	ppid := os.Getppid()
+	id := strconv.Itoa(ppid)
+	b, err := os.ReadFile(filepath.Join("/proc", id, "stat"))
+	if err != nil {
+		return id
+	}
+	// The command name (field 2) may hold spaces and parentheses; the
+	// fields after its closing parenthesis are plain. starttime is field 22.
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 {
+		if f := strings.Fields(s[i+1:]); len(f) > 19 {
+			return id + "@" + f[19]
+		}
+	}
+	return id
+}
