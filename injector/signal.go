@@ -22,8 +22,13 @@ var signalNumbers = map[string]syscall.Signal{
 // SignalProcesses sends sig to every process of the pod's shared process
 // namespace whose name (/proc/PID/comm) is comm, other than the caller,
 // reading procRoot ("/proc"). It is the reload command rotor's sidecar
-// runs for the reload-signal annotation. It fails when no process matched
-// or a signal could not be sent.
+// runs for the reload-signal annotation, and returns how many processes it
+// signalled. No process is not a failure: the app has not started yet (the
+// sidecar's first render comes before it) or is restarting, and it will
+// read the files as it starts; failing would make rotor retry the command
+// and signal the app right after it starts, before it may have set up its
+// handler (SIGHUP's default action ends a process). It fails when a signal
+// could not be sent.
 func SignalProcesses(procRoot, comm, sig string) (int, error) {
 	s, ok := signalNumbers[strings.ToUpper(sig)]
 	if !ok {
@@ -50,9 +55,6 @@ func SignalProcesses(procRoot, comm, sig string) (int, error) {
 			continue
 		}
 		sent++
-	}
-	if sent == 0 && len(errs) == 0 {
-		return 0, fmt.Errorf("no process named %q (is shareProcessNamespace on?)", comm)
 	}
 	return sent, errors.Join(errs...)
 }

@@ -64,6 +64,10 @@ func cmdInjector(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "rotor injector signal: %v\n", err)
 			return exitFailed
 		}
+		if n == 0 {
+			fmt.Fprintf(stdout, "no process named %s (not started yet, or no shared process namespace): nothing to signal\n", *comm)
+			return exitOK
+		}
 		fmt.Fprintf(stdout, "sent %s to %d process(es) named %s\n", strings.ToUpper(*sig), n, *comm)
 		return exitOK
 	case "restart":
