@@ -184,7 +184,7 @@ func AgentConfig(s *Spec, role Role, opts Options) ([]byte, error) {
 		}
 		if len(s.Env) > 0 {
 			c.AutoAuth.Sinks = append(c.AutoAuth.Sinks, &sink{Type: "file",
-				Config: map[string]any{"path": sharedToken, "mode": "0444"}})
+				Config: map[string]any{"path": sharedToken, "mode": 0o444}}) // a number, as Vault Agent reads it (JSON has no octal)
 		}
 	}
 	return json.Marshal(c)

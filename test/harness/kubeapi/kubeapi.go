@@ -71,6 +71,14 @@ func (s *Server) Env() []string {
 	return []string{"KUBERNETES_SERVICE_HOST=" + host, "KUBERNETES_SERVICE_PORT=" + port}
 }
 
+// SetToken makes token the one service account token accepted (such as
+// one vaulttest.FakeKube minted, so that one token serves both).
+func (s *Server) SetToken(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Token = token
+}
+
 // WriteServiceAccount writes dir/token, dir/ca.crt and dir/namespace, as
 // the kubelet mounts a pod's service account.
 func (s *Server) WriteServiceAccount(t testing.TB, dir, namespace string) {
@@ -78,7 +86,10 @@ func (s *Server) WriteServiceAccount(t testing.TB, dir, namespace string) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for name, v := range map[string][]byte{"token": []byte(s.Token), "ca.crt": s.CACert, "namespace": []byte(namespace)} {
+	s.mu.Lock()
+	tok := s.Token
+	s.mu.Unlock()
+	for name, v := range map[string][]byte{"token": []byte(tok), "ca.crt": s.CACert, "namespace": []byte(namespace)} {
 		if err := os.WriteFile(filepath.Join(dir, name), v, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -179,10 +190,10 @@ func (s *Server) Set(path string, value any, keys ...string) {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	req := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, ContentType: r.Header.Get("Content-Type"),
-		Body: string(body), Authorized: r.Header.Get("Authorization") == "Bearer "+s.Token}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	req := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, ContentType: r.Header.Get("Content-Type"),
+		Body: string(body), Authorized: r.Header.Get("Authorization") == "Bearer "+s.Token}
 	s.requests = append(s.requests, req)
 	if !req.Authorized {
 		status(w, http.StatusUnauthorized, "Unauthorized", "Unauthorized")
