@@ -280,7 +280,7 @@ while :; do sleep 300 & pid=$!; wait $pid; done
 // the app script named name, and the annotations.
 func podManifest(app, out string, ann map[string]string) map[string]any {
 	a := map[string]string{"vault.hashicorp.com/agent-inject": "true", "vault.hashicorp.com/role": "app",
-		"vault.hashicorp.com/agent-inject-secret-config": "secret/data/app/config",
+		"vault.hashicorp.com/agent-inject-secret-config":             "secret/data/app/config",
 		"vault.hashicorp.com/template-static-secret-render-interval": "1s"}
 	for k, v := range ann {
 		a[k] = v
@@ -291,7 +291,7 @@ func podManifest(app, out string, ann map[string]string) map[string]any {
 		"spec": map[string]any{"containers": []any{map[string]any{"name": "app", "image": "app",
 			"command": []string{app}, "args": []string{out},
 			"securityContext": map[string]any{"runAsUser": uid},
-			"volumeMounts": []any{map[string]any{"name": "kube-api-access", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"}}}}}}
+			"volumeMounts":    []any{map[string]any{"name": "kube-api-access", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"}}}}}}
 }
 
 // writeApp writes the app script as dir/name.
