@@ -274,3 +274,67 @@ func TestRestartBadToken(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+// TestRestartRBAC: the shipped Role grants every request a restart makes,
+// for each workload kind, and nothing the restart does not use.
+func TestRestartRBAC(t *testing.T) {
+	b, err := os.ReadFile("../configs/kubernetes/injector/restart-rbac.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, err := decodeDocuments(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	granted := map[string]bool{}
+	for _, d := range docs {
+		m := d.(map[string]any)
+		if m["kind"] != "Role" {
+			continue
+		}
+		for _, r := range m["rules"].([]any) {
+			rule := r.(map[string]any)
+			for _, g := range rule["apiGroups"].([]any) {
+				for _, res := range rule["resources"].([]any) {
+					for _, v := range rule["verbs"].([]any) {
+						granted[v.(string)+" "+g.(string)+"/"+res.(string)] = true
+					}
+				}
+			}
+		}
+	}
+	used := map[string]bool{}
+	for _, kind := range []string{"Deployment", "StatefulSet", "DaemonSet"} {
+		l := newRestartLab(t)
+		switch kind {
+		case "Deployment":
+			l.deployment()
+		default:
+			l.api.Add("Pod", "apps", "web-7d9f-abcde", kind+"/w", l.podAt)
+			l.api.Add(kind, "apps", "w", "", l.podAt)
+		}
+		l.write(t, 0, "a")
+		l.run(t)
+		l.write(t, 0, "b")
+		if _, err := l.run(t); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range l.api.Requests() {
+			parts := strings.Split(strings.Trim(r.Path, "/"), "/")
+			group, res := "", parts[len(parts)-2]
+			if parts[0] == "apis" {
+				group = parts[1]
+			}
+			key := strings.ToLower(r.Method) + " " + group + "/" + res
+			used[key] = true
+			if !granted[key] {
+				t.Errorf("%s: %s %s is not granted by the Role", kind, r.Method, r.Path)
+			}
+		}
+	}
+	for g := range granted {
+		if !used[g] {
+			t.Errorf("the Role grants %s, which a restart does not use", g)
+		}
+	}
+}
