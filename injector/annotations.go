@@ -88,6 +88,13 @@ const (
 	// annReloadContainer: the container whose processes get it (default:
 	// the first of agent-inject-containers).
 	annReloadContainer = rotorPrefix + "reload-container"
+	// annRestartOnChange: "true" restarts the pod's workload (Deployment,
+	// StatefulSet, DaemonSet) the way `kubectl rollout restart` does when a
+	// file template changes after the sidecar's first render.
+	annRestartOnChange = rotorPrefix + "restart-on-change"
+	// annRestartDebounce: how long the restart waits for more changes
+	// (default 5s, at most 30s).
+	annRestartDebounce = rotorPrefix + "restart-debounce"
 )
 
 // knownExact and knownPrefix are the annotations the injector acts on.
@@ -105,6 +112,7 @@ var knownExact = map[string]bool{
 	annMaxConnsPerHost: true, annDisableIdleConns: true, annDisableKeepAlives: true,
 	annRequestNamespace: true,
 	annSidecar:          true, annEnvContainers: true, annEnvOnChange: true, annReloadSignal: true, annReloadContainer: true,
+	annRestartOnChange: true, annRestartDebounce: true,
 }
 
 var knownPrefix = []string{annSecret, annTemplate, annFile, annPerms, annCommand, annErrMissingKey,

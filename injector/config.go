@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Paths inside the pod. vault-k8s's (agent-inject/agent/config.go and
@@ -83,6 +84,7 @@ type templateBlock struct {
 	LeftDelim     string `json:"left_delimiter,omitempty"`
 	RightDelim    string `json:"right_delimiter,omitempty"`
 	Command       any    `json:"command,omitempty"`
+	CmdTimeout    string `json:"command_timeout,omitempty"`
 	Source        string `json:"source,omitempty"`
 	Perms         string `json:"perms,omitempty"`
 	ErrMissingKey bool   `json:"error_on_missing_key,omitempty"`
@@ -162,7 +164,7 @@ func AgentConfig(s *Spec, role Role, opts Options) ([]byte, error) {
 			c.AutoAuth.Method.Config = cfg
 		}
 	}
-	tpls, err := s.templates(opts)
+	tpls, err := s.templates(role, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -182,14 +184,21 @@ func AgentConfig(s *Spec, role Role, opts Options) ([]byte, error) {
 		}
 		if len(s.Env) > 0 {
 			c.AutoAuth.Sinks = append(c.AutoAuth.Sinks, &sink{Type: "file",
-				Config: map[string]any{"path": sharedToken, "mode": "0444"}})
+				Config: map[string]any{"path": sharedToken, "mode": 0o444}}) // a number, as Vault Agent reads it (JSON has no octal)
 		}
 	}
 	return json.Marshal(c)
 }
 
-// saTokenPath is where the sidecar reads its service account token.
-const saTokenPath = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+// saDir and saTokenPath are where a pod's containers find the service
+// account (the kubelet's default mount).
+const (
+	saDir       = "/var/run/secrets/kubernetes.io/serviceaccount"
+	saTokenPath = saDir + "/token"
+	// restartStateFile is the restart command's memory of the files, in the
+	// sidecar's home (an emptyDir: it survives the sidecar's restarts).
+	restartStateFile = homePath + "/.restart-state.json"
+)
 
 func statusAddr(o Options) string { return "127.0.0.1:" + strconv.Itoa(o.StatusPort) }
 
@@ -199,8 +208,10 @@ func (s *Spec) vault() *vaultBlock {
 }
 
 // templates is vault-k8s's newTemplateConfigs: the template, else the
-// template file, else the default template for the secret's path.
-func (s *Spec) templates(o Options) ([]*templateBlock, error) {
+// template file, else the default template for the secret's path. rotor's
+// reload signal or restart command goes to those without their own
+// command; the restart only in the sidecar, never in an init container.
+func (s *Spec) templates(role Role, o Options) ([]*templateBlock, error) {
 	secrets := s.Secrets
 	if s.InjectToken {
 		secrets = append(append([]Secret(nil), secrets...), Secret{Name: "token", RawName: "token",
@@ -229,7 +240,36 @@ func (s *Spec) templates(o Options) ([]*templateBlock, error) {
 		}
 		out = append(out, t)
 	}
+	if s.RestartOnChange && role == SidecarRole {
+		s.restartCommand(out, o)
+	}
 	return out, nil
+}
+
+// restartCommand gives the templates without a command of their own (the
+// token's excepted: it changes with every login) one restart command
+// naming all their files, so that they form one group: a pass that writes
+// several of them runs it once. Its timeout covers the debounce, and the
+// API calls after it.
+func (s *Spec) restartCommand(ts []*templateBlock, o Options) {
+	var files []string
+	var mine []*templateBlock
+	for _, t := range ts {
+		if t.Command == nil && !(s.InjectToken && t.Contents == tokenTpl) {
+			files = append(files, t.Destination)
+			mine = append(mine, t)
+		}
+	}
+	dir := s.SADir
+	if dir == "" {
+		dir = saDir
+	}
+	cmd := append([]string{o.Rotor, "injector", "restart", "-state", restartStateFile, "-sa-dir", dir,
+		"-debounce", s.RestartDebounce.String(), "--"}, files...)
+	timeout := (s.RestartDebounce*3/2 + 45*time.Second).String()
+	for _, t := range mine {
+		t.Command, t.CmdTimeout = cmd, timeout
+	}
 }
 
 // reloadProcess is the process name the reload signal goes to.
@@ -245,7 +285,8 @@ func ExecConfig(s *Spec, argv []string) ([]byte, error) {
 		Vault:   s.vault(),
 		AutoAuth: &autoAuth{Method: &method{Type: "token_file", Namespace: s.Namespace,
 			Config: map[string]string{"token_file_path": sharedToken}}},
-		TemplateConfig: &templateConfig{ExitOnRetryFailure: s.ExitOnRetryFailure},
+		// The environment templates follow the same interval as the files.
+		TemplateConfig: &templateConfig{ExitOnRetryFailure: s.ExitOnRetryFailure, StaticSecretRenderInterval: s.StaticSecretRenderInterval},
 		EnvTemplates:   map[string]*envTpl{},
 		Exec:           &execBlock{Command: argv, RestartOnSecretChanges: "always", RestartStopSignal: "SIGTERM"},
 	}

@@ -2,7 +2,6 @@ package injector
 
 import (
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"strings"
 )
@@ -84,6 +83,7 @@ func (m *mutation) build() error {
 	m.serviceAccount()
 	if m.saMount.Name != "" {
 		s.AuthConfig = withDefault(s.AuthConfig, "token_path", m.saMount.MountPath+"/token")
+		s.SADir = m.saMount.MountPath
 	}
 	// Volumes, in a stable order.
 	var vols []map[string]any
@@ -114,8 +114,15 @@ func (m *mutation) build() error {
 		vol(execVolume, emptyDir())
 	}
 	if m.saMount.Name == saVolume {
-		vol(saVolume, map[string]any{"projected": map[string]any{"sources": []any{
-			map[string]any{"serviceAccountToken": map[string]any{"path": "token", "expirationSeconds": 3600}}}}})
+		sources := []any{map[string]any{"serviceAccountToken": map[string]any{"path": "token", "expirationSeconds": 3600}}}
+		if s.RestartOnChange {
+			// The restart command calls the API server: it needs its CA,
+			// which every namespace has in this ConfigMap (as in the
+			// kubelet's own kube-api-access volume).
+			sources = append(sources, map[string]any{"configMap": map[string]any{"name": "kube-root-ca.crt",
+				"items": []any{map[string]any{"key": "ca.crt", "path": "ca.crt"}}}})
+		}
+		vol(saVolume, map[string]any{"projected": map[string]any{"sources": sources}})
 	}
 	for _, v := range vols {
 		if n := v["name"].(string); names[n] {
@@ -282,6 +289,13 @@ func (m *mutation) container(name string, role Role, home string) (map[string]an
 		args = append(args, "-config-env", "VAULT_CONFIG")
 		env = append(env, map[string]any{"name": "VAULT_CONFIG", "value": base64.StdEncoding.EncodeToString(cfg)})
 	}
+	if role == SidecarRole && s.RestartOnChange {
+		// The restart command finds its pod by name; a pod made from a
+		// template has no name yet when it is admitted.
+		for _, f := range [][2]string{{"ROTOR_POD_NAME", "metadata.name"}, {"ROTOR_POD_NAMESPACE", "metadata.namespace"}} {
+			env = append(env, map[string]any{"name": f[0], "valueFrom": map[string]any{"fieldRef": map[string]any{"fieldPath": f[1]}}})
+		}
+	}
 	mounts := []volumeMount{m.saMount, {Name: home, MountPath: homePath}, {Name: secretVolume, MountPath: s.SecretVolumePath}}
 	mounts = append(mounts, m.customMounts()...)
 	if s.ConfigMap != "" {
@@ -365,94 +379,6 @@ func (m *mutation) securityContext() map[string]any {
 		"allowPrivilegeEscalation": false,
 		"capabilities":             map[string]any{"drop": []string{"ALL"}},
 	}
-}
-
-// envMode wraps the command of each env container in `rotor agent`, which
-// renders the env templates and runs the original command with them.
-func (m *mutation) envMode() error {
-	s := m.s
-	if len(s.Env) == 0 {
-		return nil
-	}
-	for _, name := range s.EnvContainers {
-		i, c := m.findContainer(name)
-		if c == nil {
-			return fmt.Errorf("%s: no container %q", annEnvContainers, name)
-		}
-		if len(c.Command) == 0 {
-			return fmt.Errorf("%s: container %q has no command; rotor must know what to run (write the image's entrypoint as the container's command)", annEnvPrefix+"*", name)
-		}
-		argv := append(append([]string(nil), c.Command...), c.Args...)
-		cfg, err := ExecConfig(s, argv)
-		if err != nil {
-			return err
-		}
-		base := fmt.Sprintf("/spec/containers/%d", i)
-		m.ops = append(m.ops, Op{Op: "replace", Path: m.prefix + base + "/command",
-			Value: []string{sharedRotor, "agent", "-config-env", "ROTOR_EXEC_CONFIG"}})
-		if len(c.Args) > 0 {
-			m.ops = append(m.ops, Op{Op: "remove", Path: m.prefix + base + "/args"})
-		}
-		m.appendAll(base+"/env", len(c.Env) > 0, []any{
-			map[string]any{"name": "ROTOR_EXEC_CONFIG", "value": base64.StdEncoding.EncodeToString(cfg)},
-			map[string]any{"name": "ROTOR_CONFIG_DIR", "value": execPath}})
-		// The app container's secrets mounts were added above (when it is
-		// one of agent-inject-containers), so its list exists unless it
-		// had none and is not one of them.
-		hasMounts := len(c.VolumeMounts) > 0 || contains(s.Containers, c.Name)
-		m.appendAll(base+"/volumeMounts", hasMounts, []any{volumeMount{Name: sharedVolume, MountPath: sharedPath, ReadOnly: true},
-			volumeMount{Name: execVolume, MountPath: execPath}})
-	}
-	return nil
-}
-
-// reloadWiring makes the reload signal able to reach the app: a shared
-// process namespace (set in build) and rotor running as the app's user,
-// since only the same user may signal a process.
-func (m *mutation) reloadWiring() error {
-	s := m.s
-	if s.ReloadSignal == "" {
-		return nil
-	}
-	_, c := m.findContainer(s.ReloadTarget)
-	if c == nil {
-		return fmt.Errorf("%s: no container %q", annReloadContainer, s.ReloadTarget)
-	}
-	if len(c.Command) == 0 {
-		return fmt.Errorf("%s: container %q has no command, so rotor cannot tell its process", annReloadSignal, s.ReloadTarget)
-	}
-	if _, set := m.p.Metadata.Annotations[annRunAsUser]; !set {
-		var uid *int64
-		if c.SecurityContext != nil && c.SecurityContext.RunAsUser != nil {
-			uid = c.SecurityContext.RunAsUser
-		} else if sc := m.p.Spec.SecurityContext; sc != nil && sc.RunAsUser != nil {
-			uid = sc.RunAsUser
-		}
-		if uid == nil || *uid == 0 {
-			return errors.New(annReloadSignal + ": the container's user is unknown or root; set its securityContext.runAsUser (rotor runs as the same user to signal it) or " + annRunAsUser)
-		}
-		s.RunAsUser = *uid
-	}
-	// The process name is the command's base name, as /proc/PID/comm
-	// holds it (at most 15 bytes).
-	exe := c.Command[0]
-	if i := strings.LastIndex(exe, "/"); i >= 0 {
-		exe = exe[i+1:]
-	}
-	if len(exe) > 15 {
-		exe = exe[:15]
-	}
-	s.ReloadTarget = exe
-	return nil
-}
-
-func (m *mutation) findContainer(name string) (int, *container) {
-	for i := range m.p.Spec.Containers {
-		if m.p.Spec.Containers[i].Name == name {
-			return i, &m.p.Spec.Containers[i]
-		}
-	}
-	return -1, nil
 }
 
 func logLevel(v string) string {

@@ -77,6 +77,13 @@ type Spec struct {
 	EnvOnChange   string // "restart" or a signal name
 	ReloadSignal  string
 	ReloadTarget  string // container name
+	// RestartOnChange gives the sidecar's file templates the command
+	// `rotor injector restart`, debounced by RestartDebounce.
+	RestartOnChange bool
+	RestartDebounce time.Duration
+	// SADir is where the rotor containers mount the service account
+	// (token, ca.crt), for the restart command's API calls.
+	SADir string
 }
 
 // Warning is a note for the user about one annotation: unknown, or known
@@ -192,6 +199,9 @@ func Parse(p *pod, o Options) (*Spec, []Warning, error) {
 		EnvOnChange:                get(annEnvOnChange, "restart"),
 		ReloadSignal:               a[annReloadSignal],
 		ReloadTarget:               a[annReloadContainer],
+		RestartOnChange:            boolean(annRestartOnChange, false),
+		RestartDebounce:            5 * time.Second,
+		SADir:                      saDir,
 	}
 	// vault-k8s turns the security context on when any id annotation is
 	// set; it is on by default anyway (DefaultAgentSetSecurityContext).
@@ -262,6 +272,9 @@ func Parse(p *pod, o Options) (*Spec, []Warning, error) {
 		if s.ReloadTarget == "" && len(s.Containers) > 0 {
 			s.ReloadTarget = s.Containers[0]
 		}
+	}
+	if s.RestartOnChange {
+		errs = append(errs, restartProblems(s, a)...)
 	}
 	if s.EnvOnChange != "restart" {
 		if _, ok := signals[strings.ToUpper(s.EnvOnChange)]; !ok {
@@ -426,4 +439,27 @@ func envTemplates(a map[string]string, keys, apps []string, errs *[]error) (map[
 		return env, strings.Split(v, ",")
 	}
 	return env, apps
+}
+
+// restartProblems checks restart-on-change against what it needs: a
+// sidecar that outlives the first render, and templates rotor generates.
+func restartProblems(s *Spec, a map[string]string) []error {
+	var errs []error
+	if v, ok := a[annRestartDebounce]; ok {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > 30*time.Second {
+			errs = append(errs, fmt.Errorf("%s: %q is not a duration from 0s to 30s", annRestartDebounce, v))
+		}
+		s.RestartDebounce = d
+	}
+	if s.PrePopOnly {
+		errs = append(errs, fmt.Errorf("%s: a restart on change needs the running sidecar, not %s", annRestartOnChange, annPrePopulateOnly))
+	}
+	if s.ConfigMap != "" {
+		errs = append(errs, fmt.Errorf("%s: the templates come from %s; give them the command `rotor injector restart` there instead", annRestartOnChange, annConfigMap))
+	}
+	if s.ReloadSignal != "" {
+		errs = append(errs, fmt.Errorf("%s and %s: choose one (a restart replaces the pod, a signal reloads it)", annRestartOnChange, annReloadSignal))
+	}
+	return errs
 }

@@ -122,6 +122,11 @@ func TestParseErrors(t *testing.T) {
 		{"bad backoff", base(map[string]string{annAuthMinBackoff: "soon"}), "duration"},
 		{"bad env name", base(map[string]string{annEnvPrefix + "1X": "v"}), "environment variable name"},
 		{"bad reload signal", base(map[string]string{annReloadSignal: "SIGFOO"}), "unknown signal"},
+		{"restart not a bool", base(map[string]string{annRestartOnChange: "yes please"}), annRestartOnChange},
+		{"restart debounce", base(map[string]string{annRestartOnChange: "true", annRestartDebounce: "2m"}), "from 0s to 30s"},
+		{"restart without sidecar", base(map[string]string{annRestartOnChange: "true", annPrePopulateOnly: "true"}), "needs the running sidecar"},
+		{"restart with configmap", base(map[string]string{annRestartOnChange: "true", annConfigMap: "cm"}), "rotor injector restart"},
+		{"restart and signal", base(map[string]string{annRestartOnChange: "true", annReloadSignal: "SIGHUP"}), "choose one"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -22,8 +22,13 @@ var signalNumbers = map[string]syscall.Signal{
 // SignalProcesses sends sig to every process of the pod's shared process
 // namespace whose name (/proc/PID/comm) is comm, other than the caller,
 // reading procRoot ("/proc"). It is the reload command rotor's sidecar
-// runs for the reload-signal annotation. It fails when no process matched
-// or a signal could not be sent.
+// runs for the reload-signal annotation, and returns how many processes it
+// signalled. No process is not a failure: the app has not started yet (the
+// sidecar's first render comes before it) or is restarting, and it will
+// read the files as it starts; failing would make rotor retry the command
+// and signal the app right after it starts, before it may have set up its
+// handler (SIGHUP's default action ends a process). It fails when a signal
+// could not be sent.
 func SignalProcesses(procRoot, comm, sig string) (int, error) {
 	s, ok := signalNumbers[strings.ToUpper(sig)]
 	if !ok {
@@ -50,9 +55,6 @@ func SignalProcesses(procRoot, comm, sig string) (int, error) {
 			continue
 		}
 		sent++
-	}
-	if sent == 0 && len(errs) == 0 {
-		return 0, fmt.Errorf("no process named %q (is shareProcessNamespace on?)", comm)
 	}
 	return sent, errors.Join(errs...)
 }
@@ -90,4 +92,25 @@ func CopySelf(dest string) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), dest)
+}
+
+// ParentIdentity names the process that started this one: its pid and,
+// where /proc tells, its start time, so that a new rotor process that
+// happens to get the same pid is still a new process.
+func ParentIdentity() string {
+	ppid := os.Getppid()
+	id := strconv.Itoa(ppid)
+	b, err := os.ReadFile(filepath.Join("/proc", id, "stat"))
+	if err != nil {
+		return id
+	}
+	// The command name (field 2) may hold spaces and parentheses; the
+	// fields after its closing parenthesis are plain. starttime is field 22.
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 {
+		if f := strings.Fields(s[i+1:]); len(f) > 19 {
+			return id + "@" + f[19]
+		}
+	}
+	return id
 }

@@ -2,7 +2,11 @@
 
 package injector
 
-import "errors"
+import (
+	"errors"
+	"os"
+	"strconv"
+)
 
 // SignalProcesses needs /proc and POSIX signals.
 func SignalProcesses(procRoot, comm, sig string) (int, error) {
@@ -11,3 +15,6 @@ func SignalProcesses(procRoot, comm, sig string) (int, error) {
 
 // CopySelf is for Linux containers.
 func CopySelf(dest string) error { return errors.New("copy-self is for Linux containers") }
+
+// ParentIdentity is the parent's pid.
+func ParentIdentity() string { return strconv.Itoa(os.Getppid()) }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -21,6 +22,8 @@ Commands:
   render     print a pod (or workload) file as the webhook would mutate it, without a cluster
   copy-self  copy the rotor binary to a path (the init container of env mode)
   signal     send a signal to processes by name (the sidecar's reload command)
+  restart    restart the pod's Deployment, StatefulSet or DaemonSet when files change
+             (the sidecar's reload command with restart-on-change)
 `
 
 // cmdInjector is `rotor injector`: rotor's own Kubernetes injector.
@@ -61,8 +64,14 @@ func cmdInjector(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "rotor injector signal: %v\n", err)
 			return exitFailed
 		}
+		if n == 0 {
+			fmt.Fprintf(stdout, "no process named %s (not started yet, or no shared process namespace): nothing to signal\n", *comm)
+			return exitOK
+		}
 		fmt.Fprintf(stdout, "sent %s to %d process(es) named %s\n", strings.ToUpper(*sig), n, *comm)
 		return exitOK
+	case "restart":
+		return cmdInjectorRestart(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, injectorUsage)
 		return exitOK
@@ -221,4 +230,58 @@ func cmdInjectorServe(args []string, stderr io.Writer) int {
 // signalContext is cancelled by SIGINT or SIGTERM.
 func signalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// cmdInjectorRestart is the reload command of restart-on-change: it
+// records the files and, when one changed after the sidecar's first render,
+// restarts the pod's workload as `kubectl rollout restart` does.
+func cmdInjectorRestart(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("rotor injector restart", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	state := fs.String("state", "/home/vault/.restart-state.json", "where to remember the files between runs")
+	saDir := fs.String("sa-dir", "/var/run/secrets/kubernetes.io/serviceaccount", "the service account's token and ca.crt")
+	debounce := fs.Duration("debounce", 5*time.Second, "wait this long (and up to half as much again) for more changes before restarting")
+	pod := fs.String("pod", firstEnv("ROTOR_POD_NAME", "HOSTNAME"), "the pod's name")
+	ns := fs.String("namespace", os.Getenv("ROTOR_POD_NAMESPACE"), "the pod's namespace (default: the service account's)")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "Usage: rotor injector restart [flags] -- FILE...")
+		return exitUsage
+	}
+	if *ns == "" {
+		if b, err := os.ReadFile(filepath.Join(*saDir, "namespace")); err == nil {
+			*ns = strings.TrimSpace(string(b))
+		}
+	}
+	if *pod == "" || *ns == "" {
+		fmt.Fprintln(stderr, "rotor injector restart: the pod's name and namespace are unknown (set ROTOR_POD_NAME and ROTOR_POD_NAMESPACE, or -pod and -namespace)")
+		return exitUsage
+	}
+	cluster, err := injector.InClusterAt(*saDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "rotor injector restart: %v\n", err)
+		return exitFailed
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	msg, err := injector.Restart(ctx, injector.RestartOptions{Files: fs.Args(), StateFile: *state, Parent: injector.ParentIdentity(),
+		Debounce: *debounce, Pod: *pod, Namespace: *ns, Cluster: cluster})
+	if err != nil {
+		fmt.Fprintf(stderr, "rotor injector restart: %v\n", err)
+		return exitFailed
+	}
+	fmt.Fprintln(stdout, msg)
+	return exitOK
+}
+
+// firstEnv is the first of the variables that is set.
+func firstEnv(names ...string) string {
+	for _, n := range names {
+		if v := os.Getenv(n); v != "" {
+			return v
+		}
+	}
+	return ""
 }
