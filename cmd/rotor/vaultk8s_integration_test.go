@@ -123,12 +123,14 @@ func (p *injectorPod) checkRendered(t *testing.T) {
 		if err != nil || string(b) != "appuser:"+injectorPassword {
 			return fmt.Errorf("/vault/secrets/db not rendered yet (%v)", err)
 		}
+		// The two templates are written one after the other: wait for
+		// both, not for the first.
+		b, err = os.ReadFile(p.img.path("/vault/secrets/app"))
+		if err != nil || !strings.Contains(string(b), "data: map[password:"+injectorPassword+" username:appuser]\n") {
+			return fmt.Errorf("/vault/secrets/app with the injector's default template: %v\n%q", err, b)
+		}
 		return nil
 	})
-	b, err := os.ReadFile(p.img.path("/vault/secrets/app"))
-	if err != nil || !strings.Contains(string(b), "data: map[password:"+injectorPassword+" username:appuser]\n") {
-		t.Errorf("/vault/secrets/app with the injector's default template: %v\n%q", err, b)
-	}
 }
 
 // The sidecar: the injector's exact command and environment render the

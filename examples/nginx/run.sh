@@ -155,7 +155,17 @@ echo "==> nginx serves the certificate from Vault: $first"
 # intermediate after the leaf, as nginx's ssl_certificate wants.
 api GET pki/ca/pem >"$work/root-ca.pem"
 printf '    curl, verifying against Vault'"'"'s root CA: '
-curl -fsS --cacert "$work/root-ca.pem" --resolve "$name:$https_port:127.0.0.1" "https://$name:$https_port/"
+# After a reload, nginx's old workers still hold the listening socket until
+# they have exited, so a new connection may meet the placeholder for a
+# moment more: try for up to 5 s.
+for _ in $(seq 20); do
+	if verified=$(curl -fsS --cacert "$work/root-ca.pem" --resolve "$name:$https_port:127.0.0.1" "https://$name:$https_port/" 2>&1); then
+		break
+	fi
+	sleep 0.25
+done
+printf '%s\n' "$verified"
+case $verified in curl:*) fail "curl could not verify the certificate nginx serves" ;; esac
 
 first_serial=$(printf %s "$first" | serial_of)
 echo "==> waiting for the rotation (30s TTL: re-issued about 10s after issue)"
