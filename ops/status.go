@@ -163,3 +163,22 @@ func (s Status) View() StatusView {
 	}
 	return v
 }
+
+// ConfirmText is the consumer check as `rotor status` shows it:
+// "published, not confirmed (old_certificate)", "confirming (...)", or
+// nothing once confirmed or without a confirm block.
+func (t TemplateView) ConfirmText() string {
+	var s string
+	switch t.Confirm {
+	case template.ConfirmUnconfirmed:
+		s = "published, not confirmed"
+	case template.ConfirmPending:
+		s = "confirming"
+	default:
+		return ""
+	}
+	if t.ConfirmReason != "" {
+		s += " (" + t.ConfirmReason + ")"
+	}
+	return s
+}
