@@ -37,7 +37,8 @@ type Confirm struct {
 	// DefaultConfirmInterval).
 	Timeout, Interval time.Duration
 	// Reloads is how many times the reload command runs again, spread
-	// evenly over Timeout, while the consumer is not confirmed.
+	// evenly over Timeout, while the consumer is not confirmed (the
+	// configuration's default is 2; 0 here is none).
 	Reloads int
 	// RestartExec restarts the exec child at the last of those points.
 	RestartExec bool
@@ -47,7 +48,6 @@ type Confirm struct {
 const (
 	DefaultConfirmTimeout  = 60 * time.Second
 	DefaultConfirmInterval = 2 * time.Second
-	DefaultConfirmReloads  = 2
 	// confirmAttemptTimeout bounds one check (a connection, a request, a
 	// command).
 	confirmAttemptTimeout = 10 * time.Second
