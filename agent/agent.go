@@ -178,6 +178,7 @@ func (a *Agent) newRunner(s *settings, prev *template.Runner) (*template.Runner,
 		OnFirstRender:      a.firstRender,
 		OnRender:           a.metrics.Render,
 		OnCommand:          a.metrics.Command,
+		OnConfirm:          a.metrics.Confirm,
 		Env:                s.childEnv(),
 		Secrets:            a.secrets,
 		Policy:             s.policy,
@@ -190,6 +191,7 @@ func (a *Agent) newRunner(s *settings, prev *template.Runner) (*template.Runner,
 	}
 	if a.child != nil {
 		o.OnEnv = a.child.SetEnv
+		o.RestartExec = a.child.Restart
 	}
 	return template.New(s.templates, s.envs, o)
 }

@@ -159,6 +159,7 @@ func translate(cfg *config.Config) *settings {
 			FunctionDenylist: slices.Clone(t.FunctionDenylist), PermsUnset: t.Perms == 0,
 			MaxBytes: int64(cfg.TemplateConfig.MaxRenderedBytes),
 			Renewal:  lease.Policy{Threshold: t.LeaseRenewalThreshold, StaticInterval: t.StaticSecretRenderInterval},
+			Confirm:  confirmSpec(t.Confirm),
 		})
 	}
 	for _, e := range cfg.EnvTemplates {
@@ -293,4 +294,14 @@ func eqPtr[T comparable](a, b *T) bool {
 		return a == b
 	}
 	return *a == *b
+}
+
+// confirmSpec is a template's confirm block as the runner takes it (nil:
+// none).
+func confirmSpec(c *config.Confirm) *template.Confirm {
+	if c == nil {
+		return nil
+	}
+	return &template.Confirm{TLS: c.TLS, ServerName: c.ServerName, HTTP: c.HTTP, Command: cmd(c.Command),
+		Timeout: c.Timeout, Interval: c.Interval, Reloads: c.Reloads, RestartExec: c.RestartExec}
 }

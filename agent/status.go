@@ -9,7 +9,7 @@ import (
 // Status reports what rotor holds, for the local API and metrics. It
 // never includes a secret: the token is named by its accessor.
 func (a *Agent) Status() ops.Status {
-	st := ops.Status{Leases: a.store.Status()}
+	st := ops.Status{Leases: a.store.Status(), Held: a.store.Held()}
 	if tok := a.lifecycle().Token(); tok != nil {
 		// A token Vault rejected is no token: /readyz says not ready
 		// until the new login.

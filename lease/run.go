@@ -72,6 +72,11 @@ func (s *Store) Run(ctx context.Context) error {
 		for _, f := range s.takeEnded() {
 			f()
 		}
+		if rs, c := s.takeRevokes(); len(rs) > 0 {
+			for _, rv := range rs {
+				wg.Go(func() { s.revokeOld(ctx, c, rv.leaseID, rv.ref) })
+			}
+		}
 		for _, j := range s.takeDue(s.workers - running) {
 			running++
 			wg.Go(func() { s.report(s.perform(ctx, j)) })
@@ -182,7 +187,9 @@ func (s *Store) takeDue(n int) []job {
 			deadline: Deadline(e.timing), prio: s.priority(e), forced: e.forced, c: s.client, tok: s.tok}
 		if e.tracked != nil {
 			j.key, j.tracked = trackedKey(e.tracked.ID), true
-			j.c, j.clientErr = s.trackedClient(e.tracked.Token)
+			if e.held == nil { // a held lease is renewed with rotor's token
+				j.c, j.clientErr = s.trackedClient(e.tracked.Token)
+			}
 		}
 		// A tracked entry is only ever renewed (a proxied token has no
 		// lease ID); its worker renews it whatever the action says.
@@ -236,7 +243,7 @@ func (s *Store) apply(o outcome) (changed bool, revoke string) {
 		if o.j.tracked || o.j.op == OpRenew {
 			s.renewed(e, o, now)
 		} else {
-			old, oldLease := e.val, e.leaseID
+			old, oldLease, prev := e.val, e.leaseID, *e
 			e.val, e.timing, e.leaseID, e.leaseTTL = o.res.val, o.res.timing, o.res.leaseID, o.res.leaseTTL
 			e.owner = o.j.tok.Generation
 			s.valuesVer++
@@ -245,6 +252,9 @@ func (s *Store) apply(o outcome) (changed bool, revoke string) {
 				// A forced rotation is for a secret that may have leaked:
 				// the old lease goes as soon as the new one is held.
 				revoke = oldLease
+			}
+			if s.hold(prev, e, o.j.forced) {
+				revoke = "" // its consumer may still use it (hold.go)
 			}
 		}
 		if e.errClass.Transient() {

@@ -40,6 +40,9 @@ func (s *Store) Status() []Status {
 	defer s.mu.Unlock()
 	out := make([]Status, 0, len(s.entries))
 	for k, e := range s.entries {
+		if e.held != nil {
+			continue // see Held
+		}
 		t := e.timing
 		if cur := s.tok; e.leaseID != "" && t.OwnerDeath.IsZero() && cur != nil && e.owner == cur.Generation &&
 			!cur.Expires.IsZero() && !cur.Life().Renews() {

@@ -42,6 +42,9 @@ type entry struct {
 	// tracked is set for a proxied lease or token (see Track): renewed
 	// with its own token, never fetched again.
 	tracked *Tracked
+	// held is set for a superseded lease kept for an unconfirmed consumer
+	// (hold.go); tracked is set too.
+	held *holdInfo
 }
 
 // Options configure a Store.
@@ -96,6 +99,11 @@ type Store struct {
 	// valuesVer changes whenever a value is added or replaced (see
 	// ValuesVersion).
 	valuesVer uint64
+	// guarded are the secrets whose replaced leases are held (hold.go);
+	// holdSeq numbers the holds; revokes are released leases to revoke.
+	guarded map[string]bool
+	holdSeq uint64
+	revokes []pendingRevoke
 }
 
 // NewStore builds a store; it starts nothing.

@@ -101,7 +101,17 @@ func (s *Store) ended(now time.Time) []func() {
 		if e.tracked == nil || e.busy || !e.planned || e.op == OpRenew || e.next.After(now) {
 			continue
 		}
+		if end := Deadline(e.timing); e.held != nil && e.lastErr == nil && now.Before(end) {
+			// It cannot be renewed (further), but it lives on: held,
+			// never revoked, until it ends.
+			e.next = end
+			continue
+		}
 		delete(s.entries, k)
+		if e.held != nil {
+			s.o.Logger.Info("superseded lease ended or can no longer be renewed; no longer held", "secret", e.ref.String())
+			continue
+		}
 		if e.tracked.Gone != nil {
 			gone = append(gone, e.tracked.Gone)
 		}

@@ -28,6 +28,10 @@ const (
 	// ClassCommandFailed: the reload command failed or timed out (the
 	// name of template.KindCommand).
 	ClassCommandFailed = "command_failed"
+	// ClassUnconfirmed: the template's consumer was not confirmed on its
+	// last publish within the confirm block's timeout (the name of
+	// template.ConfirmUnconfirmed); Reason says why.
+	ClassUnconfirmed = "unconfirmed"
 	// ClassUnknown: a failure that carries no class. It carries no detail
 	// either.
 	ClassUnknown = "error"
@@ -41,6 +45,10 @@ type ErrorInfo struct {
 	Line     int    `json:"line,omitempty"`
 	Col      int    `json:"col,omitempty"`
 	Function string `json:"function,omitempty"`
+	// Reason is an unconfirmed template's check failure class
+	// (old_certificate, unreachable, check_failed, no_certificate,
+	// reload_pending).
+	Reason string `json:"reason,omitempty"`
 }
 
 // String is the short human form used by `rotor status`, e.g.
@@ -55,6 +63,9 @@ func (e ErrorInfo) String() string {
 	}
 	if e.Function != "" {
 		s += " in " + e.Function
+	}
+	if e.Reason != "" {
+		s += " (" + e.Reason + ")"
 	}
 	return s
 }
@@ -81,6 +92,15 @@ func templateError(t template.Status) *ErrorInfo {
 // its text stays in the log.
 func commandFailed(t template.Status) bool {
 	return t.CommandErr != "" || (t.CommandExit != nil && *t.CommandExit != 0)
+}
+
+// unconfirmed is t's consumer check as readiness shows it: nil unless
+// its last publish went unconfirmed past the timeout.
+func unconfirmed(t template.Status) *ErrorInfo {
+	if t.Confirm != template.ConfirmUnconfirmed {
+		return nil
+	}
+	return &ErrorInfo{Class: ClassUnconfirmed, Reason: t.ConfirmClass}
 }
 
 func orUnknown(class string) string {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rotorproject/rotor/lease"
+	"github.com/rotorproject/rotor/template"
 )
 
 // family is one metric family computed at scrape time: a gauge with its
@@ -122,6 +123,8 @@ func gauges(s Status, now time.Time) []family {
 	lastRender := newGauge("rotor_template_last_render_timestamp_seconds", "Unix time of the template's last successful render.", "template")
 	failures := newGauge("rotor_template_failures", "Consecutive failed renders of the template (0 after a success).", "template")
 	exit := newGauge("rotor_template_command_exit_code", "Exit status of the template's last reload command (-1: did not run or timed out).", "template")
+	unconf := newGauge("rotor_unconfirmed", "1 when the template's consumer was not confirmed on its last publish within the confirm timeout (templates with a confirm block).", "template")
+	confirmDur := newGauge("rotor_confirm_duration_seconds", "Seconds from the template's publish to its consumer's confirmation, the last time.", "template")
 	for _, t := range s.Templates {
 		if e := templateError(t); e != nil {
 			byClass.set(1, sum, "template", e.Class)
@@ -137,13 +140,22 @@ func gauges(s Status, now time.Time) []family {
 		if t.CommandExit != nil {
 			exit.set(float64(*t.CommandExit), nil, t.Name)
 		}
+		if t.Confirm != "" {
+			unconf.set(b2f(t.Confirm == template.ConfirmUnconfirmed), nil, t.Name)
+		}
+		if !t.ConfirmedAt.IsZero() {
+			confirmDur.set(t.ConfirmSeconds, nil, t.Name)
+		}
 		for _, k := range t.Secrets {
 			if e, ok := expires[k]; ok {
 				earliest.set(e.Sub(now).Seconds(), minimum, t.Name)
 			}
 		}
 	}
-	return append(out, rendered.done(), earliest.done(), lastRender.done(), failures.done(), exit.done(), byClass.done())
+	held := newGauge("rotor_held_leases", "Superseded leases kept alive (renewed, never revoked) until their consumers are confirmed on the new ones.")
+	held.set(float64(len(s.Held)), nil)
+	return append(out, rendered.done(), earliest.done(), lastRender.done(), failures.done(), exit.done(), unconf.done(), confirmDur.done(),
+		held.done(), byClass.done())
 }
 
 // leaseSnap is what a scrape remembers of one secret, to tell at the

@@ -25,6 +25,7 @@ type Metrics struct {
 	logins, renewals *counterVec
 	renders, errors  *counterVec
 	commands         *counterVec
+	confirmFailures  *counterVec
 	requests         *counterVec
 	latency          *histogramVec
 
@@ -40,15 +41,16 @@ type Metrics struct {
 func NewMetrics(status func() Status) *Metrics {
 	out := newExposition()
 	m := &Metrics{
-		status:   status,
-		now:      time.Now,
-		out:      out,
-		logins:   out.counter("rotor_logins_total", "Logins to Vault, by outcome.", "outcome"),
-		renewals: out.counter("rotor_token_renewals_total", "Token renewals, by outcome.", "outcome"),
-		renders:  out.counter("rotor_template_renders_total", "Successful template renders.", "template"),
-		errors:   out.counter("rotor_template_render_errors_total", "Failed template renders.", "template"),
-		commands: out.counter("rotor_reload_commands_total", "Reload commands run, by exit status (-1: did not run or timed out).", "exit_code"),
-		requests: out.counter("rotor_vault_requests_total", "Requests to Vault, by path class and HTTP status.", "path_class", "status"),
+		status:          status,
+		now:             time.Now,
+		out:             out,
+		logins:          out.counter("rotor_logins_total", "Logins to Vault, by outcome.", "outcome"),
+		renewals:        out.counter("rotor_token_renewals_total", "Token renewals, by outcome.", "outcome"),
+		renders:         out.counter("rotor_template_renders_total", "Successful template renders.", "template"),
+		errors:          out.counter("rotor_template_render_errors_total", "Failed template renders.", "template"),
+		commands:        out.counter("rotor_reload_commands_total", "Reload commands run, by exit status (-1: did not run or timed out).", "exit_code"),
+		confirmFailures: out.counter("rotor_confirm_failures_total", "Publishes whose consumer was not confirmed on the new files within the confirm timeout.", "template"),
+		requests:        out.counter("rotor_vault_requests_total", "Requests to Vault, by path class and HTTP status.", "path_class", "status"),
 		latency: out.histogram("rotor_vault_request_duration_seconds", "Latency of requests to Vault.",
 			[]float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}, "path_class"),
 		leaseRenewals:  out.counter("rotor_lease_renewals_total", "Leases extended by a renewal, by engine.", "engine"),
@@ -86,6 +88,15 @@ func (m *Metrics) Render(template string, err error) {
 // Command observes a reload command's exit status.
 func (m *Metrics) Command(code int) { m.commands.inc(strconv.Itoa(code)) }
 
+// Confirm observes a template's consumer check: counted when the
+// timeout passed without confirmation (the delay of a confirmation is a
+// gauge, from Status).
+func (m *Metrics) Confirm(template string, _ time.Duration, ok bool) {
+	if !ok {
+		m.confirmFailures.inc(template)
+	}
+}
+
 // Request observes one Vault request.
 func (m *Metrics) Request(path string, status int, d time.Duration) {
 	class := PathClass(path)
@@ -122,6 +133,9 @@ func (m *Metrics) Write(w io.Writer) {
 	for _, t := range s.Templates {
 		m.renders.add(0, t.Name)
 		m.errors.add(0, t.Name)
+		if t.Confirm != "" {
+			m.confirmFailures.add(0, t.Name)
+		}
 	}
 	m.out.write(w, gauges(s, now))
 }

@@ -225,3 +225,40 @@ func TestMetricsConcurrentScrapes(t *testing.T) {
 		t.Errorf("lost updates:\n%s", out)
 	}
 }
+
+// A template whose consumer was not confirmed: the gauges, the counter,
+// and readiness's degraded list say so; a confirmed one shows its delay.
+func TestConfirmMetricsAndReadiness(t *testing.T) {
+	st := Status{Authenticated: true, Templates: []template.Status{
+		{Name: "/etc/nginx/tls.crt", Rendered: true, Confirm: template.ConfirmUnconfirmed, ConfirmClass: template.ConfirmOldCertificate},
+		{Name: "/etc/app/db.env", Rendered: true, Confirm: template.ConfirmConfirmed, ConfirmedAt: time.Now(), ConfirmSeconds: 1.5},
+		{Name: "/etc/plain", Rendered: true},
+	}, Held: []lease.HeldStatus{{Path: "database/creds/app"}}}
+	m := NewMetrics(func() Status { return st })
+	m.Confirm("/etc/nginx/tls.crt", 0, false)
+	var b strings.Builder
+	m.Write(&b)
+	out := b.String()
+	for _, want := range []string{
+		`rotor_unconfirmed{template="/etc/nginx/tls.crt"} 1`,
+		`rotor_unconfirmed{template="/etc/app/db.env"} 0`,
+		`rotor_confirm_duration_seconds{template="/etc/app/db.env"} 1.5`,
+		`rotor_confirm_failures_total{template="/etc/nginx/tls.crt"} 1`,
+		`rotor_confirm_failures_total{template="/etc/app/db.env"} 0`,
+		"rotor_held_leases 1",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("metrics lack %q\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, `template="/etc/plain"} 0`) && strings.Contains(out, `rotor_unconfirmed{template="/etc/plain"}`) {
+		t.Error("a template without confirm has a rotor_unconfirmed series")
+	}
+	if len(st.NotReady()) != 0 {
+		t.Fatalf("not ready: %v", st.NotReady())
+	}
+	d := st.Degraded()
+	if got := d["/etc/nginx/tls.crt"]; got.Class != ClassUnconfirmed || got.Reason != template.ConfirmOldCertificate || len(d) != 1 {
+		t.Fatalf("degraded %v", d)
+	}
+}

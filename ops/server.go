@@ -276,7 +276,11 @@ func (s *Server) readyzTemplate(w http.ResponseWriter, r *http.Request) {
 	for _, t := range st.Templates {
 		if t.Name == name || strings.TrimPrefix(t.Name, "/") == name {
 			if t.Rendered && st.Authenticated {
-				writeJSON(w, 200, map[string]any{"ready": true, "template": t.Name})
+				body := map[string]any{"ready": true, "template": t.Name}
+				if e := unconfirmed(t); e != nil {
+					body["degraded"] = e // still ready: the files hold working secrets
+				}
+				writeJSON(w, 200, body)
 				return
 			}
 			why := templateReason(t)

@@ -18,6 +18,9 @@ type Status struct {
 	Ready         bool              `json:"ready"`
 	Leases        []lease.Status    `json:"leases"`
 	Templates     []template.Status `json:"templates"`
+	// Held are superseded leases kept alive until their consumers are
+	// confirmed on the new ones (template confirm {}).
+	Held []lease.HeldStatus `json:"held_leases,omitempty"`
 }
 
 // TokenStatus describes the token by its accessor; the token itself is
@@ -53,7 +56,9 @@ func (s Status) NotReady() map[string]ErrorInfo {
 }
 
 // Degraded names the secrets rotor fails to renew or fetch again right
-// now, by path, with the failure's class. rotor is still ready while they
+// now, by path, with the failure's class, and the templates whose
+// consumers were not confirmed on their last publish within the timeout
+// (class unconfirmed, with the check's reason). rotor is still ready while they
 // are valid (the files hold working credentials, and taking the pod out of
 // service would not help): /readyz answers 200 and lists them, so a
 // dashboard or a probe that wants to can tell.
@@ -62,6 +67,11 @@ func (s Status) Degraded() map[string]ErrorInfo {
 	for _, l := range s.Leases {
 		if e := leaseError(l); e != nil {
 			out[l.Path] = *e
+		}
+	}
+	for _, t := range s.Templates {
+		if e := unconfirmed(t); e != nil {
+			out[t.Name] = *e
 		}
 	}
 	return out
@@ -85,6 +95,9 @@ type StatusView struct {
 	Ready         bool           `json:"ready"`
 	Leases        []LeaseView    `json:"leases"`
 	Templates     []TemplateView `json:"templates"`
+	// HeldLeases are superseded leases kept alive for unconfirmed
+	// consumers.
+	HeldLeases []lease.HeldStatus `json:"held_leases,omitempty"`
 }
 
 // LeaseView is one secret in StatusView.
@@ -119,11 +132,19 @@ type TemplateView struct {
 	CommandError *ErrorInfo `json:"command_error,omitempty"`
 	Renders      int        `json:"renders"`
 	Errors       int        `json:"errors"`
+	// Confirm is the consumer check's state: pending, confirmed, or
+	// unconfirmed (published, not confirmed within the timeout).
+	Confirm         string    `json:"confirm,omitempty"`
+	ConfirmSince    time.Time `json:"confirm_since,omitzero"`
+	ConfirmedAt     time.Time `json:"confirmed_at,omitzero"`
+	ConfirmSeconds  float64   `json:"confirm_seconds,omitempty"`
+	ConfirmReason   string    `json:"confirm_reason,omitempty"` // the last check's failure class
+	ConfirmFailures int       `json:"confirm_failures,omitempty"`
 }
 
 // View is s as the API serves it.
 func (s Status) View() StatusView {
-	v := StatusView{Authenticated: s.Authenticated, Token: s.Token, Ready: s.Ready,
+	v := StatusView{Authenticated: s.Authenticated, Token: s.Token, Ready: s.Ready, HeldLeases: s.Held,
 		Leases: make([]LeaseView, 0, len(s.Leases)), Templates: make([]TemplateView, 0, len(s.Templates))}
 	for _, l := range s.Leases {
 		v.Leases = append(v.Leases, LeaseView{Path: l.Path, Engine: l.Engine, Class: l.Class, LeaseID: l.LeaseID,
@@ -133,11 +154,31 @@ func (s Status) View() StatusView {
 	for _, t := range s.Templates {
 		tv := TemplateView{Name: t.Name, Rendered: t.Rendered, LastRender: t.LastRender, Error: templateError(t),
 			Failures: t.Failures, Command: t.Command, CommandExit: t.CommandExit, CommandAt: t.CommandAt,
-			Renders: t.Renders, Errors: t.Errors}
+			Renders: t.Renders, Errors: t.Errors, Confirm: t.Confirm, ConfirmSince: t.ConfirmSince, ConfirmedAt: t.ConfirmedAt,
+			ConfirmSeconds: t.ConfirmSeconds, ConfirmReason: t.ConfirmClass, ConfirmFailures: t.ConfirmFailures}
 		if commandFailed(t) {
 			tv.CommandError = &ErrorInfo{Class: ClassCommandFailed}
 		}
 		v.Templates = append(v.Templates, tv)
 	}
 	return v
+}
+
+// ConfirmText is the consumer check as `rotor status` shows it:
+// "published, not confirmed (old_certificate)", "confirming (...)", or
+// nothing once confirmed or without a confirm block.
+func (t TemplateView) ConfirmText() string {
+	var s string
+	switch t.Confirm {
+	case template.ConfirmUnconfirmed:
+		s = "published, not confirmed"
+	case template.ConfirmPending:
+		s = "confirming"
+	default:
+		return ""
+	}
+	if t.ConfirmReason != "" {
+		s += " (" + t.ConfirmReason + ")"
+	}
+	return s
 }

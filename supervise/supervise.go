@@ -69,6 +69,7 @@ type Child struct {
 	env     map[string]string // rendered env_template values
 	ready   bool              // every template rendered once: the child may start
 	changed bool              // env changed since the child started
+	force   bool              // Restart was called: restart whatever the spec says
 	started bool
 	wake    chan struct{}
 	signals chan os.Signal
@@ -105,6 +106,19 @@ func (c *Child) SetEnv(env map[string]string) {
 func (c *Child) Ready() {
 	c.mu.Lock()
 	c.ready = true
+	c.mu.Unlock()
+	c.poke()
+}
+
+// Restart restarts the running child (after the debounce), whatever
+// restart_on_secret_changes and reload_signal say: a template's consumer
+// check (confirm { restart_exec = true }) found it still on the old
+// secrets. Before the child runs it does nothing. It never blocks.
+func (c *Child) Restart() {
+	c.mu.Lock()
+	if c.ready {
+		c.changed, c.force = true, true
+	}
 	c.mu.Unlock()
 	c.poke()
 }
@@ -193,7 +207,7 @@ func (c *Child) start() (*proc, error) {
 	argv := c.cfg.Command.Resolve()
 	c.mu.Lock()
 	env := mergeEnv(c.env0, c.env)
-	c.changed = false
+	c.changed, c.force = false, false
 	c.started = true
 	n := len(c.env)
 	c.mu.Unlock()
@@ -232,6 +246,11 @@ func (c *Child) watch(ctx context.Context, p *proc) (restart bool, err error) {
 			if !c.pendingChange() {
 				continue
 			}
+			if c.forced() {
+				c.log.Warn("the new secrets are not confirmed in use; restarting child", "pid", p.pid)
+				c.stop(p)
+				return true, nil
+			}
 			if c.cfg.ReloadSignal != "" && canReloadBySignal {
 				c.mu.Lock()
 				c.changed = false
@@ -251,6 +270,15 @@ func (c *Child) watch(ctx context.Context, p *proc) (restart bool, err error) {
 			return true, nil
 		}
 	}
+}
+
+// forced reports and clears a pending Restart.
+func (c *Child) forced() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f := c.force
+	c.force = false
+	return f
 }
 
 func (c *Child) pendingChange() bool {

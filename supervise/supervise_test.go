@@ -269,3 +269,31 @@ func TestRealChild(t *testing.T) {
 		t.Fatal("a child ignoring SIGTERM was not killed")
 	}
 }
+
+// Restart (a consumer check's escalation) restarts the child even where
+// a secret change would only signal it, or do nothing.
+func TestRestartOverridesReloadSignalAndNever(t *testing.T) {
+	for _, tweak := range []func(*Spec){
+		func(s *Spec) { s.ReloadSignal = "SIGHUP" },
+		func(s *Spec) { s.RestartOnSecretChanges = "never" },
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			cfg := execCfg()
+			tweak(&cfg)
+			c, f, stop := runFake(t, cfg)
+			defer stop()
+			c.Restart() // before the child runs: nothing
+			c.Ready()
+			synctest.Wait()
+			c.Restart()
+			time.Sleep(time.Minute)
+			synctest.Wait()
+			if n := len(f.started("A")); n != 2 {
+				t.Fatalf("%d starts, want 2", n)
+			}
+			if got := f.signalsOf(0); !slices.Equal(got, []os.Signal{syscall.SIGTERM}) {
+				t.Fatalf("the first child got %v, want the stop signal", got)
+			}
+		})
+	}
+}

@@ -25,6 +25,8 @@ type group struct {
 	cmdRunning bool // the command runs now (in its own goroutine)
 	cmdRetryAt time.Time
 	cmdB       *backoff.Backoff
+
+	confirm *confirmState // nil: no member has a confirm block
 }
 
 func groupByCommand(ts []*tmpl) []*group {
@@ -44,6 +46,9 @@ func groupByCommand(ts []*tmpl) []*group {
 		}
 		g.members = append(g.members, t)
 		g.timeout = max(g.timeout, t.cfg.CommandTimeout)
+	}
+	for _, g := range out {
+		g.confirm = newConfirmState(g.members)
 	}
 	return out
 }
@@ -130,9 +135,14 @@ func (g *group) publish(ctx context.Context, r *Runner, outs map[*tmpl][]byte) {
 		t.b.Reset()
 		t.retryAt = time.Time{}
 		t.lastRender = r.clock.Now()
+		t.holdMark = t.nextMark
 		changed = changed || wrote
 		r.recordRender(t)
 		r.log.Info("template rendered", "template", t.name, "changed", wrote)
+	}
+	if g.confirm != nil && (changed || !g.confirm.started) {
+		// Before the command starts: the checks wait for it.
+		g.startConfirm(r, changed)
 	}
 	if changed && !g.command.IsZero() {
 		g.cmdPending = true
@@ -192,6 +202,7 @@ func (r *Runner) finishCommands(ctx context.Context) {
 		r.recordCommand(g, res, r.clock.Now())
 		if res.err == nil {
 			g.cmdB.Reset()
+			g.commandDone(r.clock.Now())
 			log.Info("reload command succeeded", "exit_code", 0, "duration", res.duration.Round(time.Millisecond))
 			if res.output != "" {
 				log.Debug("reload command output", "output", res.output)

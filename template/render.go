@@ -82,6 +82,11 @@ func (r *Runner) renderGroups(ctx context.Context, due []*tmpl) {
 // other secrets need several rounds). It reports false after recording a
 // failure.
 func (r *Runner) renderOne(ctx context.Context, t *tmpl) ([]byte, bool) {
+	if r.store != nil {
+		// Leases held before this mark were replaced before the
+		// render reads its secrets (confirmrun.go).
+		t.nextMark = r.store.HoldMark()
+	}
 	// Fetch what the template certainly uses (or used last time) first:
 	// one execution then usually suffices.
 	want := slices.Clip(t.static) // appending must not write into t.static's spare room

@@ -49,6 +49,11 @@ type Runner struct {
 	cmdMu   sync.Mutex
 	cmdDone []cmdReport
 	cmdWG   sync.WaitGroup
+	// Consumer checks (confirm blocks) run like commands and report
+	// through confirmDone (confirmrun.go); guarded is what the store was
+	// last told to guard.
+	confirmDone []confirmReport
+	guarded     []string
 
 	// watched are the files last given to the Watcher; watchDirty says
 	// they may have changed since (see watchFiles).
@@ -95,6 +100,13 @@ type Options struct {
 	// OnCommand observes reload command exit codes (-1: did not run or
 	// timed out), for metrics.
 	OnCommand func(exitCode int)
+	// OnConfirm observes a template's consumer check (confirm {}): ok
+	// with the time from publish to confirmation, or !ok when the
+	// timeout passed without it. For metrics.
+	OnConfirm func(template string, took time.Duration, ok bool)
+	// RestartExec restarts the exec child (nil: there is none); a
+	// confirm block with restart_exec escalates to it.
+	RestartExec func()
 
 	// Env is the whole environment of reload commands (nil: none). The
 	// agent passes rotor's own minus the variables it read credentials
@@ -214,6 +226,11 @@ func (r *Runner) Run(ctx context.Context) error {
 	// Commands started by this runner end (killed on cancel) before Run
 	// returns: the runner owns their goroutines.
 	defer r.cmdWG.Wait()
+	if r.guarded == nil && !r.o.Once && !slices.ContainsFunc(r.groups, func(g *group) bool { return g.confirm != nil }) {
+		// No consumer to confirm (any more, after a reload): leases a
+		// previous runner held are let go.
+		r.store.Guard(nil)
+	}
 	if r.o.Inherit != nil {
 		r.inherit(r.o.Inherit())
 	}
@@ -224,6 +241,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	for {
 		r.finishCommands(ctx)
+		r.finishConfirms(ctx)
 		r.applyFileEvents(r.clock.Now())
 		r.markChanged()
 		if err := r.pass(ctx); errors.Is(err, errOnceRendered) {
@@ -280,9 +298,11 @@ func (r *Runner) pass(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		r.guardKeys()
 	}
 	for _, g := range r.groups {
 		g.retryCommand(ctx, r)
+		g.stepConfirm(ctx, r)
 	}
 	// The first render is complete once its reload commands have run too
 	// (init mode exits then; systemd hears READY=1 then).
@@ -415,6 +435,7 @@ func (r *Runner) nextWake() time.Time {
 		if g.cmdPending {
 			consider(g.cmdRetryAt)
 		}
+		consider(g.confirm.wake())
 	}
 	return next
 }

@@ -41,6 +41,9 @@ type Spec struct {
 	// (Options.Policy). Secrets shared with other templates follow the
 	// most eager policy among them (lease.Store.Prefer).
 	Renewal lease.Policy
+	// Confirm, if set, checks that the consumer uses each publish
+	// (template confirm {}); nil: rotor stops at the reload command.
+	Confirm *Confirm
 	// PermsUnset says perms was not configured (Perms is then the
 	// default): validate warns when such a template renders a private
 	// key or a password.

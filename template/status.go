@@ -27,6 +27,21 @@ type Status struct {
 	CommandErr    string    `json:"command_error,omitempty"`
 	Renders       int       `json:"renders"`
 	Errors        int       `json:"errors"`
+	// Confirm is the consumer check's state (confirm {}; "" without
+	// one): pending while the last publish awaits it, confirmed, or
+	// unconfirmed once its timeout passed ("published, not confirmed").
+	Confirm      string    `json:"confirm,omitempty"`
+	ConfirmSince time.Time `json:"confirm_since,omitzero"` // the publish being confirmed
+	ConfirmedAt  time.Time `json:"confirmed_at,omitzero"`
+	// ConfirmSeconds is the last confirmation's delay after its publish.
+	ConfirmSeconds float64 `json:"confirm_seconds,omitempty"`
+	// ConfirmClass is why the consumer is not confirmed (the last
+	// check's failure: old_certificate, unreachable, check_failed,
+	// no_certificate, reload_pending); ConfirmErr its redacted text.
+	ConfirmClass string `json:"confirm_class,omitempty"`
+	ConfirmErr   string `json:"confirm_error,omitempty"`
+	// ConfirmFailures counts publishes not confirmed within the timeout.
+	ConfirmFailures int `json:"confirm_failures,omitempty"`
 }
 
 // Status lists every template. Safe to call from any goroutine.

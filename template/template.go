@@ -40,6 +40,9 @@ type tmpl struct {
 	firstDue   time.Time // first change not yet rendered (wait max)
 	dirty      bool
 	lastRender time.Time
+	// nextMark is the store's hold mark taken before the render being
+	// published; holdMark that of the last published one (confirmrun.go).
+	nextMark, holdMark uint64
 	// cert is what certificate reuse last found at the destination;
 	// guarded by Runner.seedMu (see reuseCert).
 	cert certFile

@@ -290,7 +290,9 @@ type Template struct {
 	// per-template overrides of template_config's keys (0: the global one).
 	LeaseRenewalThreshold      float64
 	StaticSecretRenderInterval time.Duration
-	Range                      Pos
+	// Confirm is rotor's consumer check (nil: none).
+	Confirm *Confirm
+	Range   Pos
 }
 
 // TemplateConfig is the `template_config {}` block.

@@ -11,11 +11,12 @@ import (
 // templateSpec is consul-template's TemplateConfig as Vault Agent decodes
 // it (strictly: unknown keys are errors there too), plus rotor's
 // revoke_on_shutdown and its per-template renewal policy
-// (lease_renewal_threshold, static_secret_render_interval).
+// (lease_renewal_threshold, static_secret_render_interval) and its
+// confirm block (confirm.go).
 var templateSpec = spec{strict: true, known: []string{"source", "contents", "destination", "perms", "user", "group", "uid", "gid",
 	"create_dest_dirs", "backup", "command", "command_timeout", "error_on_missing_key", "error_fatal",
 	"left_delimiter", "right_delimiter", "sandbox_path", "wait", "exec", "function_denylist", "function_blacklist",
-	"revoke_on_shutdown", "lease_renewal_threshold", "static_secret_render_interval"}}
+	"revoke_on_shutdown", "lease_renewal_threshold", "static_secret_render_interval", "confirm"}}
 
 var templateExecSpec = spec{strict: true, known: []string{"command", "timeout"}, ignored: map[string]string{
 	"enabled":       "consul-template's exec option, which Vault Agent's template command does not use",
@@ -75,6 +76,7 @@ func (d *decoder) decodeTemplate(b *block, it *item) *Template {
 		}
 	}
 	d.templateRenewal(b, t)
+	d.decodeConfirm(b, t)
 	checkTemplate(d, t, it, "template")
 	// Several wait or exec blocks: the last one counts, as Vault Agent
 	// flattens them.

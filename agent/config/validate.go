@@ -102,6 +102,7 @@ func validate(cfg *Config, rotorExec, partial bool, ds *diags) {
 	validateVaultRules(cfg, rotorExec || partial, start, ds)
 	validateProxyExposure(cfg, ds)
 	validateEnvTemplates(cfg, rotorExec, start, ds)
+	validateConfirm(cfg, ds)
 	validateSinks(cfg, ds)
 
 	at := cfg.Vault.AddressRange

@@ -234,6 +234,12 @@ func printStatus(w io.Writer, st ops.StatusView, now time.Time) {
 		}
 		fmt.Fprintf(tw, "%s\t%v\t%s\t%s\t%d\t%s\n", t.Name, t.Rendered, last, exit, t.Failures, templateErrText(t))
 	}
+	if len(st.HeldLeases) > 0 {
+		fmt.Fprintln(tw, "\nHELD LEASE (consumer not confirmed on its successor)\tSINCE\tEXPIRES IN\tRENEWABLE")
+		for _, h := range st.HeldLeases {
+			fmt.Fprintf(tw, "%s\t%s ago\t%s\t%v\n", h.LeaseID, now.Sub(h.Since).Round(time.Second), in(h.Expires), h.Renewable)
+		}
+	}
 	tw.Flush()
 	if hasErrors(st) {
 		fmt.Fprintln(w, "\nErrors are shown by class; their full text is in rotor's log.")
@@ -270,6 +276,12 @@ func templateErrText(t ops.TemplateView) string {
 			s += "; "
 		}
 		s += "reload " + c
+	}
+	if c := t.ConfirmText(); c != "" {
+		if s != "" {
+			s += "; "
+		}
+		s += c
 	}
 	return s
 }

@@ -88,6 +88,7 @@ template {
 template {
   contents    = "{{ with secret \"secret/app/config\" }}{{ .Data.data.api_key }}{{ end }}"
   destination = %q
+  confirm { command = "true" }
 }
 `, srv.Addr, api, filepath.Join(dir, "role_id"), filepath.Join(dir, "secret_id"), dbFile,
 		filepath.Join(out, "server.crt"), filepath.Join(out, "server.key"), filepath.Join(out, "app.key"))
@@ -113,6 +114,19 @@ template {
 		resp.Body.Close()
 		if resp.StatusCode != 200 {
 			return fmt.Errorf("/readyz: %d", resp.StatusCode)
+		}
+		return nil
+	})
+	// The confirm block's metrics have their series once it is confirmed.
+	vaulttest.Eventually(t, 30*time.Second, func() error {
+		resp, err := http.Get("http://" + api + "/agent/v1/status")
+		if err != nil {
+			return err
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(strings.ReplaceAll(string(b), " ", ""), `"confirm":"confirmed"`) {
+			return fmt.Errorf("not confirmed yet")
 		}
 		return nil
 	})

@@ -78,6 +78,8 @@ func TestAlertsFireWhenTheyShould(t *testing.T) {
 		{"a template failed once", `rotor_template_failures{` + l + `,template="/etc/app/db.env"} 0x20 1 0x19
   rotor_template_rendered{` + l + `,template="/etc/app/db.env"} 1x40`, ""},
 		{"a reload command fails", `rotor_template_command_exit_code{` + l + `,template="/etc/nginx/tls/server.crt"} 0x10 1x30`, "RotorReloadCommandFailing"},
+		{"a consumer never takes the new certificate", `rotor_unconfirmed{` + l + `,template="/etc/nginx/tls/server.crt"} 0x10 1x30`, "RotorRotationUnconfirmed"},
+		{"a consumer takes it late", `rotor_unconfirmed{` + l + `,template="/etc/nginx/tls/server.crt"} 0x20 1x3 0x17`, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
