@@ -201,6 +201,9 @@ func (f *memVault) answer(w http.ResponseWriter, method, path string, req reques
 		f.leases[id] = &memLease{id: id, role: name, token: req.token, issued: now, expires: now.Add(ro.ttl)}
 		reply(w, 200, map[string]any{"lease_id": id, "lease_duration": int(ro.ttl.Seconds()), "renewable": ro.renewable,
 			"data": map[string]any{"username": "u" + strconv.Itoa(f.seq), "password": "p" + strconv.Itoa(f.seq)}})
+	case path == "sys/leases/renew" && f.dead[req.token]:
+		// Vault checks the token first: a revoked one is refused.
+		reply(w, 403, map[string]any{"errors": []string{"permission denied"}})
 	case path == "sys/leases/renew":
 		l, ok := f.leases[leaseID]
 		if ok && !l.revoked && now.After(l.expires) {

@@ -27,6 +27,9 @@ type job struct {
 	c        *api.Client
 	tok      *auth.Token
 	tracked  bool // a proxied lease or token: renewed with c, never fetched
+	// borrowed says c carries a listener client's token, not rotor's (tok):
+	// a 403 then says nothing about rotor's token.
+	borrowed bool
 	// clientErr is why c is nil for a tracked job (see trackedClient).
 	clientErr error
 }
@@ -189,6 +192,7 @@ func (s *Store) takeDue(n int) []job {
 			j.key, j.tracked = trackedKey(e.tracked.ID), true
 			if e.held == nil { // a held lease is renewed with rotor's token
 				j.c, j.clientErr = s.trackedClient(e.tracked.Token)
+				j.borrowed = true
 			}
 		}
 		// A tracked entry is only ever renewed (a proxied token has no

@@ -94,3 +94,31 @@ func TestTrackedTokenKeptAlive(t *testing.T) {
 		}
 	})
 }
+
+// A listener client's token that dies (it revoked itself) makes its
+// proxied lease's renewal fail with 403: that lease is released, and
+// rotor's own token is not taken for dead, so no client can make rotor log
+// in again.
+func TestTrackedDeadClientTokenIsNotRotors(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fv := newMemVault()
+		fv.role("app", 30*time.Second, time.Hour, true)
+		r := startStore(t, fv, Options{})
+		defer r.stop(t)
+		id := fv.issue("app", "app-token", time.Now())
+		var gone atomic.Int32
+		r.Track(Tracked{ID: "c1", LeaseID: id, Token: "app-token", TTL: 30 * time.Second, Issued: time.Now(),
+			Gone: func() { gone.Add(1) }})
+		fv.kill("app-token")
+		sleep(time.Minute)
+		r.mu.Lock()
+		invalid := len(r.invalid)
+		r.mu.Unlock()
+		if invalid != 0 {
+			t.Fatalf("a dead client token made rotor take its own token for dead (%d InvalidToken calls)", invalid)
+		}
+		if gone.Load() != 1 {
+			t.Fatalf("Gone called %d times, want 1: the proxied lease should be released", gone.Load())
+		}
+	})
+}

@@ -39,8 +39,13 @@ func (s *Store) perform(ctx context.Context, j job) outcome {
 		o.class = vaulterr.Canceled // Run is stopping
 	case errors.Is(rctx.Err(), context.DeadlineExceeded):
 		o.class, o.timedOut = vaulterr.Unavailable, true
-	case o.class == vaulterr.Denied:
+	case o.class == vaulterr.Denied && !j.borrowed:
 		o.class = s.checkToken(ctx, j.c, j.tok)
+	case o.class == vaulterr.Denied:
+		// A listener client's token was refused (it revoked itself, or it
+		// expired): its proxied lease is released; rotor's own token is
+		// not in question, and a client must never make rotor log in.
+		o.class = vaulterr.BadToken
 	}
 	// The error carries what was learnt about it, for whoever reads it.
 	o.err = vaulterr.WithClass(o.err, o.class)
