@@ -57,7 +57,7 @@ func Start(t testing.TB) *KDC {
 	t.Helper()
 	kdc, util := find(t, "krb5kdc", "krb5-kdc"), find(t, "kdb5_util", "krb5-kdc")
 	k := &KDC{dir: t.TempDir(), kadmin: find(t, "kadmin.local", "krb5-admin-server")}
-	port, err := freePort()
+	port, err := proc.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,22 +181,4 @@ func write(t testing.TB, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func freePort() (int, error) {
-	// The KDC needs the port free for both UDP and TCP.
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		l.Close()
-		if err == nil {
-			u.Close()
-			return port, nil
-		}
-	}
-	return 0, fmt.Errorf("no port free for both TCP and UDP")
 }

@@ -18,7 +18,6 @@ package ldaptest
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,7 +71,7 @@ func Start(t testing.TB) *Server {
 	if err := os.WriteFile(conf, []byte(s.config()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	port, err := freePort()
+	port, err := proc.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,13 +176,4 @@ func (s *Server) SetPassword(t testing.TB, uid, password string) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("ldappasswd: %v: %s", err, out)
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

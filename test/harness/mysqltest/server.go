@@ -3,9 +3,7 @@ package mysqltest
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -83,13 +81,13 @@ func Start(t testing.TB) *MySQL {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("mysqltest: tail of %s:\n%s", m.LogFile, tail(m.LogFile, 40))
+			t.Logf("mysqltest: tail of %s:\n%s", m.LogFile, proc.Tail(m.LogFile, 40))
 		}
 	})
 	if err := m.installDB(); err != nil {
 		t.Fatalf("mysqltest: mariadb-install-db: %v", err)
 	}
-	if m.Port, err = freePort(); err != nil {
+	if m.Port, err = proc.FreePort(); err != nil {
 		t.Fatalf("mysqltest: %v", err)
 	}
 	t.Cleanup(m.stop)
@@ -254,30 +252,4 @@ func cleanEnv() []string {
 		env = append(env, kv)
 	}
 	return append(env, "LC_ALL=C")
-}
-
-// freePort returns a loopback port that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// tail returns up to the last n lines of the file at path.
-func tail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return "(no log)"
-	}
-	if err != nil {
-		return fmt.Sprintf("(cannot read log: %v)", err)
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

@@ -77,7 +77,7 @@ func Start(t testing.TB, certFile, keyFile string) *Nginx {
 	t.Helper()
 	bin := Bin(t)
 	prefix := t.TempDir()
-	port, err := freePort()
+	port, err := proc.FreePort()
 	if err != nil {
 		t.Fatalf("nginxtest: %v", err)
 	}
@@ -97,7 +97,7 @@ func Start(t testing.TB, certFile, keyFile string) *Nginx {
 	// of its error log (now complete).
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("nginxtest: tail of %s:\n%s", n.ErrorLog, tail(n.ErrorLog, 40))
+			t.Logf("nginxtest: tail of %s:\n%s", n.ErrorLog, proc.Tail(n.ErrorLog, 40))
 		}
 	})
 	t.Cleanup(n.stop)
@@ -289,27 +289,4 @@ func (n *Nginx) stop() {
 			n.master.Stop(syscall.SIGTERM, stopTimeout)
 		}
 	})
-}
-
-// freePort returns a loopback port that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// tail returns up to the last n lines of the file at path.
-func tail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Sprintf("(cannot read log: %v)", err)
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

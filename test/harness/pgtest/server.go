@@ -3,9 +3,7 @@ package pgtest
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -91,7 +89,7 @@ func Start(t testing.TB) *Postgres {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("pgtest: tail of %s:\n%s", p.LogFile, tail(p.LogFile, 40))
+			t.Logf("pgtest: tail of %s:\n%s", p.LogFile, proc.Tail(p.LogFile, 40))
 		}
 	})
 	if err := p.chown(dir); err != nil {
@@ -100,7 +98,7 @@ func Start(t testing.TB) *Postgres {
 	if err := p.initdb(); err != nil {
 		t.Fatalf("pgtest: initdb: %v", err)
 	}
-	if p.Port, err = freePort(); err != nil {
+	if p.Port, err = proc.FreePort(); err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
 	t.Cleanup(p.stop)
@@ -295,30 +293,4 @@ func cleanEnv() []string {
 		env = append(env, kv)
 	}
 	return env
-}
-
-// freePort returns a loopback port that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// tail returns up to the last n lines of the file at path.
-func tail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return "(no log)"
-	}
-	if err != nil {
-		return fmt.Sprintf("(cannot read log: %v)", err)
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

@@ -120,7 +120,7 @@ func newPersistent(t testing.TB, name string) *Persistent {
 	// tail (now complete), then remove the temp dir.
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("vaulttest: tail of %s:\n%s", s.LogFile, tail(s.LogFile, 60))
+			t.Logf("vaulttest: tail of %s:\n%s", s.LogFile, proc.Tail(s.LogFile, 60))
 		}
 	})
 	t.Cleanup(s.Stop)

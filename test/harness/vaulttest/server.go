@@ -134,7 +134,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	// tail (now complete), then remove the temp dirs.
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("vaulttest: tail of %s:\n%s", s.LogFile, tail(s.LogFile, 60))
+			t.Logf("vaulttest: tail of %s:\n%s", s.LogFile, proc.Tail(s.LogFile, 60))
 		}
 	})
 	t.Cleanup(s.Stop)
@@ -305,17 +305,4 @@ func vaultEnv(home string) []string {
 		env = append(env, kv)
 	}
 	return append(env, "HOME="+home)
-}
-
-// tail returns up to the last n lines of the file at path.
-func tail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Sprintf("(cannot read log: %v)", err)
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
