@@ -31,6 +31,7 @@ type entry struct {
 	next     time.Time
 	planned  bool // false until Run has planned the next action
 	busy     bool // an action is in flight
+	waiting  bool // waits for Vault to answer again (probe.go)
 	b        *backoff.Backoff
 	slow     *backoff.Backoff // for permanent failures
 	lastErr  error
@@ -96,6 +97,7 @@ type Store struct {
 	// valuesVer changes whenever a value is added or replaced (see
 	// ValuesVersion).
 	valuesVer uint64
+	probe     probe // Vault's health while it is unreachable (probe.go)
 }
 
 // NewStore builds a store; it starts nothing.
