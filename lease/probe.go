@@ -194,7 +194,7 @@ func (s *Store) vaultBack(done *entry, now time.Time) {
 		if at := RecoveryAt(now, w, i, urgent, s.o.Rand()); e.waiting || e.next.After(at) {
 			e.next = at
 		}
-		e.waiting = false
+		e.waiting, e.dephase = false, true
 	}
 }
 

@@ -101,3 +101,19 @@ func RecoveryAt(now time.Time, w Waiting, i, urgent int, r float64) time.Time {
 	}
 	return now.Add(time.Duration(r * float64(max(spread, 0))))
 }
+
+// Dephase is when a secret fetched or renewed in a recovery acts next,
+// given next, the time Next planned, and now: a random point of the
+// second half of the wait, drawn with r in [0,1). A fleet that an outage
+// put in step fetches its secrets within seconds of each other; without
+// this their renewals and re-issues would stay in step, and a minute
+// later a database lease's third renewal would meet a certificate's
+// re-issue in the same seconds (bench/fleet measured 3.0x the steady
+// mean). It only ever moves an action earlier, and costs at most one
+// request per secret per outage.
+func Dephase(now, next time.Time, r float64) time.Time {
+	if !next.After(now) {
+		return next
+	}
+	return next.Add(-time.Duration(r * float64(next.Sub(now)) / 2))
+}

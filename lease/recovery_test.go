@@ -2,6 +2,7 @@ package lease
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -135,6 +136,20 @@ func TestOutageWaitsForTheProbe(t *testing.T) {
 			t.Fatalf("within %v of Vault's return, first requests %+v: want the ended lease first", probeInterval, after)
 		}
 		sleep(recoverySpread)
+		// The new lease's first renewal is dephased: earlier than the
+		// 18.5 s (2/3 of 30 s less jitter) a lease fetched in steady
+		// state waits, so a fleet fetching together renews apart.
+		fetched := after[0].at
+		var renewedAfter time.Duration
+		for _, q := range fv.requests("PUT sys/leases/renew") {
+			if q.at.After(fetched) && strings.HasPrefix(q.leaseID, "database/creds/short/") {
+				renewedAfter = q.at.Sub(fetched)
+				break
+			}
+		}
+		if renewedAfter == 0 || renewedAfter >= 15*time.Second {
+			t.Fatalf("the lease fetched at Vault's return was first renewed %v later, want a dephased renewal before 15 s", renewedAfter)
+		}
 		if n := len(fv.requests("GET database/creds/long")); n != 1 {
 			t.Fatalf("the lease still valid was fetched %d times, want once (kept)", n)
 		}
@@ -144,4 +159,20 @@ func TestOutageWaitsForTheProbe(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestDephaseDrawsFromTheSecondHalf(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	next := now.Add(20 * time.Second)
+	for _, c := range []struct {
+		r    float64
+		want time.Duration
+	}{{0, 20 * time.Second}, {0.5, 15 * time.Second}, {0.999, 10010 * time.Millisecond}} {
+		if got := Dephase(now, next, c.r).Sub(now); got != c.want {
+			t.Errorf("r=%v: +%v, want +%v", c.r, got, c.want)
+		}
+	}
+	if past := now.Add(-time.Second); !Dephase(now, past, 0.5).Equal(past) {
+		t.Error("an action already due moved")
+	}
 }

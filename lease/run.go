@@ -271,6 +271,9 @@ func (s *Store) apply(o outcome) (changed bool, revoke string) {
 		// its owner's death before planning, so the plan is before it.
 		s.bindOwner(e)
 		e.op, e.next = Next(e.timing, s.policy(e), s.o.Rand())
+		if e.dephase {
+			e.next, e.dephase = Dephase(now, e.next, s.o.Rand()), false
+		}
 		msg := "secret refreshed"
 		if o.j.op == OpRenew {
 			msg = "lease renewed"

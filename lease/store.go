@@ -32,6 +32,7 @@ type entry struct {
 	planned  bool // false until Run has planned the next action
 	busy     bool // an action is in flight
 	waiting  bool // waits for Vault to answer again (probe.go)
+	dephase  bool // planned by vaultBack: its next plan is dephased
 	b        *backoff.Backoff
 	slow     *backoff.Backoff // for permanent failures
 	lastErr  error
