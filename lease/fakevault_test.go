@@ -2,6 +2,7 @@ package lease
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -49,6 +50,7 @@ type fault struct {
 	status     int
 	retryAfter string
 	hang       chan struct{} // non-nil: block until closed or cancelled
+	refuse     bool          // no answer at all: Vault's port is closed
 }
 
 // request is one request the fake saw.
@@ -148,6 +150,9 @@ func (f *memVault) serve(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	f.mu.Unlock()
+	if ft != nil && ft.refuse {
+		return errors.New("dial tcp 127.0.0.1:8200: connect: connection refused")
+	}
 	if ft != nil && ft.hang != nil {
 		select {
 		case <-r.Context().Done():
@@ -177,6 +182,8 @@ func (f *memVault) answer(w http.ResponseWriter, method, path string, req reques
 	case strings.HasPrefix(path, "sys/internal/ui/mounts/"):
 		first, _, _ := strings.Cut(strings.TrimPrefix(path, "sys/internal/ui/mounts/"), "/")
 		reply(w, 200, map[string]any{"data": map[string]any{"path": first + "/", "type": first}})
+	case path == "sys/health":
+		reply(w, 200, map[string]any{"initialized": true, "sealed": false, "standby": false})
 	case path == "auth/token/lookup-self":
 		if f.dead[req.token] {
 			reply(w, 403, map[string]any{"errors": []string{"permission denied"}})

@@ -80,6 +80,11 @@ func (s *Store) Run(ctx context.Context) error {
 				wg.Go(func() { s.revokeOld(ctx, c, rv.leaseID, rv.ref) })
 			}
 		}
+		s.probed(s.o.Clock.Now())
+		if c, ok := s.takeProbe(s.o.Clock.Now()); ok {
+			// Not one of the workers: it holds a request slot only.
+			wg.Go(func() { s.doProbe(ctx, c) })
+		}
 		for _, j := range s.takeDue(s.workers - running) {
 			running++
 			wg.Go(func() { s.report(s.perform(ctx, j)) })
@@ -143,6 +148,14 @@ func (s *Store) earliest() time.Time {
 	}
 	s.plan()
 	var t time.Time
+	if s.probe.down {
+		// Nothing but the probe is sent while Vault is down.
+		if !s.probe.busy {
+			t = s.probe.next
+		}
+		s.sleepUntil = t
+		return t
+	}
 	for _, e := range s.entries {
 		if !e.busy && (t.IsZero() || e.next.Before(t)) {
 			t = e.next
@@ -174,6 +187,10 @@ func (s *Store) takeDue(n int) []job {
 	var due []*entry
 	for _, e := range s.entries {
 		if !e.busy && !e.next.After(now) {
+			if s.probe.down {
+				e.waiting = true // Vault is down: it waits for the probe
+				continue
+			}
 			due = append(due, e)
 		}
 	}
@@ -261,15 +278,16 @@ func (s *Store) apply(o outcome) (changed bool, revoke string) {
 				revoke = "" // its consumer may still use it (hold.go)
 			}
 		}
-		if e.errClass.Transient() {
-			s.vaultBack(e, now)
-		}
+		s.succeeded(e, now)
 		e.lastErr, e.errClass = nil, vaulterr.None
 		e.b, e.slow = nil, nil // backoffs start over at the next failure
 		// A token that came while this was in flight: bind the lease to
 		// its owner's death before planning, so the plan is before it.
 		s.bindOwner(e)
 		e.op, e.next = Next(e.timing, s.policy(e), s.o.Rand())
+		if e.dephase {
+			e.next, e.dephase = Dephase(now, e.next, s.o.Rand()), false
+		}
 		msg := "secret refreshed"
 		if o.j.op == OpRenew {
 			msg = "lease renewed"
@@ -295,28 +313,6 @@ func (s *Store) renewed(e *entry, o outcome, now time.Time) {
 	}
 }
 
-// recoverySpread is the window over which the secrets still waiting out
-// a backoff are retried once Vault answers again.
-const recoverySpread = 20 * time.Second
-
-// vaultBack is called when a secret that was failing transiently (Vault
-// down, sealed, overloaded) succeeds: Vault answers again. The other
-// secrets failing the same way may sit in a backoff of up to a minute,
-// holding credentials that may have expired meanwhile. Their retries are
-// pulled in to a random point of the next recoverySpread: soon, but
-// spread, so a fleet of agents coming back together does not hit Vault in
-// the same second. Called with s.mu held.
-func (s *Store) vaultBack(done *entry, now time.Time) {
-	for _, e := range s.entries {
-		if e == done || e.busy || !e.planned || !e.errClass.Transient() {
-			continue
-		}
-		if at := now.Add(time.Duration(s.o.Rand() * float64(recoverySpread))); e.next.After(at) {
-			e.next = at
-		}
-	}
-}
-
 // failed plans what follows a failed action. Called with s.mu held.
 //
 // A renewal that hung (ran out of its time), or that Vault refuses for
@@ -326,7 +322,9 @@ func (s *Store) vaultBack(done *entry, now time.Time) {
 // restart then keeps the lease instead of issuing a new one. A fetch is
 // retried within seconds after a transient failure and every few minutes
 // after a permanent one. With a dead token, the retry waits for the new
-// login (SetToken wakes it).
+// login (SetToken wakes it). When the failure shows Vault itself
+// unreachable, the retry waits for the health probe instead (probe.go):
+// one backoff per secret still, but no secret request while Vault is down.
 func (s *Store) failed(e *entry, o outcome, now time.Time) {
 	deadline := Deadline(e.timing)
 	ra, _ := vaulterr.RetryAfter(o.err)
@@ -344,6 +342,11 @@ func (s *Store) failed(e *entry, o outcome, now time.Time) {
 		log.Warn("proxied lease can no longer be renewed; releasing it")
 	case o.j.op == OpRenew && o.class.Transient() && !o.timedOut:
 		e.op, e.next = OpRenew, now.Add(RetryIn(e.b.Next(), ra, now, deadline))
+		if s.vaultDown(o, now) {
+			log.Warn("lease renewal failed; retrying when Vault answers again")
+			s.markDown(e, now)
+			return
+		}
 		log.Warn("lease renewal failed; retrying", "retry_in", e.next.Sub(now).Round(time.Millisecond))
 	case o.j.op == OpRenew && o.class != vaulterr.BadToken:
 		e.op, e.next = OpRefetch, now
@@ -353,6 +356,11 @@ func (s *Store) failed(e *entry, o outcome, now time.Time) {
 		log.Error("secret refresh failed; Vault refuses it, retrying slowly", "retry_in", e.next.Sub(now).Round(time.Second))
 	default:
 		e.op, e.next = OpRefetch, now.Add(RetryIn(e.b.Next(), ra, now, deadline))
+		if s.vaultDown(o, now) {
+			log.Warn("secret refresh failed; retrying when Vault answers again")
+			s.markDown(e, now)
+			return
+		}
 		log.Warn("secret refresh failed", "retry_in", e.next.Sub(now).Round(time.Millisecond))
 	}
 }

@@ -61,6 +61,9 @@ func (s *Store) Status() []Status {
 			Expires: Deadline(t), NextAction: e.op.String(), NextAt: e.next,
 		}
 		st.TokenBound = !t.OwnerDeath.IsZero() && st.Expires.Equal(t.OwnerDeath)
+		if e.waiting && s.probe.down {
+			st.NextAt = s.probe.next // it waits for Vault to answer again
+		}
 		if e.lastErr != nil {
 			st.LastError, st.ErrorClass = e.lastErr.Error(), e.errClass.String()
 		}

@@ -31,6 +31,8 @@ type entry struct {
 	next     time.Time
 	planned  bool // false until Run has planned the next action
 	busy     bool // an action is in flight
+	waiting  bool // waits for Vault to answer again (probe.go)
+	dephase  bool // planned by vaultBack: its next plan is dephased
 	b        *backoff.Backoff
 	slow     *backoff.Backoff // for permanent failures
 	lastErr  error
@@ -104,6 +106,7 @@ type Store struct {
 	guarded map[string]bool
 	holdSeq uint64
 	revokes []pendingRevoke
+	probe     probe // Vault's health while it is unreachable (probe.go)
 }
 
 // NewStore builds a store; it starts nothing.

@@ -25,6 +25,7 @@ import (
 //
 //	ROTOR_FLEET_ROTORS   rotor agents [200]
 //	ROTOR_FLEET_AGENTS   Vault Agents [40, fewer if memory is short]
+//	ROTOR_FLEET_VAULT_AGENT  0: no Vault Agent fleet (trial runs, a single rotor) [1]
 //	ROTOR_FLEET_WARMUP   start -> steady window [90s]
 //	ROTOR_FLEET_STEADY   steady window [300s]
 //	ROTOR_FLEET_OUTAGE   Vault stopped [60s]
@@ -59,8 +60,12 @@ func TestFleet(t *testing.T) {
 	// Vault Agent's fleet is sized after rotor's has stopped, from what
 	// memory is free then: each Vault Agent takes ~200 MB.
 	nAgent, why := vaultAgentCount(nAgent)
-	fmt.Printf("Vault Agent fleet: N = %d (%s)\n", nAgent, why)
-	runs = append(runs, runFleet(t, e, vaultAgent, nAgent, tl))
+	if os.Getenv("ROTOR_FLEET_VAULT_AGENT") == "0" {
+		why = "none (ROTOR_FLEET_VAULT_AGENT=0)"
+	} else {
+		fmt.Printf("Vault Agent fleet: N = %d (%s)\n", nAgent, why)
+		runs = append(runs, runFleet(t, e, vaultAgent, nAgent, tl))
+	}
 
 	reqs, err := readAuditFile(e.audit)
 	if err != nil {
