@@ -106,7 +106,7 @@ type Store struct {
 	guarded map[string]bool
 	holdSeq uint64
 	revokes []pendingRevoke
-	probe     probe // Vault's health while it is unreachable (probe.go)
+	probe   probe // Vault's health while it is unreachable (probe.go)
 }
 
 // NewStore builds a store; it starts nothing.
