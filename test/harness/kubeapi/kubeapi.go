@@ -229,7 +229,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		switch req.ContentType {
 		case "application/strategic-merge-patch+json", "application/merge-patch+json":
 		default:
-			status(w, http.StatusUnsupportedMediaType, "UnsupportedMediaType", fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json"))
+			status(w, http.StatusUnsupportedMediaType, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json")
 			return
 		}
 		var patch map[string]any
