@@ -93,6 +93,7 @@ func TestInvalidConfigs(t *testing.T) {
 	cases := []struct{ name, body, want string }{
 		{"wrong type", okAuth + `exit_after_auth = "yes please"`, "exit_after_auth must be true or false"},
 		{"unknown method", "auto_auth {\n method \"magic\" {}\n}", `method "magic" is not one of`},
+		{"exec command string", "env_template \"X\" {\n contents = \"x\"\n}\nexec {\n command = \"/bin/app --flag\"\n}", `cfg.hcl:5:12: Invalid type: exec: command must be a list of strings`},
 		{"missing role", "auto_auth {\n method \"kubernetes\" {\n config = {}\n}\n}", `"role" is required`},
 		{"two methods", `auto_auth {
   method "token_file" { config = { token_file_path = "/t" } }

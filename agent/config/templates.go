@@ -225,7 +225,9 @@ func (d *decoder) decodeExec(b *block, it *item) *Exec {
 	if a := b.one("command"); a == nil {
 		d.ds.errorf(it.pos, "Missing required argument", "exec: \"command\" is required.")
 	} else if d.command(a, w, "command", &e.Command) && e.Command.Shell != "" {
-		d.ds.warnf(a.vpos, "Not portable", "exec: a command string runs through /bin/sh -c in rotor; Vault Agent splits it on commas into arguments. Write a list to mean the same to both.")
+		// Vault Agent decodes exec's command into a list only: a string
+		// stops its loader ("unknown slice type"), so it stops rotor too.
+		d.ds.errorf(a.vpos, "Invalid type", "exec: command must be a list of strings, e.g. [\"/usr/bin/app\", \"--flag\"]: Vault Agent refuses a string here (unknown slice type), and so does rotor. For a shell, write [\"/bin/sh\", \"-c\", \"...\"].")
 	}
 	if a := b.one("restart_on_secret_changes"); a != nil && d.mapStr(a, w, "restart_on_secret_changes", &e.RestartOnSecretChanges) {
 		switch e.RestartOnSecretChanges {
