@@ -63,6 +63,51 @@ type autoAuth struct {
 	Sinks  []*sink `json:"sink,omitempty"`
 }
 
+// MarshalJSON writes the method as a list of one. In Vault Agent's JSON
+// (HCL 1), an auto_auth object whose members are all objects is read as
+// labelled blocks, so a lone "method": {...} (a config without a sink, as
+// the env wrapper's) is taken for a label, and Vault Agent and rotor both
+// refuse it ("one and only one method block is required").
+func (a autoAuth) MarshalJSON() ([]byte, error) {
+	type plain struct {
+		Method []*method `json:"method,omitempty"`
+		Sinks  []*sink   `json:"sink,omitempty"`
+	}
+	p := plain{Sinks: a.Sinks}
+	if a.Method != nil {
+		p.Method = []*method{a.Method}
+	}
+	return json.Marshal(p)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes, and a lone method object.
+func (a *autoAuth) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Method json.RawMessage `json:"method"`
+		Sinks  []*sink         `json:"sink"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	a.Sinks, a.Method = raw.Sinks, nil
+	if len(raw.Method) == 0 || string(raw.Method) == "null" {
+		return nil
+	}
+	if raw.Method[0] == '[' {
+		var ms []*method
+		if err := json.Unmarshal(raw.Method, &ms); err != nil {
+			return err
+		}
+		if len(ms) != 1 {
+			return fmt.Errorf("auto_auth: %d methods, want one", len(ms))
+		}
+		a.Method = ms[0]
+		return nil
+	}
+	a.Method = new(method)
+	return json.Unmarshal(raw.Method, a.Method)
+}
+
 type method struct {
 	Type       string            `json:"type"`
 	MountPath  string            `json:"mount_path,omitempty"`

@@ -239,7 +239,15 @@ func localize(t *testing.T, cfg, dir string, srv *vaulttest.Server, token string
 	walk(c)
 	v := c["vault"].(map[string]any)
 	v["address"], v["ca_cert"] = srv.Addr, srv.CACert
-	method := c["auto_auth"].(map[string]any)["method"].(map[string]any)
+	// vault-k8s writes the method as an object, rotor's injector as a list
+	// of one (see injector's autoAuth.MarshalJSON).
+	var method map[string]any
+	switch m := c["auto_auth"].(map[string]any)["method"].(type) {
+	case map[string]any:
+		method = m
+	case []any:
+		method = m[0].(map[string]any)
+	}
 	writeFile(t, method["config"].(map[string]any)["token_path"].(string), token)
 	if ls, ok := c["listener"].([]any); ok {
 		for _, l := range ls {
