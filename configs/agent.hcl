@@ -26,7 +26,7 @@ auto_auth {
   sink "file" {
     config = {
       path = "/run/rotor/token"
-      mode = "0640"
+      mode = 0640
     }
   }
 }

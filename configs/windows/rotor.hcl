@@ -35,7 +35,7 @@ auto_auth {
   sink "file" {
     config = {
       path = "C:\\rotor\\token"
-      mode = "0600"
+      mode = 0600
     }
   }
 }

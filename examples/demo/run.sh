@@ -77,7 +77,7 @@ auto_auth {
     }
   }
   sink "file" {
-    config = { path = "$work/token", mode = "0600" }
+    config = { path = "$work/token", mode = 0600 }
   }
 }
 
