@@ -65,9 +65,9 @@ lint: $(STATICCHECK) $(DEADCODE)
 		test -z "$$dead" || { echo "unreachable functions:"; echo "$$dead"; exit 1; }; \
 	done
 
-# What the tests need besides Go: PostgreSQL, MariaDB, nginx, curl, openssl,
-# python3. Installed when this user can (root or sudo -n); otherwise it
-# stops with the command to run. test/setup.sh --dry-run shows what it does.
+# What the tests need besides Go (test/setup.sh's header lists the Debian
+# packages and which test needs each). Installed when this user can (root
+# or sudo -n); otherwise it stops with the command to run. test/setup.sh --dry-run shows what it does.
 .PHONY: deps
 deps:
 	@./test/setup.sh

@@ -41,9 +41,13 @@ type RestartOptions struct {
 	Sleep func(context.Context, time.Duration) error
 }
 
-// restartState is the state file: keyed digests of each file's content
-// as last seen, for one rotor process. The key is random per state, so the
-// file holds nothing from which a low-entropy secret could be guessed.
+// restartState is the state file: for one rotor process, an HMAC-SHA256
+// of each file's content as last seen, keyed by the file's path. The HMAC
+// key is random per state and stored beside the digests, so it only keeps
+// the digests from matching those of another pod or a precomputed table:
+// whoever can read this file can still test guesses of a low-entropy
+// secret. What protects it is its mode (0600, in the sidecar's home), the
+// same protection as the rendered files it describes.
 type restartState struct {
 	Parent  string            `json:"parent"`
 	Key     string            `json:"key"`

@@ -6,7 +6,10 @@
 # python3 (the example scripts), make, a static busybox (the vault-k8s image's
 # layout test, cmd/rotor/vaultk8s_image_test.go), MariaDB (test/harness/mysqltest;
 # mariadb-server brings the client), slapd and ldap-utils (test/harness/ldaptest),
-# and MIT's KDC, krb5-kdc and krb5-admin-server (test/harness/krbtest). What is missing is installed
+# MIT's KDC, krb5-kdc and krb5-admin-server (test/harness/krbtest), and gcc
+# with libc6-dev (make test runs go test -race, which needs cgo: without a C
+# compiler Go turns cgo off and -race refuses to build; gcc only recommends
+# libc6-dev, which --no-install-recommends skips). What is missing is installed
 # with apt-get when this user can (root, or sudo without a password);
 # otherwise the script stops at once with the one command to run. The
 # test Vault is built by make's `vault` target.
@@ -108,7 +111,7 @@ check() {
 	missing=()
 	why=()
 	local pkg
-	for pkg in postgresql nginx curl openssl python3 make busybox-static mariadb-server slapd ldap-utils krb5-kdc krb5-admin-server; do
+	for pkg in postgresql nginx curl openssl python3 make busybox-static mariadb-server slapd ldap-utils krb5-kdc krb5-admin-server gcc libc6-dev; do
 		case "$pretend" in *" $pkg "*)
 			missing+=("$pkg")
 			why+=("  $pkg: (pretending it is missing: ROTOR_SETUP_PRETEND_MISSING)")
@@ -124,6 +127,8 @@ check() {
 		ldap-utils) find_bin ldapadd ldappasswd || why+=("  ldap-utils: no ldapadd and ldappasswd in /usr/bin or on PATH (test/harness/ldaptest)") ;;
 		krb5-kdc) find_sbin krb5kdc kdb5_util || why+=("  krb5-kdc: no krb5kdc and kdb5_util in /usr/sbin or on PATH (test/harness/krbtest)") ;;
 		krb5-admin-server) find_sbin kadmin.local || why+=("  krb5-admin-server: no kadmin.local in /usr/sbin or on PATH (test/harness/krbtest)") ;;
+		gcc) find_bin gcc || why+=("  gcc: not in /usr/bin or on PATH (go test -race needs cgo)") ;;
+		libc6-dev) [ -e /usr/include/stdlib.h ] || why+=("  libc6-dev: no /usr/include/stdlib.h (go test -race needs cgo)") ;;
 		*) find_command "$pkg" || why+=("  $pkg: not on PATH (the example scripts)") ;;
 		esac
 		if [ "${#why[@]}" -gt "${#missing[@]}" ]; then
@@ -139,7 +144,7 @@ fi
 
 check
 if [ "${#missing[@]}" -eq 0 ]; then
-	echo "test set-up: PostgreSQL, nginx, curl, openssl, python3, make, busybox, MariaDB, slapd, ldap-utils and the MIT KDC are installed"
+	echo "test set-up: PostgreSQL, nginx, curl, openssl, python3, make, busybox, MariaDB, slapd, ldap-utils, the MIT KDC, gcc and libc6-dev are installed"
 	exit 0
 fi
 
