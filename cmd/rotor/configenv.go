@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // configDirEnv names the directory -config-env writes to (default: the
@@ -27,6 +28,11 @@ func configFromEnv(names []string) (files []string, dir string, err error) {
 		return nil, "", err
 	}
 	for _, name := range names {
+		if name == "" || strings.ContainsAny(name, `/\`) {
+			// The name becomes a file name in dir: never a path out of it.
+			os.RemoveAll(dir)
+			return nil, "", fmt.Errorf("-config-env %q: not an environment variable name", name)
+		}
 		v, ok := os.LookupEnv(name)
 		if !ok || v == "" {
 			os.RemoveAll(dir)

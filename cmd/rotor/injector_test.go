@@ -57,4 +57,7 @@ func TestConfigFromEnv(t *testing.T) {
 	if _, _, err := configFromEnv([]string{"ROTOR_TEST_UNSET_VARIABLE"}); err == nil || !strings.Contains(err.Error(), "not set") {
 		t.Errorf("unset variable: %v", err)
 	}
+	if _, _, err := configFromEnv([]string{"../ROTOR_TEST_HCL"}); err == nil || !strings.Contains(err.Error(), "not an environment variable name") {
+		t.Errorf("a name with a path separator: %v", err)
+	}
 }
