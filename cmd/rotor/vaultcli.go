@@ -15,6 +15,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -123,7 +124,7 @@ func parseVaultRun(name string, args []string, stderr io.Writer) (r *vaultRun, c
 	level := fs.String("log-level", "", "trace, debug, info, warn or error (default $VAULT_LOG_LEVEL, then the config's log_level)")
 	format := fs.String("log-format", "", "standard or json (default $VAULT_LOG_FORMAT, then standard)")
 	fs.BoolVar(&r.exitAfterAuth, "exit-after-auth", false, "render once and exit, as exit_after_auth = true")
-	if err := fs.Parse(args); err != nil {
+	if err := parseQuiet(fs, args, stderr); err != nil {
 		if err == flag.ErrHelp {
 			return nil, exitOK, false
 		}
@@ -277,4 +278,25 @@ func vaultRunAgent(ctx context.Context, name string, args []string, stderr io.Wr
 		return exitFailed
 	}
 	return runAgent(ctx, cfg, lg, load, nil)
+}
+
+// quotedValue is a value the flag package quotes in its errors.
+var quotedValue = regexp.MustCompile(`"[^"]*"`)
+
+// parseQuiet parses fs like fs.Parse, but its error names the flag and
+// never the value: under the vault name a mistyped flag may carry a token
+// (-self=hvs....). The usage is printed on -help as usual.
+func parseQuiet(fs *flag.FlagSet, args []string, stderr io.Writer) error {
+	out := fs.Output()
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.Usage()
+	case err != nil:
+		fmt.Fprintf(stderr, "%s: %s\n", fs.Name(), quotedValue.ReplaceAllString(err.Error(), "(value not shown)"))
+		fs.Usage()
+	}
+	return err
 }

@@ -64,6 +64,8 @@ func TestVaultNameRefusesOtherCommands(t *testing.T) {
 		{args: []string{"login", "hvs.NOTTOBEPRINTED0123"}, want: `"vault login" is not available here`, avoid: "NOTTOBEPRINTED", realCLI: true},
 		{args: []string{"write", "auth/approle/login", "secret_id=NOTTOBEPRINTED"}, want: `"vault write" is not available here`, avoid: "NOTTOBEPRINTED", realCLI: true},
 		{args: []string{"token", "revoke", "hvs.NOTTOBEPRINTED0123"}, want: `only "vault token revoke -self"`, avoid: "NOTTOBEPRINTED", realCLI: true},
+		{args: []string{"token", "revoke", "-self=hvs.NOTTOBEPRINTED0123"}, want: "invalid boolean value (value not shown) for -self", avoid: "NOTTOBEPRINTED"},
+		{args: []string{"agent", "-exit-after-auth=NOTTOBEPRINTED", "-config=/x.hcl"}, want: "for -exit-after-auth", avoid: "NOTTOBEPRINTED"},
 		{args: []string{"token", "lookup"}, want: `"vault token lookup" is not available here`, realCLI: true},
 		{args: []string{"agent", "-config=/x.hcl", "-address=https://vault:8200"}, want: "flag provided but not defined: -address", realCLI: true},
 		{args: []string{"agent"}, want: "at least one config path must be specified with -config"},

@@ -87,7 +87,7 @@ func vaultTokenRevoke(args []string, stdout, stderr io.Writer) int {
 	}
 	self := fs.Bool("self", false, "revoke the token in use (VAULT_TOKEN, else ~/.vault-token)")
 	conn := vaultConnFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseQuiet(fs, args, stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
