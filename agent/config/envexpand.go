@@ -211,6 +211,7 @@ func redact(ds *diags, done []expansion) {
 			d.Detail = strings.ReplaceAll(d.Detail, x.value, x.ref)
 			// A message may quote the value (%q): its escaped form too.
 			if q := strconv.Quote(x.value); q[1:len(q)-1] != x.value {
+				d.Summary = strings.ReplaceAll(d.Summary, q[1:len(q)-1], x.ref)
 				d.Detail = strings.ReplaceAll(d.Detail, q[1:len(q)-1], x.ref)
 			}
 		}
