@@ -108,9 +108,13 @@ func SidecarForServer(ctx context.Context, c InCluster) (string, string, error) 
 		return "", "", err
 	}
 	if c.TokenFile != "" {
-		if tok, err := os.ReadFile(c.TokenFile); err == nil {
-			req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+		tok, err := os.ReadFile(c.TokenFile)
+		if err != nil {
+			// Said here: without it the API server's 401 would be
+			// unexplained.
+			return "", "", fmt.Errorf("service account token: %w", err)
 		}
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
 	}
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
 	resp, err := client.Do(req)
