@@ -156,6 +156,11 @@ func preflightAuth(s *settings, o PreflightOptions, log *slog.Logger) (auth.Opti
 		c.RemoveJWTAfterReading = false
 		m.JWT = &c
 	}
+	if l := m.LDAP; l != nil {
+		c := *l
+		c.RemovePasswordAfterReading = false // the agent's own login needs the file
+		m.LDAP = &c
+	}
 	if a := m.AWS; a != nil && a.Type == "ec2" && a.Nonce == "" {
 		return ao, "", errors.New("auto_auth: an aws ec2 login without a nonce in the configuration registers a new nonce, and the agent's own login would then be refused: give -token instead")
 	}
