@@ -107,3 +107,59 @@ func TestHeldLeaseAtMaxTTLIsNotRevoked(t *testing.T) {
 		}
 	})
 }
+
+// A held lease whose renewal hangs (a slow Vault, a database that does
+// not answer) is kept and renewed again once Vault answers: its consumer
+// may still be using it. Before, the timed-out renewal released it.
+func TestHeldLeaseOutlivesAHangingRenewal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fv := newMemVault()
+		fv.role("app", 60*time.Second, 0, true)
+		r := startStore(t, fv, Options{})
+		defer r.stop(t)
+		ref := creds("app")
+		r.fetch(t, ref)
+		old := r.value(t, ref).LeaseID
+		r.Guard([]string{ref.Key()})
+		r.Rotate(nil)
+		synctest.Wait()
+		hang := make(chan struct{})
+		fv.fault(old, &fault{hang: hang})
+		sleep(50 * time.Second) // the held lease's renewal (at ~40s) hangs and times out
+		if len(r.Held()) != 1 {
+			t.Fatalf("a held lease whose renewal hung was let go: Held() = %+v", r.Held())
+		}
+		fv.fault(old, nil)
+		close(hang)
+		sleep(100 * time.Second)
+		if l := fv.lease(old); l.revoked || l.lapsed || !time.Now().Before(l.expires) {
+			t.Fatalf("held lease not kept alive after the hang: %+v", l)
+		}
+		if len(r.Held()) != 1 {
+			t.Fatalf("Held() = %+v", r.Held())
+		}
+	})
+}
+
+// revoke_on_shutdown: a lease held because rotor rotate replaced it goes
+// with the others when rotor stops, even if its secret is not asked for.
+func TestRevokeAtShutdownTakesTheHeldLease(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fv := newMemVault()
+		fv.role("app", 60*time.Second, 0, true)
+		r := startStore(t, fv, Options{})
+		ref := creds("app")
+		r.fetch(t, ref)
+		old := r.value(t, ref).LeaseID
+		r.Guard([]string{ref.Key()})
+		r.Rotate(nil)
+		synctest.Wait()
+		r.stop(t)
+		if _, err := r.Revoke(t.Context(), func(string) bool { return false }); err != nil {
+			t.Fatal(err)
+		}
+		if !fv.lease(old).revoked {
+			t.Fatal("the lease rotor rotate replaced outlived rotor")
+		}
+	})
+}

@@ -19,7 +19,15 @@ func (s *Store) Revoke(ctx context.Context, want func(key string) bool) (int, er
 	tok := s.tok
 	var keys []string
 	for k, e := range s.entries {
-		if e.leaseID != "" && e.tracked == nil && want(k) {
+		switch {
+		case e.leaseID == "":
+		case e.held != nil:
+			// A superseded lease held for its consumer goes with its
+			// secret, and one a forced rotation replaced goes anyway.
+			if e.held.revoke || want(e.held.key) {
+				keys = append(keys, k)
+			}
+		case e.tracked == nil && want(k):
 			keys = append(keys, k)
 		}
 	}
@@ -29,6 +37,12 @@ func (s *Store) Revoke(ctx context.Context, want func(key string) bool) (int, er
 	for i, k := range keys {
 		leases[i], refs[i] = s.entries[k].leaseID, s.entries[k].ref
 	}
+	// Revocations a released hold queued that Run did not send before it
+	// returned.
+	for _, rv := range s.revokes {
+		keys, leases, refs = append(keys, ""), append(leases, rv.leaseID), append(refs, rv.ref)
+	}
+	s.revokes = nil
 	s.mu.Unlock()
 	if tok == nil {
 		return 0, nil

@@ -335,6 +335,11 @@ func (s *Store) failed(e *entry, o outcome, now time.Time) {
 		e.b, e.slow = newBackoff(s.o.Rand), newSlowBackoff(s.o.Rand)
 	}
 	switch {
+	case e.held != nil && now.Before(deadline) && (o.class.Transient() || o.timedOut):
+		// A held lease is kept until it ends (its consumer may still use
+		// it): a renewal that failed or hung is tried again, never given up.
+		e.op, e.next = OpRenew, now.Add(RetryIn(e.b.Next(), ra, now, deadline))
+		log.Warn("held lease renewal failed; retrying", "retry_in", e.next.Sub(now).Round(time.Millisecond))
 	case e.tracked != nil && !(o.class.Transient() && !o.timedOut && now.Before(deadline)):
 		// A proxied lease cannot be fetched again: it is released and
 		// the proxy evicts it (takeEnded, at once).

@@ -101,9 +101,10 @@ func (s *Store) ended(now time.Time) []func() {
 		if e.tracked == nil || e.busy || !e.planned || e.op == OpRenew || e.next.After(now) {
 			continue
 		}
-		if end := Deadline(e.timing); e.held != nil && e.lastErr == nil && now.Before(end) {
-			// It cannot be renewed (further), but it lives on: held,
-			// never revoked, until it ends.
+		if end := Deadline(e.timing); e.held != nil && now.Before(end) {
+			// It cannot be renewed (further), or Vault refuses to renew
+			// it, but it lives on: held, never revoked, until it ends (or
+			// Release revokes it, for a forced rotation).
 			e.next = end
 			continue
 		}
