@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
+	"github.com/rotorproject/rotor/internal/atomicfile"
 )
 
 // gcpMethod logs in with Vault's gcp auth method, as Vault Agent's gcp
@@ -215,7 +216,9 @@ func (m *gcpMethod) findCredentials() (gcpCreds, error) {
 	default:
 		if home := m.env.get("HOME"); home != "" {
 			p := filepath.Join(home, ".gcp", "credentials")
-			if b, err := os.ReadFile(p); err == nil {
+			// Bounded and never blocking, as every credential file; an
+			// unreadable one is skipped, as Vault's gcputil skips it.
+			if b, err := atomicfile.ReadRegular(p, maxCredentialBytes); err == nil {
 				found = &candidate{p, string(b)}
 			}
 		}

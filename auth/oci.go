@@ -53,7 +53,7 @@ func newOCI(mount string, o OCIOptions) (Method, error) {
 }
 
 func (m *oci) Login(ctx context.Context, c *api.Client) (*api.Secret, error) {
-	h, err := m.signedHeaders(c.Address())
+	h, err := m.signedHeaders(ctx, c.Address())
 	if err != nil {
 		return nil, fmt.Errorf("%w: oci login: %v", ErrCredentials, err)
 	}
@@ -67,7 +67,7 @@ const ociSignedHeaders = "date (request-target) host"
 // signedHeaders returns the headers of the signed login request, as Vault
 // Agent sends them: Date, Authorization, and two that Vault reads back,
 // Host and "(request-target)".
-func (m *oci) signedHeaders(vaultAddr string) (http.Header, error) {
+func (m *oci) signedHeaders(ctx context.Context, vaultAddr string) (http.Header, error) {
 	reqPath := "/v1/" + m.mount + "/login/" + m.cfg.Role
 	u, err := url.Parse(vaultAddr + reqPath)
 	if err != nil {
@@ -80,6 +80,10 @@ func (m *oci) signedHeaders(vaultAddr string) (http.Header, error) {
 	keyID, err := m.creds.keyID()
 	if err != nil {
 		return nil, err
+	}
+	if tok, ok := strings.CutPrefix(keyID, "ST$"); ok {
+		// A session token is a bearer credential, sent in the keyId.
+		noteCredential(ctx, tok)
 	}
 	date := m.now().UTC().Format(http.TimeFormat)
 	sig, err := ociSign(key, date, "get "+u.RequestURI(), u.Host)

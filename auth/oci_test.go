@@ -9,14 +9,19 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rotorproject/rotor/internal/redact"
+	"github.com/rotorproject/rotor/internal/vaultclient"
 )
 
 // ociFixture is an API key and the two ways to name it: a config file
@@ -156,7 +161,7 @@ func TestOCIErrors(t *testing.T) {
 	m, _ := newOCI("auth/oci", OCIOptions{Type: "apikey", Role: "r"})
 	om := m.(*oci)
 	om.creds = ociCreds{env: envFunc(nil), home: func() string { return t.TempDir() }}
-	_, err := om.signedHeaders("http://127.0.0.1:8200")
+	_, err := om.signedHeaders(t.Context(), "http://127.0.0.1:8200")
 	if err == nil || !containsAll(err.Error(), "OCI_private_key_path is not set", ".oci/config", ".oraclebmc/config") {
 		t.Fatalf("got %v", err)
 	}
@@ -164,5 +169,43 @@ func TestOCIErrors(t *testing.T) {
 		if _, err := newOCI("auth/oci", OCIOptions{Type: typ, Role: "r"}); err == nil {
 			t.Fatalf("type %q accepted", typ)
 		}
+	}
+}
+
+// A session token (security_token_file), sent in the keyId, is a login
+// credential: hidden from the error even when Vault's answer quotes the
+// request, and in Credentials.
+func TestOCISessionTokenIsRedacted(t *testing.T) {
+	dir := t.TempDir()
+	f := newOCIFixture(t, false)
+	const tok = "oci-session-token-0123456789-abcdef-SECRET"
+	cfg := writeTestFile(t, dir, "config", fmt.Sprintf("[DEFAULT]\ntenancy = t\nfingerprint = f\nsecurity_token_file = %s\nkey_file = %s\n",
+		writeTestFile(t, dir, "token", tok), f.keyFile))
+	m, err := newOCI("auth/oci", OCIOptions{Type: "apikey", Role: "r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.(*oci).creds = ociCreds{env: envFunc([]string{"OCI_CONFIG_FILE=" + cfg}), home: func() string { return filepath.Join(dir, "home") }}
+	addr := echoVault(t)
+	c, err := vaultclient.New(vaultclient.Config{Address: addr}, vaultclient.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &lockedBuf{}
+	l := NewLifecycle(Options{Client: c, Method: m, MinBackoff: time.Hour, MaxBackoff: time.Hour, ExitOnErr: true,
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	err = l.Run(t.Context())
+	if err == nil {
+		t.Fatal("the login did not fail")
+	}
+	text := logs.String() + err.Error()
+	if !strings.Contains(text, "bad request") || !strings.Contains(text, "ST$") {
+		t.Fatalf("Vault's answer quoting the request is not shown: %s", text)
+	}
+	if strings.Contains(text, tok[:redact.Window]) {
+		t.Fatalf("the session token shows: %s", text)
+	}
+	if !slices.Contains(slices.Collect(l.Credentials()), tok) {
+		t.Error("Credentials() lacks the session token")
 	}
 }
