@@ -32,8 +32,12 @@ func CredentialEnv(methodType string) []string {
 
 // credentialFields are the login request fields that hold a credential:
 // their values are hidden from every log line and error (see
-// Lifecycle.Credentials). A role name or a mount is no secret.
-var credentialFields = []string{"role_id", "secret_id", "jwt", "password", "token", "nonce"}
+// Lifecycle.Credentials). A role name or a mount is no secret. The
+// base64 signed requests (aws iam, alicloud) carry a session token in
+// encoded form, which noting the raw token cannot hide: the whole field
+// is noted.
+var credentialFields = []string{"role_id", "secret_id", "jwt", "password", "token", "nonce",
+	"iam_request_headers", "identity_request_url", "identity_request_headers"}
 
 // maxCredentials is how many distinct credential values a lifecycle
 // remembers: the current ones and a few it used before (a rotated

@@ -309,6 +309,7 @@ func (m *gcpMethod) accessToken(ctx context.Context, cr gcpCreds) (string, error
 	if err != nil {
 		return "", err
 	}
+	noteCredential(ctx, assertion) // a bearer credential for an hour
 	form := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {assertion}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cr.tokenURL, strings.NewReader(form.Encode()))
 	if err != nil {
