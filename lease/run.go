@@ -329,6 +329,9 @@ func (s *Store) failed(e *entry, o outcome, now time.Time) {
 	deadline := Deadline(e.timing)
 	ra, _ := vaulterr.RetryAfter(o.err)
 	log := s.o.Logger.With("secret", e.ref.String(), "error", o.err, "error_class", o.class.String())
+	// The dephase mark is for the plan after a recovery fetch that worked;
+	// a failed one must not leave it for a later, unrelated success.
+	e.dephase = false
 	if e.b == nil {
 		// Made at the first failure: most secrets never fail, and 10,000
 		// cached leases should not carry 20,000 idle backoffs.

@@ -226,7 +226,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	// Commands started by this runner end (killed on cancel) before Run
 	// returns: the runner owns their goroutines.
 	defer r.cmdWG.Wait()
-	if r.guarded == nil && !r.o.Once && !slices.ContainsFunc(r.groups, func(g *group) bool { return g.confirm != nil }) {
+	if r.store != nil && r.guarded == nil && !r.o.Once && !slices.ContainsFunc(r.groups, func(g *group) bool { return g.confirm != nil }) {
 		// No consumer to confirm (any more, after a reload): leases a
 		// previous runner held are let go.
 		r.store.Guard(nil)
