@@ -14,9 +14,10 @@ import (
 // The health probe. When a request finds Vault unreachable (no answer,
 // or 502/503/504: down, restarting, sealed, no active node), the store
 // stops sending secret requests and asks sys/health every probeInterval
-// instead, at a phase of its own drawn when the outage starts. Secrets
-// that come due or fail meanwhile wait for it (entry.waiting); the first
-// answer saying Vault serves again ends the outage (vaultBack).
+// instead, at a phase of its own drawn when the outage starts, and
+// again before a waiting secret ends (LastChance). Secrets that come due
+// or fail meanwhile wait for it (entry.waiting); the first answer saying
+// Vault serves again ends the outage (vaultBack).
 //
 // sys/health needs no token, reads no storage and writes no audit
 // entry. At one probe per 6 s, 10,000 agents send ~1,700 per second to a
@@ -87,6 +88,7 @@ func (s *Store) markDown(e *entry, now time.Time) {
 	e.waiting = true
 	p := &s.probe
 	if p.down {
+		p.next = LastChance(now, Deadline(e.timing), p.next)
 		return
 	}
 	p.down = true
@@ -100,8 +102,27 @@ func (s *Store) markDown(e *entry, now time.Time) {
 		// sent every secret every probeInterval.
 		wait = p.b.Next()
 	}
-	p.next = now.Add(wait)
-	s.o.Logger.Warn("Vault is unreachable; secrets wait for it to answer again", "probe_in", wait.Round(time.Millisecond))
+	p.next = LastChance(now, Deadline(e.timing), now.Add(wait))
+	s.o.Logger.Warn("Vault is unreachable; secrets wait for it to answer again", "probe_in", p.next.Sub(now).Round(time.Millisecond))
+}
+
+// LastChance is when the next probe comes, given next, the probe's own
+// schedule, so that a secret ending at deadline still has a chance to be
+// renewed (or replaced) before it ends: no later than half the time it
+// has left, as a secret's own retries are (RetryIn), never under
+// minRetry. A Vault back 2 s before a lease ends then renews it instead of
+// issuing a new one. Each secret costs at most a handful of extra probes,
+// in its last probeInterval only; one that has ended adds none. It is
+// pure; a zero deadline (a static secret) changes nothing.
+func LastChance(now, deadline, next time.Time) time.Time {
+	left := deadline.Sub(now)
+	if deadline.IsZero() || left <= 0 {
+		return next
+	}
+	if by := now.Add(max(left/2, minRetry)); by.Before(next) && by.Before(deadline) {
+		return by
+	}
+	return next
 }
 
 // takeProbe reports whether a probe is due, and marks it in flight.
@@ -165,6 +186,11 @@ func (s *Store) probed(now time.Time) bool {
 	default:
 		for !p.next.After(now) {
 			p.next = p.next.Add(probeInterval)
+		}
+		for _, e := range s.entries {
+			if e.waiting {
+				p.next = LastChance(now, Deadline(e.timing), p.next)
+			}
 		}
 	}
 	return true

@@ -1,6 +1,7 @@
 package lease
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -114,8 +115,10 @@ func TestOutageWaitsForTheProbe(t *testing.T) {
 			}
 		}
 		// Each secret fails once (twice at most, if it had succeeded just
-		// before) and then waits; the probe asks every probeInterval.
-		if others > 8 || probes < 8 || probes > 11 {
+		// before) and then waits; the probe asks every probeInterval, and
+		// a few times more in the short lease's last probeInterval
+		// (LastChance halves the time left down to minRetry: 4 at most).
+		if others > 8 || probes < 8 || probes > 15 {
 			t.Fatalf("during a 60 s outage: %d secret requests, %d probes", others, probes)
 		}
 		// Its renewal came due during the outage: it waits for the probe
@@ -175,4 +178,62 @@ func TestDephaseDrawsFromTheSecondHalf(t *testing.T) {
 	if past := now.Add(-time.Second); !Dephase(now, past, 0.5).Equal(past) {
 		t.Error("an action already due moved")
 	}
+}
+
+func TestLastChanceProbesBeforeALeaseEnds(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) time.Time { return now.Add(d) }
+	for _, c := range []struct {
+		name           string
+		deadline, next time.Time
+		want           time.Time
+	}{
+		{"static secret", time.Time{}, at(6 * time.Second), at(6 * time.Second)},
+		{"ends after the probe", at(20 * time.Second), at(6 * time.Second), at(6 * time.Second)},
+		{"ends before the probe", at(4 * time.Second), at(6 * time.Second), at(2 * time.Second)},
+		{"ends soon", at(800 * time.Millisecond), at(6 * time.Second), at(minRetry)},
+		{"ends within minRetry", at(300 * time.Millisecond), at(6 * time.Second), at(6 * time.Second)},
+		{"ended", at(-time.Second), at(6 * time.Second), at(6 * time.Second)},
+	} {
+		if got := LastChance(now, c.deadline, c.next); !got.Equal(c.want) {
+			t.Errorf("%s: LastChance = %v, want %v", c.name, got.Sub(now), c.want.Sub(now))
+		}
+	}
+}
+
+// A lease whose renewal failed because Vault was down is renewed, not
+// replaced, when Vault comes back shortly before the lease ends, even
+// between two of the probe's regular asks: the probe comes again before
+// the lease ends (LastChance).
+func TestALeaseIsRenewedWhenVaultIsBackJustBeforeItEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fv := newMemVault()
+		fv.role("app", 30*time.Second, 0, true)
+		r := startStore(t, fv, Options{Rand: func() float64 { return 0.5 }})
+		defer r.stop(t)
+		ref := creds("app")
+		start := time.Now()
+		r.fetch(t, ref)
+		fv.fault("", &fault{refuse: true})
+		// The renewal (at 2/3 of the lease, less jitter) fails and the
+		// secret waits for the probe; Vault is back 2 s before the lease
+		// ends, after the probe's last regular ask before the end.
+		sleep(28 * time.Second)
+		fv.fault("", nil)
+		sleep(10 * time.Second)
+		var renewed bool
+		for _, q := range fv.requests("PUT sys/leases/renew") {
+			if q.at.Sub(start) >= 28*time.Second && q.at.Sub(start) < 30*time.Second {
+				renewed = true
+			}
+		}
+		if n := len(fv.requests("GET database/creds/app")); n != 1 || !renewed {
+			var log []string
+			for _, q := range fv.requests("") {
+				log = append(log, fmt.Sprintf("%v %s %s", q.at.Sub(start), q.method, q.path))
+			}
+			t.Fatalf("Vault back 2 s before the lease ends: %d fetches, renewed before the end: %v; want the lease renewed, not replaced\n%s",
+				n, renewed, strings.Join(log, "\n"))
+		}
+	})
 }
