@@ -117,3 +117,43 @@ func TestLoginCredentialsAreRedacted(t *testing.T) {
 		}
 	}
 }
+
+// A login that fails on the machine's own identity (here, a secret_id
+// file that does not exist) is logged as credentials_unavailable, not as
+// Vault being unavailable; one Vault refuses keeps Vault's class.
+func TestLoginFailureClass(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "role_id"), []byte("role"), 0o600)
+	os.WriteFile(filepath.Join(dir, "secret_id"), []byte("secret"), 0o600)
+	addr := echoVault(t) // answers every login 400
+	for _, c := range []struct {
+		secretID, want string
+	}{
+		{filepath.Join(dir, "missing"), "error_class=credentials_unavailable"},
+		{filepath.Join(dir, "secret_id"), "error_class=invalid_request"},
+	} {
+		m, err := NewMethod(MethodOptions{Type: "approle", MountPath: "auth/approle", AppRole: &AppRoleOptions{
+			RoleIDFilePath: filepath.Join(dir, "role_id"), SecretIDFilePath: c.secretID}}, vaultclient.Config{Address: addr}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cl, err := vaultclient.New(vaultclient.Config{Address: addr}, vaultclient.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs := &lockedBuf{}
+		l := NewLifecycle(Options{Client: cl, Method: m, MinBackoff: time.Hour, MaxBackoff: time.Hour,
+			Logger: slog.New(slog.NewTextHandler(logs, nil))})
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		done := make(chan error, 1)
+		go func() { done <- l.Run(ctx) }()
+		for !strings.Contains(logs.String(), "login failed") && ctx.Err() == nil {
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+		<-done
+		if !strings.Contains(logs.String(), c.want) {
+			t.Errorf("secret_id_file_path %s: want %s in the log:\n%s", filepath.Base(c.secretID), c.want, logs.String())
+		}
+	}
+}

@@ -188,7 +188,7 @@ func (l *Lifecycle) Run(ctx context.Context) error {
 				return nil
 			}
 			l.o.Observe("login", "failure")
-			class := vaulterr.Classify(err)
+			class := loginClass(err)
 			// A TLS setting that does not fit the server fails the same
 			// way every time: say so at start instead of retrying
 			// forever. Once rotor has worked, the same error means the

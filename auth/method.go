@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/hashicorp/vault/api"
 	"github.com/rotorproject/rotor/internal/atomicfile"
 	"github.com/rotorproject/rotor/internal/vaultclient"
+	"github.com/rotorproject/rotor/internal/vaulterr"
 )
 
 // Method turns local credentials into a Vault token.
@@ -68,6 +70,22 @@ func NewMethod(m MethodOptions, v vaultclient.Config, log *slog.Logger) (Method,
 // credentials (missing or unreadable file, empty value), as opposed to
 // Vault being unreachable.
 var ErrCredentials = errors.New("credentials")
+
+// loginClass is a failed login's class: credentials_unavailable when it
+// failed on the machine's own identity (ErrCredentials) and not on a
+// request to Vault (an AppRole unwrap that Vault answered, or that could
+// not reach it, keeps Vault's class), else vaulterr.Classify's. A
+// metadata service or KDC that does not answer is not Vault being
+// unavailable.
+func loginClass(err error) vaulterr.Class {
+	c := vaulterr.Classify(err)
+	var re *api.ResponseError
+	var ne net.Error
+	if c == vaulterr.Unavailable && errors.Is(err, ErrCredentials) && !errors.As(err, &re) && !errors.As(err, &ne) {
+		return vaulterr.Credentials
+	}
+	return c
+}
 
 // maxCredentialBytes bounds a credential file read at each login. A
 // role_id, secret_id or token is under 100 bytes, a JWT or service-account

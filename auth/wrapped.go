@@ -46,12 +46,13 @@ func (l *Lifecycle) runWrapped(ctx context.Context) error {
 				return nil
 			}
 			l.o.Observe("login", "failure")
+			class := loginClass(err)
 			err = l.cred.redact(err)
 			if l.o.ExitOnErr {
 				return fmt.Errorf("auto_auth: %w", err)
 			}
 			d := b.Next()
-			log.Warn("login failed", "error", err, "error_class", vaulterr.Classify(err).String(), "retry_in", d.Round(time.Millisecond))
+			log.Warn("login failed", "error", err, "error_class", class.String(), "retry_in", d.Round(time.Millisecond))
 			if clock.Sleep(ctx, l.o.Clock, d) != nil {
 				return nil
 			}

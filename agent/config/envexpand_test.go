@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -65,6 +66,26 @@ func TestConfigEnvExpansion(t *testing.T) {
 	}
 	if got := cfg.AutoAuth.Sinks[0].Path; got != "$${env:LITERAL}" {
 		t.Fatalf("literal changed without expansion: %s", got)
+	}
+}
+
+// A value of ROTOR_EXPAND_ENV that is neither on nor off is refused,
+// naming the variable: a typo must not silently leave ${env:...} in.
+func TestExpandEnvVariableValues(t *testing.T) {
+	p := write(t, t.TempDir(), "c.hcl", strings.Replace(envBody, `"${env:ADDR}"`, `"http://127.0.0.1:8200"`, 1))
+	for v, want := range map[string]string{"ture": "error", "2": "error", "off": "literal", "0": "literal", "": "literal", "YES": "expanded"} {
+		cfg, err := Load([]string{p}, env(map[string]string{ExpandEnvVar: v, "ROLE_DIR": "/run/role", "APP": "web"}))
+		switch {
+		case want == "error":
+			if err == nil || !strings.Contains(err.Error(), ExpandEnvVar) || !strings.Contains(err.Error(), strconv.Quote(v)) {
+				t.Errorf("%s=%q: err %v, want an error naming the variable and its value", ExpandEnvVar, v, err)
+			}
+		case err != nil:
+			t.Errorf("%s=%q: %v", ExpandEnvVar, v, err)
+		case want == "literal" && cfg.AutoAuth.Method.AppRole.RoleIDFilePath != "${env:ROLE_DIR}/role_id",
+			want == "expanded" && cfg.AutoAuth.Method.AppRole.RoleIDFilePath != "/run/role/role_id":
+			t.Errorf("%s=%q: role_id path %s, want it %s", ExpandEnvVar, v, cfg.AutoAuth.Method.AppRole.RoleIDFilePath, want)
+		}
 	}
 }
 

@@ -34,6 +34,11 @@ func Load(paths []string, env Env, opts ...Option) (*Config, error) {
 	var parts []*part
 	var expanded []expansion
 	allEnv := o.expandEnv || truthy(env(ExpandEnvVar))
+	if v, set := env(ExpandEnvVar); set && !allEnv && !falsy(v) {
+		// A typo must not leave ${env:...} literal in, say, an address.
+		ds.errorf(Pos{Filename: "$" + ExpandEnvVar}, "Invalid environment variable",
+			"%s=%q is neither on (1, true, yes, on) nor off (0, false, no, off, empty).", ExpandEnvVar, v)
+	}
 	strict := o.strict
 	for _, name := range files {
 		b, ok := readFile(name, &ds)
@@ -77,6 +82,15 @@ func Load(paths []string, env Env, opts ...Option) (*Config, error) {
 }
 
 // truthy reads an on/off environment variable: 1, true, yes or on.
+// falsy reports whether v turns a switch off: empty, 0, false, no, off.
+func falsy(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", "0", "false", "no", "off":
+		return true
+	}
+	return false
+}
+
 func truthy(v string, set bool) bool {
 	switch strings.ToLower(strings.TrimSpace(v)) {
 	case "1", "true", "yes", "on":

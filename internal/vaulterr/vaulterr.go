@@ -61,6 +61,11 @@ const (
 	// NoToken: rotor holds no Vault token yet; the request waits for the
 	// first login.
 	NoToken
+	// Credentials: a login failed before it reached Vault, because rotor
+	// could not read the machine's own identity: a credential file, a
+	// cloud metadata service or token endpoint, a KDC. Not Vault's
+	// failure; the login backoff retries it.
+	Credentials
 	// Canceled: the caller's own context was cancelled (shutdown). Not a
 	// Vault failure; do nothing.
 	Canceled
@@ -77,6 +82,7 @@ var names = [...]string{
 	TooLarge:       "too_large",
 	Config:         "config",
 	NoToken:        "not_authenticated",
+	Credentials:    "credentials_unavailable",
 	Canceled:       "canceled",
 }
 

@@ -93,7 +93,7 @@ func TestClassify(t *testing.T) {
 func TestClassNames(t *testing.T) {
 	want := map[Class]string{None: "none", Unavailable: "vault_unavailable", RateLimited: "rate_limited",
 		Denied: "vault_denied", BadToken: "bad_token", NotFound: "secret_not_found", InvalidRequest: "invalid_request",
-		TooLarge: "too_large", Config: "config", NoToken: "not_authenticated", Canceled: "canceled"}
+		TooLarge: "too_large", Config: "config", NoToken: "not_authenticated", Credentials: "credentials_unavailable", Canceled: "canceled"}
 	for c := None; c <= Canceled; c++ {
 		if c.String() != want[c] {
 			t.Errorf("class %d is %q, want %q", c, c, want[c])
