@@ -80,6 +80,13 @@ func TestRestartNeverOnFirstRender(t *testing.T) {
 	if n := len(l.api.Requests()); n != 0 {
 		t.Fatalf("the first render called the API server %d times", n)
 	}
+	// The state holds the HMAC key beside the digests: only rotor's
+	// user may read it, whatever the umask.
+	if fi, err := os.Stat(l.o.StateFile); err != nil {
+		t.Fatal(err)
+	} else if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("state file mode %v, want 0600", fi.Mode().Perm())
+	}
 	l.write(t, 1, "key=2\n")
 	msg, err := l.run(t)
 	if err != nil || !strings.Contains(msg, "restarted deployment/web") {
