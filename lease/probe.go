@@ -38,6 +38,10 @@ const (
 type probe struct {
 	down bool      // Vault is unreachable: secrets wait for the probe
 	next time.Time // the next probe, while down
+	// regular is the next probe of the agent's own phase; next is that
+	// or sooner, for a secret about to end (LastChance). A last-chance
+	// probe leaves the phase as it was, so a fleet stays spread.
+	regular time.Time
 	busy bool      // a probe is in flight
 	// b spaces the probes out when Vault says it is back but requests
 	// still find it unreachable (it answers health checks but nothing
@@ -102,7 +106,8 @@ func (s *Store) markDown(e *entry, now time.Time) {
 		// sent every secret every probeInterval.
 		wait = p.b.Next()
 	}
-	p.next = LastChance(now, Deadline(e.timing), now.Add(wait))
+	p.regular = now.Add(wait)
+	p.next = LastChance(now, Deadline(e.timing), p.regular)
 	s.o.Logger.Warn("Vault is unreachable; secrets wait for it to answer again", "probe_in", p.next.Sub(now).Round(time.Millisecond))
 }
 
@@ -184,9 +189,10 @@ func (s *Store) probed(now time.Time) bool {
 		p.falls, p.upAt = true, now
 		s.vaultBack(nil, now)
 	default:
-		for !p.next.After(now) {
-			p.next = p.next.Add(probeInterval)
+		for !p.regular.After(now) {
+			p.regular = p.regular.Add(probeInterval)
 		}
+		p.next = p.regular
 		for _, e := range s.entries {
 			if e.waiting {
 				p.next = LastChance(now, Deadline(e.timing), p.next)

@@ -99,6 +99,7 @@ func TestOutageWaitsForTheProbe(t *testing.T) {
 		r := startStore(t, fv, Options{Rand: func() float64 { return 0.5 },
 			Policy: Policy{Threshold: 0.9, StaticInterval: 30 * time.Second}})
 		defer r.stop(t)
+		start := time.Now()
 		r.fetch(t, creds("short"), creds("long"), kv("secret/a"), kv("secret/b"))
 		sleep(5 * time.Second)
 		fv.fault("", &fault{refuse: true})
@@ -120,6 +121,19 @@ func TestOutageWaitsForTheProbe(t *testing.T) {
 		// (LastChance halves the time left down to minRetry: 4 at most).
 		if others > 8 || probes < 8 || probes > 15 {
 			t.Fatalf("during a 60 s outage: %d secret requests, %d probes", others, probes)
+		}
+		// The last-chance probes leave the agent's phase as it was: after
+		// the short lease has ended, every probe is a whole number of
+		// probeIntervals after the first.
+		var first time.Time
+		for _, q := range fv.requests("GET sys/health") {
+			switch {
+			case q.at.Before(down):
+			case first.IsZero():
+				first = q.at
+			case q.at.After(start.Add(30*time.Second)) && q.at.Sub(first)%probeInterval != 0:
+				t.Errorf("probe at %v is off the phase of the first (%v)", q.at.Sub(down), first.Sub(down))
+			}
 		}
 		// Its renewal came due during the outage: it waits for the probe
 		// without a request of its own, and says when that is.
