@@ -42,7 +42,7 @@ type probe struct {
 	// or sooner, for a secret about to end (LastChance). A last-chance
 	// probe leaves the phase as it was, so a fleet stays spread.
 	regular time.Time
-	busy bool      // a probe is in flight
+	busy    bool // a probe is in flight
 	// b spaces the probes out when Vault says it is back but requests
 	// still find it unreachable (it answers health checks but nothing
 	// else): probeInterval, doubling to a minute, reset on a success.
