@@ -42,6 +42,29 @@ var fieldForms = []fieldForm{
   sink "file" { config = { path = "/tmp/t" } }
 }
 `},
+
+	// telemetry: rotor ignores it, but Vault Agent decodes its fields
+	// with HCL 1's types and refuses the file on a wrong one.
+	{name: "telemetry quoted bool", body: ffAuth + "telemetry {\n  disable_hostname = \"true\"\n}\n",
+		fail: `cfg.hcl:11:22: Incorrect attribute value type: telemetry: disable_hostname must be true or false (unquoted).`},
+	{name: "telemetry string for a list", body: ffAuth + "telemetry {\n  prefix_filter = \"+vault\"\n}\n",
+		fail: `cfg.hcl:11:19: Incorrect attribute value type: telemetry: prefix_filter must be a list of strings`},
+	{name: "telemetry float for an int", body: ffAuth + "telemetry {\n  maximum_gauge_cardinality = 1.5\n}\n",
+		fail: `cfg.hcl:11:31: Incorrect attribute value type: telemetry: maximum_gauge_cardinality must be a whole number.`},
+	{name: "telemetry bad duration", body: ffAuth + "telemetry {\n  prometheus_retention_time = \"none\"\n}\n",
+		fail: `cfg.hcl:11:31: Invalid duration: telemetry: prometheus_retention_time:`},
+	{name: "telemetry not a block", body: ffAuth + "telemetry = \"statsd\"\n",
+		fail: `cfg.hcl:10:13: Incorrect attribute value type: telemetry must be a block`},
+	{name: "telemetry forms Vault Agent takes", body: ffAuth + `telemetry {
+  prometheus_retention_time = 30
+  usage_gauge_period = "none"
+  lease_metrics_epsilon = "-1h"
+  disable_hostname = true
+  maximum_gauge_cardinality = "500"
+  dogstatsd_tags = ["env:a", 1]
+  statsd_address = "127.0.0.1:8125"
+}
+`, warn: "cfg.hcl:10:1: Ignored by rotor: top level: telemetry:"},
 }
 
 func TestFieldForms(t *testing.T) {

@@ -29,7 +29,6 @@ var sharedIgnored = map[string]string{
 	"entropy":                       "Vault Agent parses the entropy block and does not use it",
 	"user_lockout":                  "Vault Agent parses the user_lockout block and does not use it",
 	"cloud":                         "Vault Agent parses the HCP cloud block and does not use it",
-	"telemetry":                     "Vault Agent exports its metrics to statsd, Prometheus, etc. as configured here; rotor serves Prometheus metrics on its listener's /metrics",
 }
 
 var rootSpec = spec{
@@ -37,7 +36,7 @@ var rootSpec = spec{
 		"log_level", "log_format", "log_file", "log_rotate_bytes", "log_rotate_duration", "log_rotate_max_files",
 		"disable_idle_connections", "disable_keep_alives",
 		"vault", "auto_auth", "template", "template_config", "exec", "env_template",
-		"cache", "api_proxy", "listener", "state", "templates", "rotor"},
+		"cache", "api_proxy", "listener", "state", "templates", "rotor", "telemetry"},
 	ignored: sharedIgnored,
 }
 
@@ -122,6 +121,9 @@ func (d *decoder) decodeFile(list *ast.ObjectList) *part {
 		if l := d.decodeListener(b, it); l != nil {
 			cfg.Listeners = append(cfg.Listeners, l)
 		}
+	}
+	if it := b.single("telemetry"); it != nil {
+		d.decodeTelemetry(b, it)
 	}
 	if it := b.single("state"); it != nil {
 		p.state = it
