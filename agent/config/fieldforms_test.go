@@ -65,6 +65,39 @@ var fieldForms = []fieldForm{
   statsd_address = "127.0.0.1:8125"
 }
 `, warn: "cfg.hcl:10:1: Ignored by rotor: top level: telemetry:"},
+
+	// Listener keys rotor ignores are parsed by Vault Agent, which refuses
+	// a wrong value.
+	{name: "listener bad max_request_duration", body: ffAuth + "listener \"tcp\" {\n  address = \"127.0.0.1:8100\"\n  tls_disable = true\n  max_request_duration = \"90\"\n  http_idle_timeout = \"5 minutes\"\n}\n",
+		fail: `cfg.hcl:14:23: Invalid duration: listener "tcp": http_idle_timeout:`},
+	{name: "listener negative max_request_duration", body: ffAuth + "listener \"tcp\" {\n  address = \"127.0.0.1:8100\"\n  tls_disable = true\n  max_request_duration = \"-1s\"\n}\n",
+		fail: `cfg.hcl:13:26: Invalid value: listener "tcp": max_request_duration cannot be negative.`},
+	{name: "listener name in x_forwarded_for_authorized_addrs", body: ffAuth + "listener \"tcp\" {\n  address = \"127.0.0.1:8100\"\n  tls_disable = true\n  x_forwarded_for_authorized_addrs = \"10.0.0.0/8, lb.internal\"\n}\n",
+		fail: `cfg.hcl:13:38: Invalid value: listener "tcp": x_forwarded_for_authorized_addrs: "lb.internal" is not an IP address`},
+	{name: "listener unknown proxy_protocol_behavior", body: ffAuth + "listener \"tcp\" {\n  address = \"127.0.0.1:8100\"\n  tls_disable = true\n  proxy_protocol_behavior = \"allow\"\n}\n",
+		fail: `cfg.hcl:13:29: Invalid value: listener "tcp": unsupported value supplied for proxy_protocol_behavior: "allow"`},
+	{name: "listener keys Vault Agent takes", body: ffAuth + `listener "tcp" {
+  address = "127.0.0.1:8100"
+  tls_disable = "true"
+  max_request_size = "33554432"
+  max_request_duration = 90
+  x_forwarded_for_authorized_addrs = ["10.0.0.0/8", "127.0.0.1"]
+  x_forwarded_for_hop_skips = "1"
+  proxy_protocol_behavior = "use_always"
+  telemetry { unauthenticated_metrics_access = "true" }
+}
+`, warn: `cfg.hcl:13:3: Ignored by rotor: listener "tcp": max_request_size:`},
+	// A tcp listener without address listens on Vault Agent's default.
+	{name: "listener without address", body: ffAuth + "api_proxy {}\nlistener \"tcp\" {\n  tls_disable = true\n}\n",
+		warn: `cfg.hcl:11:1: Default address: listener "tcp": no address: Vault Agent listens on 127.0.0.1:8200, and so does rotor.`},
+	// Without tls_disable, Vault Agent serves TLS and fails to start a
+	// listener that has no certificate; rotor serves it, saying so.
+	{name: "listener without tls_disable", body: ffAuth + "api_proxy {}\nlistener \"unix\" {\n  address = \"/tmp/agent.sock\"\n}\n",
+		warn: `cfg.hcl:11:1: TLS not disabled: listener "unix": no tls_disable = true and no tls_cert_file: Vault Agent would fail to start this listener`},
+	// With tls_disable, Vault Agent reads no TLS setting: a half pair or
+	// an unknown version does not stop it.
+	{name: "listener TLS settings under tls_disable", body: ffAuth + "api_proxy {}\nlistener \"tcp\" {\n  address = \"127.0.0.1:8100\"\n  tls_disable = true\n  tls_cert_file = \"/etc/agent/cert.pem\"\n  tls_min_version = \"1.2\"\n}\n",
+		warn: `cfg.hcl:15:3: Setting ignored: listener "tcp": tls_min_version has no effect: this listener serves no TLS.`},
 }
 
 func TestFieldForms(t *testing.T) {
