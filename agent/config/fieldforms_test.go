@@ -98,6 +98,16 @@ var fieldForms = []fieldForm{
 	// an unknown version does not stop it.
 	{name: "listener TLS settings under tls_disable", body: ffAuth + "api_proxy {}\nlistener \"tcp\" {\n  address = \"127.0.0.1:8100\"\n  tls_disable = true\n  tls_cert_file = \"/etc/agent/cert.pem\"\n  tls_min_version = \"1.2\"\n}\n",
 		warn: `cfg.hcl:15:3: Setting ignored: listener "tcp": tls_min_version has no effect: this listener serves no TLS.`},
+
+	// A template is decoded by mapstructure, not weakly typed: user and
+	// group are strings, uid and gid numbers; a negative id is chown's
+	// "leave it".
+	{name: "template user as a number", body: ffAuth + "template {\n  contents = \"x\"\n  destination = \"/tmp/out\"\n  user = 1000\n}\n",
+		fail: `cfg.hcl:13:10: Incorrect attribute value type: template: user must be a quoted string.`},
+	{name: "template uid as a string", body: ffAuth + "template {\n  contents = \"x\"\n  destination = \"/tmp/out\"\n  uid = \"1000\"\n}\n",
+		fail: `cfg.hcl:13:9: Incorrect attribute value type: template: uid must be a number (unquoted).`},
+	{name: "template negative uid", body: ffAuth + "template {\n  contents = \"x\"\n  destination = \"/tmp/out\"\n  uid = -1\n  gid = 0\n}\n",
+		warn: `cfg.hcl:13:9: Owner unchanged: template: uid = -1: a negative id leaves the file's owner as it is`},
 }
 
 func TestFieldForms(t *testing.T) {
