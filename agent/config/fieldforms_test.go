@@ -108,6 +108,12 @@ var fieldForms = []fieldForm{
 		fail: `cfg.hcl:13:9: Incorrect attribute value type: template: uid must be a number (unquoted).`},
 	{name: "template negative uid", body: ffAuth + "template {\n  contents = \"x\"\n  destination = \"/tmp/out\"\n  uid = -1\n  gid = 0\n}\n",
 		warn: `cfg.hcl:13:9: Owner unchanged: template: uid = -1: a negative id leaves the file's owner as it is`},
+
+	// log_rotate_duration: Vault Agent's parseutil takes a negative value.
+	{name: "negative log_rotate_duration", body: ffAuth + "log_rotate_duration = \"-1s\"\n",
+		warn: `cfg.hcl:10:1: Ignored by rotor: log_rotate_duration:`},
+	{name: "bad log_rotate_duration", body: ffAuth + "log_rotate_duration = \"a day\"\n",
+		fail: `cfg.hcl:10:23: Invalid duration: log_rotate_duration:`},
 }
 
 func TestFieldForms(t *testing.T) {

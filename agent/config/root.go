@@ -170,7 +170,9 @@ func (d *decoder) decodeLogging(b *block, cfg *Config) {
 	if it := b.one("log_rotate_duration"); it != nil {
 		var s string
 		if d.str(it, top, "log_rotate_duration", &s) {
-			if v, err := parseDurationSecond(s); err != nil {
+			// parseutil.ParseDurationSecond, which Vault Agent uses here,
+			// takes a negative duration; rotor ignores the value.
+			if v, err := parseDurationSecond(strings.TrimPrefix(strings.TrimSpace(s), "-")); err != nil {
 				d.ds.errorf(it.vpos, "Invalid duration", "log_rotate_duration: %v.", err)
 			} else {
 				cfg.LogRotateDuration = v
