@@ -5,6 +5,9 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/hashicorp/hcl/hcl/ast"
+	"github.com/hashicorp/hcl/hcl/token"
 )
 
 var vaultSpec = spec{known: []string{"address", "ca_cert", "ca_path", "client_cert", "client_key",
@@ -155,5 +158,29 @@ func (d *decoder) decodeMethod(parent *block, it *item) *Method {
 	}
 	c := b.bodies("config", where+" config", keys)
 	d.decodeMethodConfig(c, m, it.pos)
+	if typ == "pcf" && configHasString(b.all("config")) {
+		// Vault Agent 1.21 normalizes each string of the config map by the
+		// method's type, and its table has no "pcf": it refuses the file.
+		// With no string in config the type reaches the constructors,
+		// which still know it as cf.
+		d.ds.errorf(it.pos, "Unknown auth method", "method \"pcf\": Vault Agent 1.21 refuses it (unknown auto-auth method type pcf): the method is now called \"cf\"; write method \"cf\".")
+	}
 	return m
+}
+
+// configHasString reports whether a method's config maps hold a string
+// value (quoted or heredoc), known key or not.
+func configHasString(items []*item) bool {
+	for _, it := range items {
+		list, ok := objectList(it.val)
+		if !ok {
+			continue
+		}
+		for _, oi := range list.Items {
+			if l, ok := oi.Val.(*ast.LiteralType); ok && (l.Token.Type == token.STRING || l.Token.Type == token.HEREDOC) {
+				return true
+			}
+		}
+	}
+	return false
 }

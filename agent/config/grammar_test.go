@@ -138,6 +138,7 @@ telemetry { prometheus_retention_time = "30s" }
 listener "tcp" {
   address = "127.0.0.1:8100"
   cors_enabled = true
+  tls_disable = true
 }
 `)
 	w := Warnings(cfg)
@@ -158,7 +159,7 @@ listener "tcp" {
 	}
 	// A key neither knows: Vault Agent skips it, rotor warns with a
 	// suggestion.
-	p := write(t, t.TempDir(), "cfg.hcl", okAuth+"log_fiel = \"x\"\nlistener \"tcp\" {\n address = \"127.0.0.1:1\"\n cors_enable = true\n}\n")
+	p := write(t, t.TempDir(), "cfg.hcl", okAuth+"log_fiel = \"x\"\nlistener \"tcp\" {\n address = \"127.0.0.1:1\"\n cors_enable = true\n tls_disable = true\n}\n")
 	cfg, err := Load([]string{p}, env(nil))
 	if err != nil {
 		t.Fatal(err)

@@ -32,8 +32,18 @@ var listenerSpec = spec{known: []string{"type", "address", "tls_disable", "tls_c
 	"tls_disable_client_certs", "role", "require_request_header", "socket_mode", "socket_user", "socket_group",
 	"agent_api", "mode", "enable_rotate", "allowed_hosts", "tls_cipher_suites"}, ignored: listenerIgnored}
 
+// listenerDecodeSpec is listenerSpec with the ignored keys kept, so that
+// checkListenerVaultKeys can check them as Vault Agent parses them.
+var listenerDecodeSpec = spec{known: append(append([]string(nil), listenerSpec.known...), func() []string {
+	var out []string
+	for k := range listenerIgnored {
+		out = append(out, k)
+	}
+	return out
+}()...)}
+
 func (d *decoder) decodeListener(parent *block, it *item) *Listener {
-	b := parent.typedBody(it, "listener", listenerSpec)
+	b := parent.typedBody(it, "listener", listenerDecodeSpec)
 	typ, ok := parent.typeOf(it, b, "listener")
 	if !ok {
 		return nil
@@ -82,6 +92,7 @@ func (d *decoder) decodeListener(parent *block, it *item) *Listener {
 	default:
 		d.ds.warnf(b.one("role").vpos, "Unknown role", "%s: role %q is neither \"default\" nor \"metrics_only\"; like Vault Agent, rotor treats it as \"default\".", where, l.Role)
 	}
+	d.checkListenerVaultKeys(b)
 	d.checkListener(b, it, l)
 	return l
 }
@@ -97,7 +108,9 @@ func (d *decoder) checkListener(b *block, it *item, l *Listener) {
 	switch l.Type {
 	case "tcp":
 		if l.Address == "" {
-			d.ds.errorf(it.pos, "Missing required argument", "%s: \"address\" is required, e.g. \"127.0.0.1:8200\".", where)
+			// Vault Agent's StartListener listens on its default address.
+			l.Address = "127.0.0.1:8200"
+			d.ds.warnf(it.pos, "Default address", "%s: no address: Vault Agent listens on 127.0.0.1:8200, and so does rotor. Write address = \"127.0.0.1:8200\" to say so.", where)
 			break
 		}
 		host, _, err := net.SplitHostPort(l.Address)
@@ -132,8 +145,15 @@ func (d *decoder) checkListener(b *block, it *item, l *Listener) {
 	default:
 		d.ds.errorf(it.pos, "Unknown listener type", "listener %q: use \"tcp\" or \"unix\".", l.Type)
 	}
-	if l.TLSCertFile != "" && l.TLSKeyFile == "" || l.TLSCertFile == "" && l.TLSKeyFile != "" {
+	switch {
+	case l.TLSDisable:
+	case l.TLSCertFile != "" && l.TLSKeyFile == "" || l.TLSCertFile == "" && l.TLSKeyFile != "":
 		d.ds.errorf(it.pos, "Conflicting options", "%s: tls_cert_file and tls_key_file must be set together.", where)
+	case l.TLSCertFile == "":
+		// Vault Agent serves TLS unless tls_disable is true, and fails to
+		// start a listener that has no certificate (error loading TLS
+		// cert); rotor serves it without TLS, as most such files mean.
+		d.ds.warnf(it.pos, "TLS not disabled", "%s: no tls_disable = true and no tls_cert_file: Vault Agent would fail to start this listener (error loading TLS cert); rotor serves it without TLS. Add tls_disable = true, or tls_cert_file and tls_key_file.", where)
 	}
 	d.checkListenerTLS(b, it, l)
 	if l.Mode == 0 {
@@ -152,6 +172,12 @@ func (d *decoder) checkListenerTLS(b *block, it *item, l *Listener) {
 			return a.vpos
 		}
 		return it.pos
+	}
+	if l.TLSDisable {
+		// Vault Agent reads none of the TLS settings of a listener with
+		// tls_disable = true: they are only warned about below.
+		d.warnTLSUnused(b, l)
+		return
 	}
 	versions := map[string]uint16{}
 	for _, k := range []struct{ key, val string }{{"tls_min_version", l.TLSMinVersion}, {"tls_max_version", l.TLSMaxVersion}} {
@@ -179,12 +205,18 @@ func (d *decoder) checkListenerTLS(b *block, it *item, l *Listener) {
 	if l.TLSClientCAFile != "" && !l.TLSRequireAndVerifyClientCert {
 		d.ds.warnf(at("tls_client_ca_file"), "Setting ignored", "%s: tls_client_ca_file is ignored: Vault Agent (and rotor) verify client certificates only with tls_require_and_verify_client_cert = true. Without it, a client with no certificate is served.", where)
 	}
-	tlsKeys := []string{"tls_min_version", "tls_max_version", "tls_cipher_suites", "tls_client_ca_file", "tls_require_and_verify_client_cert", "tls_disable_client_certs"}
-	if l.TLSDisable || l.TLSCertFile == "" {
-		for _, k := range tlsKeys {
-			if a := b.one(k); a != nil {
-				d.ds.warnf(a.pos, "Setting ignored", "%s: %s has no effect: this listener serves no TLS.", where, k)
-			}
+	d.warnTLSUnused(b, l)
+}
+
+// warnTLSUnused warns about the TLS settings of a listener that serves no
+// TLS.
+func (d *decoder) warnTLSUnused(b *block, l *Listener) {
+	if !l.TLSDisable && l.TLSCertFile != "" {
+		return
+	}
+	for _, k := range []string{"tls_min_version", "tls_max_version", "tls_cipher_suites", "tls_client_ca_file", "tls_require_and_verify_client_cert", "tls_disable_client_certs"} {
+		if a := b.one(k); a != nil {
+			d.ds.warnf(a.pos, "Setting ignored", "%s: %s has no effect: this listener serves no TLS.", b.where, k)
 		}
 	}
 }

@@ -39,7 +39,9 @@ remove_instance_name = true`))
 		t.Fatalf("kerberos: %+v", got)
 	}
 
-	for _, typ := range []string{"cf", "pcf"} {
+	// pcf, cf's old name, is refused by Vault Agent 1.21 once its config
+	// has a string (TestFieldForms).
+	for _, typ := range []string{"cf"} {
 		cfg = load(t, methodConfig(typ, `role = "web"`))
 		if m := cfg.AutoAuth.Method; *m.CF != (CF{Role: "web"}) || m.MountPath != "auth/"+typ {
 			t.Fatalf("%s: %+v at %s", typ, *m.CF, m.MountPath)

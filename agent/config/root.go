@@ -29,7 +29,6 @@ var sharedIgnored = map[string]string{
 	"entropy":                       "Vault Agent parses the entropy block and does not use it",
 	"user_lockout":                  "Vault Agent parses the user_lockout block and does not use it",
 	"cloud":                         "Vault Agent parses the HCP cloud block and does not use it",
-	"telemetry":                     "Vault Agent exports its metrics to statsd, Prometheus, etc. as configured here; rotor serves Prometheus metrics on its listener's /metrics",
 }
 
 var rootSpec = spec{
@@ -37,7 +36,7 @@ var rootSpec = spec{
 		"log_level", "log_format", "log_file", "log_rotate_bytes", "log_rotate_duration", "log_rotate_max_files",
 		"disable_idle_connections", "disable_keep_alives",
 		"vault", "auto_auth", "template", "template_config", "exec", "env_template",
-		"cache", "api_proxy", "listener", "state", "templates", "rotor"},
+		"cache", "api_proxy", "listener", "state", "templates", "rotor", "telemetry"},
 	ignored: sharedIgnored,
 }
 
@@ -123,6 +122,9 @@ func (d *decoder) decodeFile(list *ast.ObjectList) *part {
 			cfg.Listeners = append(cfg.Listeners, l)
 		}
 	}
+	if it := b.single("telemetry"); it != nil {
+		d.decodeTelemetry(b, it)
+	}
 	if it := b.single("state"); it != nil {
 		p.state = it
 		cfg.State = &State{Range: it.pos}
@@ -168,7 +170,9 @@ func (d *decoder) decodeLogging(b *block, cfg *Config) {
 	if it := b.one("log_rotate_duration"); it != nil {
 		var s string
 		if d.str(it, top, "log_rotate_duration", &s) {
-			if v, err := parseDurationSecond(s); err != nil {
+			// parseutil.ParseDurationSecond, which Vault Agent uses here,
+			// takes a negative duration; rotor ignores the value.
+			if v, err := parseDurationSecond(strings.TrimPrefix(strings.TrimSpace(s), "-")); err != nil {
 				d.ds.errorf(it.vpos, "Invalid duration", "log_rotate_duration: %v.", err)
 			} else {
 				cfg.LogRotateDuration = v

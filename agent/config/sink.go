@@ -2,7 +2,9 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"os"
+	"strconv"
 
 	"github.com/hashicorp/hcl/hcl/token"
 )
@@ -93,7 +95,13 @@ func (d *decoder) decodeOwner(b *block, userKey, groupKey string, strict bool, o
 		dst  *string
 	}{{userKey, &o.User}, {groupKey, &o.Group}} {
 		if a := b.one(k.name); a != nil {
-			d.str(a, b.where, k.name, k.dst)
+			if strict {
+				d.str(a, b.where, k.name, k.dst)
+			} else {
+				// Vault Agent decodes a template with mapstructure,
+				// not weakly typed: a name must be a string.
+				d.mapStr(a, b.where, k.name, k.dst)
+			}
 		}
 	}
 	num := func(key string, dst **int) {
@@ -102,6 +110,14 @@ func (d *decoder) decodeOwner(b *block, userKey, groupKey string, strict bool, o
 			return
 		}
 		var n int
+		if !strict {
+			// mapstructure takes a number (a float is truncated), not a
+			// string; consul-template leaves a negative id unchanged.
+			if d.templateID(a, b.where, key, &n) {
+				*dst = &n
+			}
+			return
+		}
 		if d.strictInt(a, b.where, key, &n) {
 			if n < 0 {
 				d.ds.errorf(a.vpos, "Invalid value", "%s: %s must not be negative.", b.where, key)
@@ -132,4 +148,27 @@ func (d *decoder) decodeOwner(b *block, userKey, groupKey string, strict bool, o
 			}
 		}
 	}
+}
+
+// templateID reads a template's uid or gid as Vault Agent's mapstructure
+// decoding does: a number, a fraction truncated. A negative id is what
+// chown takes for "leave it": it is dropped with a warning.
+func (d *decoder) templateID(it *item, where, name string, dst *int) bool {
+	l, ok := d.lit(it)
+	if !ok || (l.Token.Type != token.NUMBER && l.Token.Type != token.FLOAT) {
+		return d.typeErr(it, where, name, "a number (unquoted)")
+	}
+	f, err := strconv.ParseFloat(numText(l.Token.Text), 64)
+	if err != nil || f > math.MaxInt32 || f < math.MinInt32 {
+		return d.typeErr(it, where, name, "a number (unquoted)")
+	}
+	if f < 0 {
+		d.ds.warnf(it.vpos, "Owner unchanged", "%s: %s = %s: a negative id leaves the file's owner as it is, in Vault Agent and in rotor; remove it.", where, name, l.Token.Text)
+		return false
+	}
+	if f != math.Trunc(f) {
+		d.ds.warnf(it.vpos, "Fraction dropped", "%s: %s = %s: Vault Agent drops the fraction, and so does rotor (%d).", where, name, l.Token.Text, int(f))
+	}
+	*dst = int(f)
+	return true
 }

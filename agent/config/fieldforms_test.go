@@ -1,0 +1,141 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// fieldForm is a form found by comparing rotor's loader with Vault Agent
+// 1.21's on field configurations and their variants: rotor must give Vault
+// Agent's verdict, and say where (file:line:col) what it warns about or
+// refuses.
+type fieldForm struct {
+	name, body string
+	fail, warn string // substrings expected in the error or the warnings ("" for none)
+}
+
+const ffAuth = `auto_auth {
+  method "approle" {
+    config = {
+      role_id_file_path   = "/r"
+      secret_id_file_path = "/s"
+    }
+  }
+  sink "file" { config = { path = "/tmp/t" } }
+}
+`
+
+var fieldForms = []fieldForm{
+	// pcf: Vault Agent normalizes each string of the method's config by
+	// the method type, and its table no longer has pcf.
+	{name: "pcf with a string in config", body: `auto_auth {
+  method "pcf" {
+    config = { role = "web" }
+  }
+  sink "file" { config = { path = "/tmp/t" } }
+}
+`, fail: `cfg.hcl:2:3: Unknown auth method: method "pcf": Vault Agent 1.21 refuses it (unknown auto-auth method type pcf)`},
+	{name: "cf with a string in config", body: `auto_auth {
+  method "cf" {
+    config = { role = "web" }
+  }
+  sink "file" { config = { path = "/tmp/t" } }
+}
+`},
+
+	// telemetry: rotor ignores it, but Vault Agent decodes its fields
+	// with HCL 1's types and refuses the file on a wrong one.
+	{name: "telemetry quoted bool", body: ffAuth + "telemetry {\n  disable_hostname = \"true\"\n}\n",
+		fail: `cfg.hcl:11:22: Incorrect attribute value type: telemetry: disable_hostname must be true or false (unquoted).`},
+	{name: "telemetry string for a list", body: ffAuth + "telemetry {\n  prefix_filter = \"+vault\"\n}\n",
+		fail: `cfg.hcl:11:19: Incorrect attribute value type: telemetry: prefix_filter must be a list of strings`},
+	{name: "telemetry float for an int", body: ffAuth + "telemetry {\n  maximum_gauge_cardinality = 1.5\n}\n",
+		fail: `cfg.hcl:11:31: Incorrect attribute value type: telemetry: maximum_gauge_cardinality must be a whole number.`},
+	{name: "telemetry bad duration", body: ffAuth + "telemetry {\n  prometheus_retention_time = \"none\"\n}\n",
+		fail: `cfg.hcl:11:31: Invalid duration: telemetry: prometheus_retention_time:`},
+	{name: "telemetry not a block", body: ffAuth + "telemetry = \"statsd\"\n",
+		fail: `cfg.hcl:10:13: Incorrect attribute value type: telemetry must be a block`},
+	{name: "telemetry forms Vault Agent takes", body: ffAuth + `telemetry {
+  prometheus_retention_time = 30
+  usage_gauge_period = "none"
+  lease_metrics_epsilon = "-1h"
+  disable_hostname = true
+  maximum_gauge_cardinality = "500"
+  dogstatsd_tags = ["env:a", 1]
+  statsd_address = "127.0.0.1:8125"
+}
+`, warn: "cfg.hcl:10:1: Ignored by rotor: top level: telemetry:"},
+
+	// Listener keys rotor ignores are parsed by Vault Agent, which refuses
+	// a wrong value.
+	{name: "listener bad max_request_duration", body: ffAuth + "listener \"tcp\" {\n  address = \"127.0.0.1:8100\"\n  tls_disable = true\n  max_request_duration = \"90\"\n  http_idle_timeout = \"5 minutes\"\n}\n",
+		fail: `cfg.hcl:14:23: Invalid duration: listener "tcp": http_idle_timeout:`},
+	{name: "listener negative max_request_duration", body: ffAuth + "listener \"tcp\" {\n  address = \"127.0.0.1:8100\"\n  tls_disable = true\n  max_request_duration = \"-1s\"\n}\n",
+		fail: `cfg.hcl:13:26: Invalid value: listener "tcp": max_request_duration cannot be negative.`},
+	{name: "listener name in x_forwarded_for_authorized_addrs", body: ffAuth + "listener \"tcp\" {\n  address = \"127.0.0.1:8100\"\n  tls_disable = true\n  x_forwarded_for_authorized_addrs = \"10.0.0.0/8, lb.internal\"\n}\n",
+		fail: `cfg.hcl:13:38: Invalid value: listener "tcp": x_forwarded_for_authorized_addrs: "lb.internal" is not an IP address`},
+	{name: "listener unknown proxy_protocol_behavior", body: ffAuth + "listener \"tcp\" {\n  address = \"127.0.0.1:8100\"\n  tls_disable = true\n  proxy_protocol_behavior = \"allow\"\n}\n",
+		fail: `cfg.hcl:13:29: Invalid value: listener "tcp": unsupported value supplied for proxy_protocol_behavior: "allow"`},
+	{name: "listener keys Vault Agent takes", body: ffAuth + `listener "tcp" {
+  address = "127.0.0.1:8100"
+  tls_disable = "true"
+  max_request_size = "33554432"
+  max_request_duration = 90
+  x_forwarded_for_authorized_addrs = ["10.0.0.0/8", "127.0.0.1"]
+  x_forwarded_for_hop_skips = "1"
+  proxy_protocol_behavior = "use_always"
+  telemetry { unauthenticated_metrics_access = "true" }
+}
+`, warn: `cfg.hcl:13:3: Ignored by rotor: listener "tcp": max_request_size:`},
+	// A tcp listener without address listens on Vault Agent's default.
+	{name: "listener without address", body: ffAuth + "api_proxy {}\nlistener \"tcp\" {\n  tls_disable = true\n}\n",
+		warn: `cfg.hcl:11:1: Default address: listener "tcp": no address: Vault Agent listens on 127.0.0.1:8200, and so does rotor.`},
+	// Without tls_disable, Vault Agent serves TLS and fails to start a
+	// listener that has no certificate; rotor serves it, saying so.
+	{name: "listener without tls_disable", body: ffAuth + "api_proxy {}\nlistener \"unix\" {\n  address = \"/tmp/agent.sock\"\n}\n",
+		warn: `cfg.hcl:11:1: TLS not disabled: listener "unix": no tls_disable = true and no tls_cert_file: Vault Agent would fail to start this listener`},
+	// With tls_disable, Vault Agent reads no TLS setting: a half pair or
+	// an unknown version does not stop it.
+	{name: "listener TLS settings under tls_disable", body: ffAuth + "api_proxy {}\nlistener \"tcp\" {\n  address = \"127.0.0.1:8100\"\n  tls_disable = true\n  tls_cert_file = \"/etc/agent/cert.pem\"\n  tls_min_version = \"1.2\"\n}\n",
+		warn: `cfg.hcl:15:3: Setting ignored: listener "tcp": tls_min_version has no effect: this listener serves no TLS.`},
+
+	// A template is decoded by mapstructure, not weakly typed: user and
+	// group are strings, uid and gid numbers; a negative id is chown's
+	// "leave it".
+	{name: "template user as a number", body: ffAuth + "template {\n  contents = \"x\"\n  destination = \"/tmp/out\"\n  user = 1000\n}\n",
+		fail: `cfg.hcl:13:10: Incorrect attribute value type: template: user must be a quoted string.`},
+	{name: "template uid as a string", body: ffAuth + "template {\n  contents = \"x\"\n  destination = \"/tmp/out\"\n  uid = \"1000\"\n}\n",
+		fail: `cfg.hcl:13:9: Incorrect attribute value type: template: uid must be a number (unquoted).`},
+	{name: "template negative uid", body: ffAuth + "template {\n  contents = \"x\"\n  destination = \"/tmp/out\"\n  uid = -1\n  gid = 0\n}\n",
+		warn: `cfg.hcl:13:9: Owner unchanged: template: uid = -1: a negative id leaves the file's owner as it is`},
+
+	// log_rotate_duration: Vault Agent's parseutil takes a negative value.
+	{name: "negative log_rotate_duration", body: ffAuth + "log_rotate_duration = \"-1s\"\n",
+		warn: `cfg.hcl:10:1: Ignored by rotor: log_rotate_duration:`},
+	{name: "bad log_rotate_duration", body: ffAuth + "log_rotate_duration = \"a day\"\n",
+		fail: `cfg.hcl:10:23: Invalid duration: log_rotate_duration:`},
+}
+
+func TestFieldForms(t *testing.T) {
+	for _, c := range fieldForms {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			t.Chdir(dir)
+			write(t, dir, "cfg.hcl", c.body)
+			cfg, err := Load([]string{"cfg.hcl"}, env(map[string]string{"VAULT_TOKEN": "t"}))
+			switch {
+			case c.fail == "" && err != nil:
+				t.Fatalf("refused, Vault Agent accepts it:\n%v", err)
+			case c.fail != "" && err == nil:
+				t.Fatalf("accepted, Vault Agent refuses it; want %q", c.fail)
+			case c.fail != "" && !strings.Contains(err.Error(), c.fail):
+				t.Fatalf("got\n%v\nwant %q", err, c.fail)
+			}
+			if c.warn != "" && err == nil {
+				if w := strings.Join(Warnings(cfg), "\n"); !strings.Contains(w, c.warn) {
+					t.Fatalf("warnings:\n%s\nwant %q", w, c.warn)
+				}
+			}
+		})
+	}
+}

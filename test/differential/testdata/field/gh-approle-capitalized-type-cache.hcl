@@ -1,0 +1,25 @@
+pid_file = "/run/agent-pid"
+
+auto_auth {
+  method "AppRole" {
+    mount_path = "auth/approle"
+    config = {
+      role_id_file_path = "/usr/local/etc/agent/.role-id"
+      secret_id_file_path = "/usr/local/etc/agent/.secret-id"
+      remove_secret_id_file_after_reading = "false"
+    }
+  }
+}
+
+cache {
+  use_auto_auth_token = true
+}
+
+listener "tcp" {
+  address = "127.0.0.1:8100"
+  tls_disable = true
+}
+
+vault {
+  address = "https://vault.example.internal:8200"
+}
