@@ -49,7 +49,7 @@ func parseExtras(s *Spec, a map[string]string, errs *[]error) {
 	s.ProxyAddress = strings.TrimSpace(a[annProxyAddress])
 	if s.ProxyAddress != "" && !proxyURL(s.ProxyAddress) {
 		// The value is not repeated: a proxy URL may carry a password.
-		*errs = append(*errs, fmt.Errorf("%s: not a proxy URL (http://host:port)", annProxyAddress))
+		*errs = append(*errs, fmt.Errorf("%s: not a proxy URL (http://, https:// or socks5://host:port)", annProxyAddress))
 	}
 	s.ExtraSecret = a[annExtraSecret]
 	if s.ExtraSecret != "" && (len(s.ExtraSecret) > 253 || !dnsSubdomain.MatchString(s.ExtraSecret)) {
@@ -81,15 +81,25 @@ func parseExtras(s *Spec, a map[string]string, errs *[]error) {
 	}
 }
 
-// proxyURL reports whether Go's HTTPS_PROXY handling (the one rotor's
-// Vault client uses, as Vault Agent's does) can read v: a URL with a
-// host, or a host:port it reads as http://host:port.
+// proxyURL reports whether v is a proxy Go's HTTPS_PROXY handling (the
+// one rotor's Vault client uses, as Vault Agent's does) can use: read as
+// Go reads it (a URL, or else http:// and v), with a host and a scheme
+// its transport speaks. Anything else fails every request to Vault.
 func proxyURL(v string) bool {
 	u, err := url.Parse(v)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "socks5") {
-		u, err = url.Parse("http://" + v)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		if u2, err2 := url.Parse("http://" + v); err2 == nil {
+			u, err = u2, nil
+		}
 	}
-	return err == nil && u.Host != ""
+	if err != nil || u.Hostname() == "" {
+		return false
+	}
+	switch u.Scheme {
+	case "http", "https", "socks5", "socks5h":
+		return true
+	}
+	return false
 }
 
 // patchWarnings says which patch applies nowhere in this pod's shape, or
