@@ -110,8 +110,9 @@ var knownExact = map[string]bool{
 	annCACert: true, annCAKey: true, annClientCert: true, annClientKey: true, annLogLevel: true,
 	annLogFormat: true, annExitOnRetryFailure: true, annStaticRenderInterval: true,
 	annMaxConnsPerHost: true, annDisableIdleConns: true, annDisableKeepAlives: true,
-	annRequestNamespace: true,
-	annSidecar:          true, annEnvContainers: true, annEnvOnChange: true, annReloadSignal: true, annReloadContainer: true,
+	annRequestNamespace: true, annProxyAddress: true, annExtraSecret: true, annCopyVolumeMounts: true,
+	annSATokenVolume: true, annJSONPatch: true, annInitJSONPatch: true,
+	annSidecar: true, annEnvContainers: true, annEnvOnChange: true, annReloadSignal: true, annReloadContainer: true,
 	annRestartOnChange: true, annRestartDebounce: true,
 }
 
@@ -121,19 +122,13 @@ var knownPrefix = []string{annSecret, annTemplate, annFile, annPerms, annCommand
 // ignored are vault-k8s annotations the injector recognises but does not
 // apply, each with the reason given in the warning.
 var ignored = map[string]string{
-	vaultPrefix + "agent-json-patch":                        "rotor's sidecar is not patched by annotation; change the injector's templates instead",
-	vaultPrefix + "agent-init-json-patch":                   "rotor's sidecar is not patched by annotation",
-	vaultPrefix + "agent-copy-volume-mounts":                "not supported by rotor's injector",
-	vaultPrefix + "agent-extra-secret":                      "not supported by rotor's injector; use agent-configmap with a projected volume",
-	vaultPrefix + "proxy-address":                           "not supported by rotor's injector (set HTTPS_PROXY on the sidecar)",
-	vaultPrefix + "client-max-retries":                      "rotor retries with its own backoff",
-	vaultPrefix + "client-timeout":                          "rotor bounds each request itself",
-	vaultPrefix + "go-max-procs":                            "not needed: rotor sizes itself",
-	vaultPrefix + "agent-enable-quit":                       "rotor's sidecar stops with the pod; a native sidecar needs no quit endpoint",
-	vaultPrefix + "agent-cache-exit-on-err":                 "rotor has no persistent cache",
-	vaultPrefix + "agent-service-account-token-volume-name": "not supported by rotor's injector",
-	vaultPrefix + "agent-sidecar-type":                      "rotor's sidecar is always an agent",
-	vaultPrefix + "agent-revoke-grace":                      "rotor revokes as it stops, without a preStop sleep",
+	vaultPrefix + "client-max-retries":      "rotor retries with its own backoff",
+	vaultPrefix + "client-timeout":          "rotor bounds each request itself",
+	vaultPrefix + "go-max-procs":            "not needed: rotor sizes itself",
+	vaultPrefix + "agent-enable-quit":       "rotor's sidecar stops with the pod; a native sidecar needs no quit endpoint",
+	vaultPrefix + "agent-cache-exit-on-err": "rotor has no persistent cache",
+	vaultPrefix + "agent-sidecar-type":      "rotor's sidecar is always an agent",
+	vaultPrefix + "agent-revoke-grace":      "rotor revokes as it stops, without a preStop sleep",
 }
 
 // classify reports whether an annotation key is one the injector acts on;

@@ -3,6 +3,7 @@ package injector
 import (
 	"encoding/base64"
 	"fmt"
+	"path"
 	"strings"
 )
 
@@ -52,9 +53,9 @@ func Mutate(doc any, prefix string, o Options) (*Result, error) {
 	}
 	m := &mutation{p: p, s: s, o: o, prefix: prefix}
 	if err := m.build(); err != nil {
-		return &Result{Warnings: warns}, err
+		return &Result{Warnings: append(warns, m.warns...)}, err
 	}
-	return &Result{Patch: m.ops, Warnings: warns, Spec: s}, nil
+	return &Result{Patch: m.ops, Warnings: append(warns, m.warns...), Spec: s}, nil
 }
 
 type mutation struct {
@@ -64,8 +65,11 @@ type mutation struct {
 	prefix string
 	ops    Patch
 	// saMount is the service account token's mount for the rotor
-	// containers.
+	// containers, saToken the token's file in it.
 	saMount volumeMount
+	saToken string
+	// warns are notes found while building (extras.go).
+	warns []Warning
 }
 
 func (m *mutation) add(path string, v any) {
@@ -80,9 +84,12 @@ func (m *mutation) build() error {
 	for _, v := range m.p.Spec.Volumes {
 		names[v.Name] = true
 	}
-	m.serviceAccount()
+	if err := m.serviceAccount(); err != nil {
+		return err
+	}
 	if m.saMount.Name != "" {
-		s.AuthConfig = withDefault(s.AuthConfig, "token_path", m.saMount.MountPath+"/token")
+		// As vault-k8s: an auth-config-token-path annotation wins.
+		s.AuthConfig = withDefault(s.AuthConfig, "token_path", path.Join(m.saMount.MountPath, m.saToken))
 		s.SADir = m.saMount.MountPath
 	}
 	// Volumes, in a stable order.
@@ -108,6 +115,9 @@ func (m *mutation) build() error {
 	}
 	if s.TLSSecret != "" {
 		vol(tlsVolume, map[string]any{"secret": map[string]any{"secretName": s.TLSSecret}})
+	}
+	if s.ExtraSecret != "" {
+		vol(extraSecretVolume, map[string]any{"secret": map[string]any{"secretName": s.ExtraSecret}})
 	}
 	if len(s.Env) > 0 {
 		vol(sharedVolume, emptyDir())
@@ -193,6 +203,21 @@ func (m *mutation) build() error {
 		}
 		sidecar = c
 	}
+	// The annotations' patches, on the containers as built (extras.go).
+	for i, c := range inits {
+		pc, err := m.patchContainer(c.(map[string]any), native)
+		if err != nil {
+			return err
+		}
+		inits[i] = pc
+	}
+	if sidecar != nil {
+		pc, err := m.patchContainer(sidecar, native)
+		if err != nil {
+			return err
+		}
+		sidecar = pc
+	}
 	if len(inits) > 0 {
 		switch {
 		case len(m.p.Spec.InitContainers) == 0:
@@ -233,16 +258,21 @@ func (m *mutation) appendAll(path string, exists bool, items []any) {
 // serviceaccount(): a mount whose path names "serviceaccount"); without
 // one (automountServiceAccountToken: false, or a pod rendered offline)
 // rotor gets its own projected token.
-func (m *mutation) serviceAccount() {
+func (m *mutation) serviceAccount() error {
+	m.saToken = "token"
+	if custom, err := m.customServiceAccount(); custom || err != nil {
+		return err
+	}
 	for _, c := range m.p.Spec.Containers {
 		for _, vm := range c.VolumeMounts {
 			if strings.Contains(vm.MountPath, "serviceaccount") {
 				m.saMount = volumeMount{Name: vm.Name, MountPath: vm.MountPath, ReadOnly: true}
-				return
+				return nil
 			}
 		}
 	}
 	m.saMount = volumeMount{Name: saVolume, MountPath: saMountPath, ReadOnly: true}
+	return nil
 }
 
 // customMounts are the secret-volume-path-<name> directories other than
@@ -307,6 +337,8 @@ func (m *mutation) container(name string, role Role, home string) (map[string]an
 	if len(s.Env) > 0 {
 		mounts = append(mounts, volumeMount{Name: sharedVolume, MountPath: sharedPath})
 	}
+	mounts = append(mounts, m.extraMounts(mounts)...)
+	env = append(env, m.proxyEnv()...)
 	c := map[string]any{
 		"name":         name,
 		"image":        s.Image,

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rotorproject/rotor/internal/jsonpatch"
 )
 
 // Secret is one agent-inject-secret-<name> (or template, or template-file)
@@ -84,6 +86,12 @@ type Spec struct {
 	// SADir is where the rotor containers mount the service account
 	// (token, ca.crt), for the restart command's API calls.
 	SADir string
+	// The agent containers (extras.go): proxy-address,
+	// agent-extra-secret, agent-copy-volume-mounts,
+	// agent-service-account-token-volume-name, and the patches of
+	// agent-json-patch and agent-init-json-patch.
+	ProxyAddress, ExtraSecret, CopyVolumeMounts, SATokenVolume string
+	JSONPatch, InitJSONPatch                                   jsonpatch.Patch
 }
 
 // Warning is a note for the user about one annotation: unknown, or known
@@ -281,10 +289,11 @@ func Parse(p *pod, o Options) (*Spec, []Warning, error) {
 			errs = append(errs, fmt.Errorf("%s: %q is neither restart nor a signal name", annEnvOnChange, s.EnvOnChange))
 		}
 	}
+	parseExtras(s, a, &errs)
 	if len(errs) > 0 {
 		return nil, warns, errors.Join(errs...)
 	}
-	return s, warns, nil
+	return s, append(warns, patchWarnings(s)...), nil
 }
 
 // signals are the names a reload or env change may send.

@@ -40,12 +40,26 @@ type container struct {
 
 type volume struct {
 	Name string `json:"name"`
+	// Projected is read for agent-service-account-token-volume-name.
+	Projected *struct {
+		Sources []struct {
+			ServiceAccountToken *struct {
+				Path string `json:"path"`
+			} `json:"serviceAccountToken"`
+		} `json:"sources"`
+	} `json:"projected"`
 }
 
+// volumeMount is a container's mount; the fields after ReadOnly are only
+// carried over when agent-copy-volume-mounts copies an app's mount.
 type volumeMount struct {
-	Name      string `json:"name"`
-	MountPath string `json:"mountPath"`
-	ReadOnly  bool   `json:"readOnly,omitempty"`
+	Name              string `json:"name"`
+	MountPath         string `json:"mountPath"`
+	ReadOnly          bool   `json:"readOnly,omitempty"`
+	SubPath           string `json:"subPath,omitempty"`
+	SubPathExpr       string `json:"subPathExpr,omitempty"`
+	MountPropagation  string `json:"mountPropagation,omitempty"`
+	RecursiveReadOnly string `json:"recursiveReadOnly,omitempty"`
 }
 
 type envVar struct {
