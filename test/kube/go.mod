@@ -1,3 +1,10 @@
+// The Kubernetes control plane rotor's injector is tested against
+// (test/harness/kubereal, test/injectorkube): kube-apiserver and etcd, built
+// from their modules by build.sh (`make kube`) into bin/ (git-ignored). A
+// nested module, so Kubernetes' dependencies stay out of rotor's go.mod.
+// k8s.io/kubernetes requires its staging modules at v0.0.0 with replaces to
+// its own tree; the replaces below name the same release's published
+// modules instead. Keep every k8s.io module at one release.
 module github.com/rotorproject/rotor/test/kube
 
 go 1.26.8
