@@ -29,6 +29,7 @@ func TestWebhookBehindAPIServer(t *testing.T) {
 			t.Fatalf("GET /version = %+v: the kube-apiserver binary was built without its version (make kube sets it)", v)
 		}
 		line := logLine(t, l.log, "sidecar shape from the API server's version")
+		t.Logf("GET /version: %+v; the injector logged %v", v, line)
 		if line == nil {
 			t.Fatal("the injector did not read the API server's version (with its service account token)")
 		}
@@ -71,6 +72,7 @@ func TestWebhookBehindAPIServer(t *testing.T) {
 			t.Error("rotor got a token volume of its own though the pod had the API server's")
 		}
 		// The webhook's warnings reach the client (kubectl prints them).
+		t.Logf("the API server's warnings: %q", r.Warnings)
 		if !slices.ContainsFunc(r.Warnings, func(w string) bool { return strings.Contains(w, "go-max-procs") }) {
 			t.Errorf("the API server's answer carries no warning for go-max-procs: %q", r.Warnings)
 		}
@@ -160,6 +162,7 @@ func TestWebhookBehindAPIServer(t *testing.T) {
 		bad := plainPod("norole", map[string]string{"vault.hashicorp.com/agent-inject": "true",
 			"vault.hashicorp.com/agent-inject-secret-foo": "secret/data/foo"})
 		r := l.create(t, appNS, bad)
+		t.Logf("%d %s", r.Code, r.Status.Message)
 		if r.Code != http.StatusBadRequest || !strings.Contains(r.Status.Message, `admission webhook "`+webhookName+`" denied the request`) ||
 			!strings.Contains(r.Status.Message, "vault.hashicorp.com/role") {
 			t.Errorf("a pod without a role: %d %q; want 400, denied by the webhook, naming vault.hashicorp.com/role", r.Code, r.Status.Message)
@@ -192,6 +195,7 @@ func TestWebhookBehindAPIServer(t *testing.T) {
 				pd = plainPod(name, nil) // every pod the webhook's rules select
 			}
 			r := l.create(t, appNS, pd)
+			t.Logf("%s: %d %s", name, r.Code, r.Status.Message)
 			if r.Code/100 == 2 || !strings.Contains(r.Status.Message, `failed calling webhook "`+webhookName+`"`) {
 				t.Errorf("%s with the webhook down and failurePolicy Fail: %d %q; want refused, naming the webhook", name, r.Code, r.Status.Message)
 			}

@@ -98,11 +98,19 @@ func writeKey(path string, key *ecdsa.PrivateKey) error {
 }
 
 // newSigningKey writes a fresh ECDSA key for service account tokens (ES256)
-// to path.
-func newSigningKey(path string) error {
+// to keyFile and its public key to pubFile (the API server reads public
+// keys only from "PUBLIC KEY" PEM).
+func newSigningKey(keyFile, pubFile string) error {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return err
 	}
-	return writeKey(path, key)
+	if err := writeKey(keyFile, key); err != nil {
+		return err
+	}
+	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(pubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644)
 }

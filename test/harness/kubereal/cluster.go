@@ -134,6 +134,9 @@ func (c *Cluster) startEtcd(t testing.TB, bin string) (string, error) {
 			return clientURL, nil
 		}
 		p.KillGroup()
+		if !c.portTaken("etcd") {
+			return "", lastErr
+		}
 		os.RemoveAll(filepath.Join(c.Dir, "etcd"))
 	}
 	return "", lastErr
@@ -157,8 +160,8 @@ func (c *Cluster) startAPIServer(t testing.TB, bin, etcdURL string) error {
 	if err := os.WriteFile(tokens, []byte(c.adminToken+`,kubereal-admin,kubereal-admin,"system:masters"`+"\n"), 0o600); err != nil {
 		return err
 	}
-	saKey := filepath.Join(c.Dir, "sa.key")
-	if err := newSigningKey(saKey); err != nil {
+	saKey, saPub := filepath.Join(c.Dir, "sa.key"), filepath.Join(c.Dir, "sa.pub")
+	if err := newSigningKey(saKey, saPub); err != nil {
 		return err
 	}
 	var lastErr error
@@ -181,7 +184,7 @@ func (c *Cluster) startAPIServer(t testing.TB, bin, etcdURL string) error {
 			"--token-auth-file=" + tokens,
 			"--authorization-mode=RBAC",
 			"--service-account-issuer=https://kubernetes.default.svc",
-			"--service-account-key-file=" + saKey, "--service-account-signing-key-file=" + saKey,
+			"--service-account-key-file=" + saPub, "--service-account-signing-key-file=" + saKey,
 			"--service-cluster-ip-range=10.96.0.0/16",
 			"--enable-admission-plugins=MutatingAdmissionWebhook,ValidatingAdmissionWebhook",
 			"--profiling=false",
@@ -194,8 +197,18 @@ func (c *Cluster) startAPIServer(t testing.TB, bin, etcdURL string) error {
 			return nil
 		}
 		p.KillGroup()
+		if !c.portTaken("kube-apiserver") {
+			return lastErr
+		}
 	}
 	return lastErr
+}
+
+// portTaken reports whether name's log says it lost its port to another
+// process between FreePort and its start: worth another try.
+func (c *Cluster) portTaken(name string) bool {
+	b, _ := os.ReadFile(filepath.Join(c.Dir, name+".log"))
+	return strings.Contains(string(b), "address already in use")
 }
 
 // ready reports whether GET /readyz answers 200.
