@@ -97,6 +97,47 @@ func TestWebhookBehindAPIServer(t *testing.T) {
 		}
 	})
 
+	t.Run("rotor's own shapes pass the API server's validation", func(t *testing.T) {
+		// Env mode: rotor-copy and the wrapped command.
+		env := annotatedPod("env", map[string]string{"rotorproject.github.io/env-API_KEY": `{{ with secret "secret/data/foo" }}{{ .Data.data.k }}{{ end }}`})
+		p, _ := l.stored(t, appNS, env)
+		if inits, _ := p.names(); !slices.Equal(inits, []string{"rotor-copy", "rotor-agent"}) {
+			t.Errorf("env mode: init containers %v, want [rotor-copy rotor-agent]", inits)
+		}
+		if c := p.container("app").Command; len(c) == 0 || c[0] != "/rotor/bin/rotor" {
+			t.Errorf("env mode: the app runs %v, want the copied rotor", c)
+		}
+
+		// Reload signal: a shared process namespace, rotor as the app's user.
+		sig := annotatedPod("signal", map[string]string{"rotorproject.github.io/reload-signal": "SIGHUP"})
+		sig["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)["securityContext"] = map[string]any{"runAsUser": 1234}
+		p, _ = l.stored(t, appNS, sig)
+		if sc := p.container("rotor-agent").SecurityContext; p.Spec.ShareProcessNamespace == nil || !*p.Spec.ShareProcessNamespace ||
+			sc == nil || sc.RunAsUser == nil || *sc.RunAsUser != 1234 {
+			t.Errorf("reload signal: shareProcessNamespace %v, rotor-agent's security context %+v", p.Spec.ShareProcessNamespace, sc)
+		}
+
+		// Restart on change, in a pod named by generateName as a
+		// ReplicaSet's are (no name at admission), without the automounted
+		// token: the downward API names the pod, rotor's own projected token
+		// volume carries the API server's CA.
+		rs := annotatedPod("", map[string]string{"rotorproject.github.io/restart-on-change": "true"})
+		meta := rs["metadata"].(map[string]any)
+		delete(meta, "name")
+		meta["generateName"] = "web-"
+		rs["spec"].(map[string]any)["automountServiceAccountToken"] = false
+		p, _ = l.stored(t, appNS, rs)
+		agent := p.container("rotor-agent")
+		if !strings.HasPrefix(p.Metadata.Name, "web-") || agent.fieldRef("ROTOR_POD_NAME") != "metadata.name" ||
+			agent.fieldRef("ROTOR_POD_NAMESPACE") != "metadata.namespace" {
+			t.Errorf("restart on change: pod %q, ROTOR_POD_NAME from %q, ROTOR_POD_NAMESPACE from %q",
+				p.Metadata.Name, agent.fieldRef("ROTOR_POD_NAME"), agent.fieldRef("ROTOR_POD_NAMESPACE"))
+		}
+		if agent.mountAt("/var/run/secrets/vault.hashicorp.com/serviceaccount") != "rotor-sa-token" || !p.hasVolume("rotor-sa-token") {
+			t.Errorf("restart on change without the automounted token: rotor-agent mounts %v", agent.VolumeMounts)
+		}
+	})
+
 	t.Run("shipped example pod", func(t *testing.T) {
 		l.kube.CreateNamespace(t, "orders")
 		l.kube.CreateServiceAccount(t, "orders", "orders")

@@ -12,9 +12,10 @@ type pod struct {
 		Annotations map[string]string `json:"annotations"`
 	} `json:"metadata"`
 	Spec struct {
-		InitContainers []container `json:"initContainers"`
-		Containers     []container `json:"containers"`
-		Volumes        []struct {
+		ShareProcessNamespace *bool       `json:"shareProcessNamespace"`
+		InitContainers        []container `json:"initContainers"`
+		Containers            []container `json:"containers"`
+		Volumes               []struct {
 			Name      string         `json:"name"`
 			Projected map[string]any `json:"projected"`
 			EmptyDir  map[string]any `json:"emptyDir"`
@@ -37,6 +38,17 @@ type container struct {
 		Name      string `json:"name"`
 		MountPath string `json:"mountPath"`
 	} `json:"volumeMounts"`
+	Env []struct {
+		Name      string `json:"name"`
+		ValueFrom *struct {
+			FieldRef *struct {
+				FieldPath string `json:"fieldPath"`
+			} `json:"fieldRef"`
+		} `json:"valueFrom"`
+	} `json:"env"`
+	SecurityContext *struct {
+		RunAsUser *int64 `json:"runAsUser"`
+	} `json:"securityContext"`
 }
 
 func decodePod(t *testing.T, b []byte) *pod {
@@ -85,6 +97,16 @@ func (c *container) mount(name string) string {
 	for _, m := range c.VolumeMounts {
 		if m.Name == name {
 			return m.MountPath
+		}
+	}
+	return ""
+}
+
+// fieldRef returns the downward API field the variable name is set from.
+func (c *container) fieldRef(name string) string {
+	for _, e := range c.Env {
+		if e.Name == name && e.ValueFrom != nil && e.ValueFrom.FieldRef != nil {
+			return e.ValueFrom.FieldRef.FieldPath
 		}
 	}
 	return ""
