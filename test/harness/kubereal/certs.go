@@ -70,9 +70,9 @@ func (ca *CA) Serving(dir, name string, dnsNames ...string) (certFile, keyFile s
 	return certFile, keyFile, nil
 }
 
-// sign fills in the serial and validity of tmpl and signs it with parent
-// and parentKey, or self-signs it (with the key of pub, priv) when parent
-// is nil.
+// sign fills in the serial and validity of tmpl and signs it: for the
+// public key pubOrKey with parent and parentKey, or, when parent is nil,
+// self-signed with pubOrKey, then the *ecdsa.PrivateKey of a new CA.
 func sign(tmpl, parent *x509.Certificate, pubOrKey any, parentKey *ecdsa.PrivateKey) ([]byte, error) {
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 126))
 	if err != nil {
