@@ -175,6 +175,7 @@ func cmdInjectorServe(args []string, stderr io.Writer) int {
 	failOpen := fs.Bool("fail-open", false, "admit a pod unchanged (with a warning) when its annotations cannot be applied, instead of refusing it")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logFmt := fs.String("log-format", "json", "log format: text or json")
+	saDir := fs.String("sa-dir", "/var/run/secrets/kubernetes.io/serviceaccount", "with -sidecar=auto: the service account's token and ca.crt, to ask the API server its version")
 	options := injectorFlags(fs)
 	if code, ok := parse(fs, args); !ok {
 		return code
@@ -194,7 +195,7 @@ func cmdInjectorServe(args []string, stderr io.Writer) int {
 	defer stop()
 	if o.Sidecar == "auto" {
 		o.Sidecar = injector.Classic
-		ic, err := injector.InClusterFromEnv()
+		ic, err := injector.InClusterAt(*saDir)
 		if err == nil {
 			vctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 			var mode, ver string
