@@ -112,6 +112,7 @@ var knownExact = map[string]bool{
 	annMaxConnsPerHost: true, annDisableIdleConns: true, annDisableKeepAlives: true,
 	annRequestNamespace: true, annProxyAddress: true, annExtraSecret: true, annCopyVolumeMounts: true,
 	annSATokenVolume: true, annJSONPatch: true, annInitJSONPatch: true,
+	annClientTimeout: true, annClientMaxRetries: true, annGoMaxProcs: true, annEnableQuit: true,
 	annSidecar: true, annEnvContainers: true, annEnvOnChange: true, annReloadSignal: true, annReloadContainer: true,
 	annRestartOnChange: true, annRestartDebounce: true,
 }
@@ -122,10 +123,11 @@ var knownPrefix = []string{annSecret, annTemplate, annFile, annPerms, annCommand
 // ignored are vault-k8s annotations the injector recognises but does not
 // apply, each with the reason given in the warning.
 var ignored = map[string]string{
-	vaultPrefix + "client-max-retries":      "rotor retries with its own backoff",
-	vaultPrefix + "client-timeout":          "rotor bounds each request itself",
-	vaultPrefix + "go-max-procs":            "not needed: rotor sizes itself",
-	vaultPrefix + "agent-enable-quit":       "rotor's sidecar stops with the pod; a native sidecar needs no quit endpoint",
+	// vault-k8s's annotations.go names it; no vault-k8s code found reads
+	// it (docs/kubernetes.md), so there is no behaviour to reproduce.
+	annMetricsListenerPort: "no metrics listener is added: rotor serves Prometheus metrics at /metrics on the " +
+		"sidecar's local API listener (127.0.0.1, the injector's status port); for another port, a listener with " +
+		`role = "metrics_only" in an agent-configmap config`,
 	vaultPrefix + "agent-cache-exit-on-err": "rotor has no persistent cache",
 	vaultPrefix + "agent-sidecar-type":      "rotor's sidecar is always an agent",
 	vaultPrefix + "agent-revoke-grace":      "rotor revokes as it stops, without a preStop sleep",

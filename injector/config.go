@@ -141,7 +141,12 @@ type listenerBlock struct {
 	TLSDisable bool   `json:"tls_disable"`
 	// AllowedHosts is rotor's key: it marks the status listener as
 	// rotor's own (no Vault API proxy expected on it).
-	AllowedHosts []string `json:"allowed_hosts,omitempty"`
+	AllowedHosts []string  `json:"allowed_hosts,omitempty"`
+	AgentAPI     *agentAPI `json:"agent_api,omitempty"`
+}
+
+type agentAPI struct {
+	EnableQuit bool `json:"enable_quit"`
 }
 
 type cacheBlock struct {
@@ -226,6 +231,11 @@ func AgentConfig(s *Spec, role Role, opts Options) ([]byte, error) {
 		if s.CacheEnable && !s.PrePopOnly {
 			c.Listener = append(c.Listener, &listenerBlock{Type: "tcp", Address: "127.0.0.1:" + s.CachePort, TLSDisable: true})
 			c.Cache = &cacheBlock{UseAutoAuthToken: s.CacheUseToken}
+		}
+		if s.EnableQuit {
+			// Not in an init container (vault-k8s puts it there too):
+			// nothing runs beside it that could call it.
+			quitListener(&c, s)
 		}
 		if len(s.Env) > 0 {
 			c.AutoAuth.Sinks = append(c.AutoAuth.Sinks, &sink{Type: "file",

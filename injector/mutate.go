@@ -337,8 +337,10 @@ func (m *mutation) container(name string, role Role, home string) (map[string]an
 	if len(s.Env) > 0 {
 		mounts = append(mounts, volumeMount{Name: sharedVolume, MountPath: sharedPath})
 	}
+	mounts = append(mounts, m.awsMounts(mounts)...)
 	mounts = append(mounts, m.extraMounts(mounts)...)
 	env = append(env, m.proxyEnv()...)
+	env = append(env, m.agentEnv()...)
 	c := map[string]any{
 		"name":         name,
 		"image":        s.Image,

@@ -92,6 +92,13 @@ type Spec struct {
 	// agent-json-patch and agent-init-json-patch.
 	ProxyAddress, ExtraSecret, CopyVolumeMounts, SATokenVolume string
 	JSONPatch, InitJSONPatch                                   jsonpatch.Patch
+	// The agent process (agentenv.go): client-timeout, client-max-retries,
+	// go-max-procs as its environment, agent-enable-quit, and with
+	// auth-type aws the app containers' AWS web identity.
+	ClientTimeout, ClientMaxRetries, GoMaxProcs string
+	EnableQuit                                  bool
+	AWSEnv                                      []envVar
+	AWSTokenMount                               *volumeMount
 }
 
 // Warning is a note for the user about one annotation: unknown, or known
@@ -290,10 +297,11 @@ func Parse(p *pod, o Options) (*Spec, []Warning, error) {
 		}
 	}
 	parseExtras(s, a, &errs)
+	parseAgentEnv(s, p, a, o, &errs)
 	if len(errs) > 0 {
 		return nil, warns, errors.Join(errs...)
 	}
-	return s, append(warns, patchWarnings(s)...), nil
+	return s, append(append(warns, patchWarnings(s)...), quitWarnings(s)...), nil
 }
 
 // signals are the names a reload or env change may send.

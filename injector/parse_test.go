@@ -54,25 +54,26 @@ func TestParseDefaults(t *testing.T) {
 
 func TestParseSecrets(t *testing.T) {
 	a := base(map[string]string{
-		annSecret + "DB":                   "database/creds/app",
-		annTemplate + "DB":                 "{{ . }}",
-		annFile + "DB":                     "sub/db.env",
-		annPerms + "DB":                    "0640",
-		annCommand + "DB":                  "kill -HUP 1",
-		annErrMissingKey + "DB":            "true",
-		annTemplateFile + "cfg":            "/vault/configs/cfg.tpl",
-		annSecret + "kept":                 "secret/data/kept",
-		annPreserveCase + "-kept":          "true",
-		annSecretVolumePath + "-kept":      "/etc/kept",
-		annTemplate + "only":               "static",
-		annSecret + "empty":                "  ",
-		annAuthConfig + "token-path":       "/var/run/token",
-		annLimits + "cpu":                  "1",
-		annRequests + "mem":                "32Mi",
-		annDefaultTemplate:                 "JSON",
-		"vault.hashicorp.com/go-max-procs": "2",
-		"vault.hashicorp.com/agent-injekt": "true",
-		"example.com/other":                "ignored, not ours",
+		annSecret + "DB":                         "database/creds/app",
+		annTemplate + "DB":                       "{{ . }}",
+		annFile + "DB":                           "sub/db.env",
+		annPerms + "DB":                          "0640",
+		annCommand + "DB":                        "kill -HUP 1",
+		annErrMissingKey + "DB":                  "true",
+		annTemplateFile + "cfg":                  "/vault/configs/cfg.tpl",
+		annSecret + "kept":                       "secret/data/kept",
+		annPreserveCase + "-kept":                "true",
+		annSecretVolumePath + "-kept":            "/etc/kept",
+		annTemplate + "only":                     "static",
+		annSecret + "empty":                      "  ",
+		annAuthConfig + "token-path":             "/var/run/token",
+		annLimits + "cpu":                        "1",
+		annRequests + "mem":                      "32Mi",
+		annDefaultTemplate:                       "JSON",
+		"vault.hashicorp.com/go-max-procs":       "2",
+		"vault.hashicorp.com/agent-revoke-grace": "5",
+		"vault.hashicorp.com/agent-injekt":       "true",
+		"example.com/other":                      "ignored, not ours",
 	})
 	s, warns, err := Parse(podWith(a), DefaultOptions())
 	if err != nil {
@@ -99,7 +100,7 @@ func TestParseSecrets(t *testing.T) {
 	for _, w := range warns {
 		got = append(got, w.Annotation)
 	}
-	if want := []string{"vault.hashicorp.com/agent-injekt", "vault.hashicorp.com/go-max-procs"}; !reflect.DeepEqual(got, want) {
+	if want := []string{"vault.hashicorp.com/agent-injekt", "vault.hashicorp.com/agent-revoke-grace"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("warnings for %v, want %v", got, want)
 	}
 }

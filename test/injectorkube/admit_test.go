@@ -39,7 +39,7 @@ func TestWebhookBehindAPIServer(t *testing.T) {
 	})
 
 	t.Run("native sidecar", func(t *testing.T) {
-		p, r := l.stored(t, appNS, annotatedPod("native", map[string]string{"vault.hashicorp.com/go-max-procs": "2"}))
+		p, r := l.stored(t, appNS, annotatedPod("native", map[string]string{"vault.hashicorp.com/agent-revoke-grace": "5"}))
 		if got := p.Metadata.Annotations[statusAnn]; got != "injected" {
 			t.Errorf("%s = %q, want injected", statusAnn, got)
 		}
@@ -73,8 +73,8 @@ func TestWebhookBehindAPIServer(t *testing.T) {
 		}
 		// The webhook's warnings reach the client (kubectl prints them).
 		t.Logf("the API server's warnings: %q", r.Warnings)
-		if !slices.ContainsFunc(r.Warnings, func(w string) bool { return strings.Contains(w, "go-max-procs") }) {
-			t.Errorf("the API server's answer carries no warning for go-max-procs: %q", r.Warnings)
+		if !slices.ContainsFunc(r.Warnings, func(w string) bool { return strings.Contains(w, "agent-revoke-grace") }) {
+			t.Errorf("the API server's answer carries no warning for agent-revoke-grace: %q", r.Warnings)
 		}
 	})
 
