@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,5 +60,67 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	if _, _, err := configFromEnv([]string{"../ROTOR_TEST_HCL"}); err == nil || !strings.Contains(err.Error(), "not an environment variable name") {
 		t.Errorf("a name with a path separator: %v", err)
+	}
+}
+
+// TestInjectorRenderAgentProcess renders the EKS pod of
+// injector/testdata/agent-process.yaml as a user would and checks that
+// rotor itself accepts each rotor container's configuration (the quit
+// listener with its empty cache block, the aws method) and that the
+// sidecar's environment carries what the annotations ask for.
+func TestInjectorRenderAgentProcess(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run([]string{"injector", "render", "-f", "../../injector/testdata/agent-process.yaml", "-o", "json"}, &out, &errb)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var doc struct {
+		Spec struct {
+			Template struct {
+				Spec struct {
+					InitContainers, Containers []struct {
+						Name string
+						Env  []struct{ Name, Value string }
+					}
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	ps := doc.Spec.Template.Spec
+	dir := t.TempDir()
+	seen := 0
+	for _, c := range append(ps.InitContainers, ps.Containers...) {
+		env := map[string]string{}
+		for _, e := range c.Env {
+			env[e.Name] = e.Value
+		}
+		if !strings.HasPrefix(c.Name, "rotor-agent") {
+			continue
+		}
+		seen++
+		for k, want := range map[string]string{"VAULT_CLIENT_TIMEOUT": "30s", "VAULT_MAX_RETRIES": "5", "GOMAXPROCS": "2",
+			"AWS_ROLE_ARN": "arn:aws:iam::111122223333:role/reports", "AWS_REGION": "eu-west-1"} {
+			if env[k] != want {
+				t.Errorf("%s: %s = %q, want %q", c.Name, k, env[k], want)
+			}
+		}
+		raw, err := base64.StdEncoding.DecodeString(env["VAULT_CONFIG"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := filepath.Join(dir, c.Name+".json")
+		if err := os.WriteFile(f, raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var vout, verr bytes.Buffer
+		if code := run([]string{"validate", "-config", f}, &vout, &verr); code != exitOK {
+			t.Errorf("%s: rotor validate exit %d: %s %s", c.Name, code, vout.String(), verr.String())
+		}
+	}
+	if seen != 2 {
+		t.Errorf("%d rotor containers, want the init container and the sidecar", seen)
 	}
 }
