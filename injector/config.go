@@ -45,6 +45,32 @@ type agentConfig struct {
 	DisableKeepAlives      []string           `json:"disable_keep_alives,omitempty"`
 	EnvTemplates           map[string]*envTpl `json:"env_template,omitempty"`
 	Exec                   *execBlock         `json:"exec,omitempty"`
+	State                  *stateBlock        `json:"state,omitempty"`
+}
+
+// stateBlock is rotor's state {} block (keepsState).
+type stateBlock struct {
+	Dir           string `json:"dir"`
+	KubernetesKey bool   `json:"kubernetes_service_account_key"`
+	KeyFile       string `json:"key_file"`
+}
+
+// stateDir is where rotor keeps its state file in the pod (the rotor-state
+// emptyDir, which outlives a container's restarts).
+const stateDir = "/rotor-state"
+
+// keepsState reports whether the rotor containers keep rotor's state file
+// (token and secrets, encrypted under the pod's service-account token):
+// with the kubernetes method and the injector's own configuration. The
+// classic shape's init container then hands its token and secrets to the
+// sidecar, and a sidecar the kubelet restarts starts from what it held:
+// one login and one set of credentials per pod, where vault-k8s's pair
+// logs in twice and issues every dynamic secret twice (unless
+// agent-cache-enable, whose persist "kubernetes" cache does the same for
+// it). A configuration from agent-configmap is the user's own and is left
+// as written.
+func (s *Spec) keepsState() bool {
+	return s.AuthType == "kubernetes" && s.ConfigMap == "" && !s.PrePopOnly
 }
 
 type vaultBlock struct {
@@ -213,6 +239,9 @@ func AgentConfig(s *Spec, role Role, opts Options) ([]byte, error) {
 			}
 			c.AutoAuth.Method.Config = cfg
 		}
+	}
+	if s.keepsState() {
+		c.State = &stateBlock{Dir: stateDir, KubernetesKey: true, KeyFile: c.AutoAuth.Method.Config["token_path"]}
 	}
 	tpls, err := s.templates(role, opts)
 	if err != nil {

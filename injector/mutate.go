@@ -23,6 +23,7 @@ const (
 	execPath     = "/rotor-exec"
 	saVolume     = "rotor-sa-token"
 	saMountPath  = "/var/run/secrets/vault.hashicorp.com/serviceaccount"
+	stateVolume  = "rotor-state" // rotor's state file: the init container's token and secrets, for the sidecar
 )
 
 // Result is one mutation: the patch and what the user should be told.
@@ -109,6 +110,9 @@ func (m *mutation) build() error {
 	}
 	if s.PrePopOnly || (!native && s.PrePopulate) {
 		vol(homeInitVol, emptyDir())
+	}
+	if s.keepsState() {
+		vol(stateVolume, emptyDir())
 	}
 	if s.ConfigMap != "" {
 		vol(configVolume, map[string]any{"configMap": map[string]any{"name": s.ConfigMap}})
@@ -327,6 +331,9 @@ func (m *mutation) container(name string, role Role, home string) (map[string]an
 		}
 	}
 	mounts := []volumeMount{m.saMount, {Name: home, MountPath: homePath}, {Name: secretVolume, MountPath: s.SecretVolumePath}}
+	if s.keepsState() {
+		mounts = append(mounts, volumeMount{Name: stateVolume, MountPath: stateDir})
+	}
 	mounts = append(mounts, m.customMounts()...)
 	if s.ConfigMap != "" {
 		mounts = append(mounts, volumeMount{Name: configVolume, MountPath: configMapPath, ReadOnly: true})
