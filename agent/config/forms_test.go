@@ -57,6 +57,22 @@ func wantList(t *testing.T, what string, got []string, want ...string) {
 }
 
 var formCases = []formCase{
+	// A listener address as a go-sockaddr template, rendered at load.
+	{name: "listener address template", file: "a.hcl", body: fa + `listener "tcp" {
+  address = "{{ GetAllInterfaces | include \"name\" \"lo\" | include \"type\" \"IPv4\" | attr \"address\" }}:8200"
+  tls_disable = true
+}
+`, check: func(t *testing.T, cfg *Config) { wantList(t, "listener", []string{cfg.Listeners[0].Address}, "127.0.0.1:8200") }},
+	{name: "listener address template that does not parse", file: "a.hcl", body: fa + `listener "tcp" {
+  address = "{{ NoSuchFunc }}:8200"
+  tls_disable = true
+}
+`, fail: "a.hcl:6:13: Invalid address template"},
+	{name: "listener address template with two addresses", file: "a.hcl", body: fa + `listener "tcp" {
+  address = "{{ GetAllInterfaces | include \"flags\" \"loopback\" | join \"address\" \" \" }}"
+  tls_disable = true
+}
+`, fail: "multiple addresses found"},
 	// Wrapper forms.
 	{name: "sinks wrapper", file: "c.hcl", body: "auto_auth {\n  " + fm + "\n  sinks {\n    sink {\n      type = \"file\"\n      config = { path = \"/tmp/w\" }\n    }\n  }\n}\n",
 		check: func(t *testing.T, cfg *Config) { wantList(t, "sinks", sinkPaths(cfg), "/tmp/w") }},

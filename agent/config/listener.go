@@ -3,8 +3,10 @@ package config
 import (
 	"fmt"
 	"net"
+	"regexp"
 	"strings"
 
+	sockaddrtemplate "github.com/hashicorp/go-sockaddr/template"
 	"github.com/rotorproject/rotor/internal/tlsconf"
 )
 
@@ -71,6 +73,9 @@ func (d *decoder) decodeListener(parent *block, it *item) *Listener {
 		if a := b.one(k.name); a != nil {
 			d.looseBool(a, where, k.name, k.dst)
 		}
+	}
+	if a := b.one("address"); a != nil {
+		d.addressTemplate(a, where, l)
 	}
 	if a := b.one("mode"); a != nil {
 		d.perms(a, where, "mode", &l.Mode)
@@ -333,4 +338,28 @@ func validateProxyExposure(cfg *Config, ds *diags) {
 		}
 		ds.warnf(at, "Client certificate not lent", "proxied requests go to Vault without rotor's TLS client certificate (vault { client_cert }); Vault Agent sends it, which lets any listener client log in as rotor with auth/cert/login. If Vault requires client certificates for every connection, set api_proxy { use_client_cert = true }.")
 	}
+}
+
+// addrTemplate finds a go-sockaddr template in a listener address.
+var addrTemplate = regexp.MustCompile(`{{.*?}}`)
+
+// addressTemplate renders a listener address written as a go-sockaddr
+// template ("{{ GetPrivateIP }}:8200"), as Vault Agent's loader does
+// (configutil.ParseSingleIPTemplate): at load, on this machine. A template
+// that does not parse, or that gives more than one address, is refused
+// with Vault's reason; one that gives none leaves the address empty.
+func (d *decoder) addressTemplate(a *item, where string, l *Listener) {
+	if !addrTemplate.MatchString(l.Address) {
+		return
+	}
+	out, err := sockaddrtemplate.Parse(l.Address)
+	if err != nil {
+		d.ds.errorf(a.vpos, "Invalid address template", "%s: unable to parse address template %q: %v.", where, l.Address, err)
+		return
+	}
+	if ips := strings.Split(out, " "); len(ips) > 1 {
+		d.ds.errorf(a.vpos, "Invalid address template", "%s: address template %q: multiple addresses found (%q), please configure one.", where, l.Address, out)
+		return
+	}
+	l.Address = strings.TrimSpace(out)
 }
