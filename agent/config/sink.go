@@ -29,7 +29,11 @@ func (d *decoder) decodeSink(parent *block, it *item) *Sink {
 		d.ds.errorf(it.pos, "Unknown sink type", "sink %q: the only sink type is \"file\".", typ)
 	}
 	if a := b.one("wrap_ttl"); a != nil {
-		d.duration(a, where, "wrap_ttl", &s.WrapTTL)
+		if d.negDuration(a, where, "wrap_ttl", &s.WrapTTL) && s.WrapTTL < 0 {
+			// Vault Agent wraps for a sink whose wrap_ttl is not zero, and
+			// Vault refuses a negative one: the sink is never written.
+			d.ds.warnf(a.vpos, "Sink never written", "%s: wrap_ttl %s is negative: Vault Agent asks Vault to wrap the token with it, Vault refuses (requested wrap ttl cannot be negative), and the sink is never written; rotor does the same. Write a positive duration, or remove wrap_ttl to write the token itself.", where, s.WrapTTL)
+		}
 	}
 	if a := b.one("dh_type"); a != nil && d.str(a, where, "dh_type", &s.DHType) {
 		if s.DHType != "" && s.DHType != "curve25519" {
