@@ -15,14 +15,14 @@ import (
 // FileOptions describe a file sink. They are comparable, so a reload can
 // tell whether a sink changed.
 type FileOptions struct {
-	Path    string
-	Mode    os.FileMode
-	Owner   atomicfile.Owner
+	Path  string
+	Mode  os.FileMode
+	Owner atomicfile.Owner
 	// WrapTTL writes a response-wrapped token instead (0: the token). A
 	// negative one is sent to Vault as it is, as Vault Agent does: Vault
 	// refuses it and the sink is not written.
 	WrapTTL time.Duration
-	DH      DHOptions     // encrypt what is written for a reader's public key
+	DH      DHOptions // encrypt what is written for a reader's public key
 }
 
 // File writes the token to a file, atomically, with a fixed mode and owner.

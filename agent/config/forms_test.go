@@ -62,7 +62,9 @@ var formCases = []formCase{
   address = "{{ GetAllInterfaces | include \"name\" \"lo\" | include \"type\" \"IPv4\" | attr \"address\" }}:8200"
   tls_disable = true
 }
-`, check: func(t *testing.T, cfg *Config) { wantList(t, "listener", []string{cfg.Listeners[0].Address}, "127.0.0.1:8200") }},
+`, check: func(t *testing.T, cfg *Config) {
+		wantList(t, "listener", []string{cfg.Listeners[0].Address}, "127.0.0.1:8200")
+	}},
 	{name: "listener address template that does not parse", file: "a.hcl", body: fa + `listener "tcp" {
   address = "{{ NoSuchFunc }}:8200"
   tls_disable = true
