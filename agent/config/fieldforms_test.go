@@ -115,6 +115,15 @@ var fieldForms = []fieldForm{
 	{name: "bad log_rotate_duration", body: ffAuth + "log_rotate_duration = \"a day\"\n",
 		fail: `cfg.hcl:10:23: Invalid duration: log_rotate_duration:`},
 
+	// A sink's mode: Vault Agent's loader keeps it as written, and its
+	// file sink, made before anything runs, refuses what is not an int and
+	// a negative int: Vault Agent exits at start (agentcheck leaves the
+	// sink constructor out, so it says ok).
+	{name: "sink mode symbolic", body: strings.Replace(ffAuth, `path = "/tmp/t"`, `path = "/tmp/t", mode = "u=rw"`, 1),
+		fail: `cfg.hcl:8:52: Invalid file mode: sink "file" config: mode = "u=rw": Vault Agent exits when it creates this sink (error creating file sink: could not parse 'mode' as integer)`},
+	{name: "sink mode negative", body: strings.Replace(ffAuth, `path = "/tmp/t"`, `path = "/tmp/t", mode = -1`, 1),
+		fail: `cfg.hcl:8:52: Invalid file mode: sink "file" config: mode = -1: Vault Agent exits when it creates this sink (error creating file sink: file mode does not represent a regular file)`},
+
 	// Negative durations: parseutil takes them; Vault Agent wraps and
 	// backs off only with positive values, and a sink's negative wrap_ttl
 	// reaches Vault, which refuses it.

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/hashicorp/hcl/hcl/token"
 )
@@ -77,11 +78,22 @@ func (d *decoder) sinkMode(it *item, where string, dst *os.FileMode) {
 		d.typeErr(it, where, "mode", "a file mode such as 0640")
 		return
 	}
+	// Vault Agent's loader keeps the value as it is; its file sink, made
+	// before anything runs, refuses what is not an int, and a negative
+	// int (a file type bit once converted): Vault Agent exits at start.
 	switch l.Token.Type {
 	case token.NUMBER:
+		if n, err := strconv.ParseInt(l.Token.Text, 0, 64); err == nil && n < 0 {
+			d.ds.errorf(it.vpos, "Invalid file mode", "%s: mode = %s: Vault Agent exits when it creates this sink (error creating file sink: file mode does not represent a regular file); write the mode in octal, such as 0640.", where, l.Token.Text)
+			return
+		}
 		d.modeNumber(it, l, where, "mode", dst)
 	case token.STRING:
 		s, _ := tokValue(l.Token).(string)
+		if _, err := strconv.ParseUint(strings.TrimSpace(s), 8, 12); err != nil {
+			d.ds.errorf(it.vpos, "Invalid file mode", "%s: mode = %q: Vault Agent exits when it creates this sink (error creating file sink: could not parse 'mode' as integer); write the mode as an octal number, such as 0640.", where, s)
+			return
+		}
 		if d.octalString(it, where, "mode", s, dst) {
 			d.ds.warnf(it.vpos, "Not portable", "%s: mode = %q: Vault Agent refuses a quoted mode here (it wants the number %s).", where, s, s)
 		}

@@ -269,7 +269,8 @@ func (d *decoder) decodeTemplateConfig(b *block, tc *TemplateConfig) {
 			tc.StaticSecretRenderInterval = time.Second
 		}
 	}
-	if a := b.one("max_connections_per_host"); a != nil && d.strictInt(a, w, "max_connections_per_host", &tc.MaxConnectionsPerHost) {
+	if a := b.one("max_connections_per_host"); a != nil && (emptyString(a) || d.strictInt(a, w, "max_connections_per_host", &tc.MaxConnectionsPerHost)) {
+		// parseutil.SafeParseInt reads "" as 0.
 		if tc.MaxConnectionsPerHost < 1 {
 			d.ds.warnf(a.vpos, "Default used", "template_config: max_connections_per_host %d: rotor needs at least 1 and uses the default, %d.", tc.MaxConnectionsPerHost, DefaultMaxConnectionsPerHost)
 			tc.MaxConnectionsPerHost = 0
@@ -433,4 +434,14 @@ func hclKind(it *item) string {
 		}
 	}
 	return "slice"
+}
+
+// emptyString reports whether it is the quoted string "".
+func emptyString(it *item) bool {
+	l, ok := it.val.(*ast.LiteralType)
+	if !ok || l.Token.Type != token.STRING {
+		return false
+	}
+	v, _ := tokValue(l.Token).(string)
+	return v == ""
 }
