@@ -171,6 +171,9 @@ func translate(cfg *config.Config) *settings {
 			StopSignal: e.RestartStopSignal, KillTimeout: e.RestartKillTimeout, ReloadSignal: e.ReloadSignal, Debounce: e.Debounce}
 	}
 	for _, l := range cfg.Listeners {
+		if l.Type == "unix" && l.Address == "" {
+			continue // Vault Agent's socket has no path (warned at load)
+		}
 		lo := ops.ListenerOptions{Type: l.Type, Address: l.Address, Mode: l.Mode,
 			TLSCertFile: l.TLSCertFile, TLSKeyFile: l.TLSKeyFile, TLSMinVersion: l.TLSMinVersion, TLSMaxVersion: l.TLSMaxVersion,
 			TLSCipherSuites: l.TLSCipherSuites, TLSRequireClientCert: l.TLSRequireAndVerifyClientCert,

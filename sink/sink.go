@@ -15,11 +15,14 @@ import (
 // FileOptions describe a file sink. They are comparable, so a reload can
 // tell whether a sink changed.
 type FileOptions struct {
-	Path    string
-	Mode    os.FileMode
-	Owner   atomicfile.Owner
-	WrapTTL time.Duration // write a response-wrapped token instead (0: the token)
-	DH      DHOptions     // encrypt what is written for a reader's public key
+	Path  string
+	Mode  os.FileMode
+	Owner atomicfile.Owner
+	// WrapTTL writes a response-wrapped token instead (0: the token). A
+	// negative one is sent to Vault as it is, as Vault Agent does: Vault
+	// refuses it and the sink is not written.
+	WrapTTL time.Duration
+	DH      DHOptions // encrypt what is written for a reader's public key
 }
 
 // File writes the token to a file, atomically, with a fixed mode and owner.
@@ -49,7 +52,7 @@ func NewFile(o FileOptions) (*File, error) {
 func (f *File) Path() string { return f.o.Path }
 
 // Wrapped reports whether the sink writes a response-wrapped token.
-func (f *File) Wrapped() bool { return f.o.WrapTTL > 0 }
+func (f *File) Wrapped() bool { return f.o.WrapTTL != 0 }
 
 // Encrypted reports whether the sink encrypts what it writes.
 func (f *File) Encrypted() bool { return f.o.DH.Type != "" }
@@ -61,7 +64,7 @@ func (f *File) Encrypted() bool { return f.o.DH.Type != "" }
 // ErrPublicKey means the reader's public key is not there yet.
 func (f *File) Write(ctx context.Context, c *api.Client, token string) error {
 	data := []byte(token)
-	if f.o.WrapTTL > 0 {
+	if f.o.WrapTTL != 0 {
 		w, err := wrap(ctx, c, token, f.o.WrapTTL)
 		if err != nil {
 			return fmt.Errorf("sink %s: %w", f.o.Path, err)

@@ -140,8 +140,15 @@ func (d *decoder) decodeMethod(parent *block, it *item) *Method {
 		name string
 		dst  *time.Duration
 	}{{"wrap_ttl", &m.WrapTTL}, {"min_backoff", &m.MinBackoff}, {"max_backoff", &m.MaxBackoff}} {
-		if a := b.one(k.name); a != nil {
-			d.duration(a, where, k.name, k.dst)
+		if a := b.one(k.name); a != nil && d.negDuration(a, where, k.name, k.dst) && *k.dst < 0 {
+			// Vault Agent wraps only with a positive wrap_ttl, and takes a
+			// backoff that is not positive as unset (its default).
+			if k.name == "wrap_ttl" {
+				d.ds.warnf(a.vpos, "Setting ignored", "%s: wrap_ttl %s is negative: Vault Agent wraps the login only with a positive wrap_ttl, so it does not wrap it; neither does rotor. Remove it, or write a positive duration.", where, *k.dst)
+			} else {
+				d.ds.warnf(a.vpos, "Default used", "%s: %s %s is negative: Vault Agent uses its default for it, and so does rotor. Remove it, or write a positive duration.", where, k.name, *k.dst)
+			}
+			*k.dst = 0
 		}
 	}
 	if a := b.one("exit_on_err"); a != nil {

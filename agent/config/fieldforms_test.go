@@ -114,6 +114,62 @@ var fieldForms = []fieldForm{
 		warn: `cfg.hcl:10:1: Ignored by rotor: log_rotate_duration:`},
 	{name: "bad log_rotate_duration", body: ffAuth + "log_rotate_duration = \"a day\"\n",
 		fail: `cfg.hcl:10:23: Invalid duration: log_rotate_duration:`},
+
+	// A sink's mode: Vault Agent's loader keeps it as written, and its
+	// file sink, made before anything runs, refuses what is not an int and
+	// a negative int: Vault Agent exits at start (agentcheck leaves the
+	// sink constructor out, so it says ok).
+	{name: "sink mode symbolic", body: strings.Replace(ffAuth, `path = "/tmp/t"`, `path = "/tmp/t", mode = "u=rw"`, 1),
+		fail: `cfg.hcl:8:52: Invalid file mode: sink "file" config: mode = "u=rw": Vault Agent exits when it creates this sink (error creating file sink: could not parse 'mode' as integer)`},
+	{name: "sink mode negative", body: strings.Replace(ffAuth, `path = "/tmp/t"`, `path = "/tmp/t", mode = -1`, 1),
+		fail: `cfg.hcl:8:52: Invalid file mode: sink "file" config: mode = -1: Vault Agent exits when it creates this sink (error creating file sink: file mode does not represent a regular file)`},
+
+	// Negative durations: parseutil takes them; Vault Agent wraps and
+	// backs off only with positive values, and a sink's negative wrap_ttl
+	// reaches Vault, which refuses it.
+	{name: "negative method wrap_ttl", body: strings.Replace(ffAuth, "config = {\n      role_id", "wrap_ttl = \"-5m\"\n    config = {\n      role_id", 1),
+		warn: `cfg.hcl:3:16: Setting ignored: method "approle": wrap_ttl -5m0s is negative`},
+	{name: "negative min_backoff", body: strings.Replace(ffAuth, "config = {\n      role_id", "min_backoff = -1\n    config = {\n      role_id", 1),
+		warn: `cfg.hcl:3:19: Default used: method "approle": min_backoff -1s is negative`},
+	{name: "negative max_backoff in days", body: strings.Replace(ffAuth, "config = {\n      role_id", "max_backoff = \"-1d\"\n    config = {\n      role_id", 1),
+		warn: `cfg.hcl:3:19: Default used: method "approle": max_backoff -24h0m0s is negative`},
+	{name: "quoted fraction for a backoff", body: strings.Replace(ffAuth, "config = {\n      role_id", "min_backoff = \"-1.5\"\n    config = {\n      role_id", 1),
+		fail: `cfg.hcl:3:19: Invalid duration: method "approle": min_backoff: time: missing unit in duration "-1.5".`},
+	{name: "negative sink wrap_ttl", body: strings.Replace(ffAuth, `sink "file" {`, `sink "file" { wrap_ttl = "-5m"`, 1),
+		warn: `cfg.hcl:8:28: Sink never written: sink "file": wrap_ttl -5m0s is negative`},
+	{name: "negative static_secret_render_interval", body: ffAuth + "template_config { static_secret_render_interval = \"-1m\" }\n",
+		warn: `cfg.hcl:10:51: Value raised: template_config: static_secret_render_interval -1m0s is negative`},
+
+	// Template durations are consul-template's: mapstructure takes a
+	// negative one and truncates a fraction.
+	{name: "negative command_timeout", body: ffAuth + "template {\n  contents = \"x\"\n  destination = \"/tmp/out\"\n  command = \"true\"\n  command_timeout = \"-1s\"\n}\n",
+		warn: `cfg.hcl:14:21: Default used: template: command_timeout -1s is negative`},
+	{name: "fraction for command_timeout", body: ffAuth + "template {\n  contents = \"x\"\n  destination = \"/tmp/out\"\n  command = \"true\"\n  command_timeout = 3.5\n}\n",
+		warn: `cfg.hcl:14:21: Ambiguous duration: template: command_timeout = 3.5: Vault Agent reads a bare number here as nanoseconds; rotor reads seconds. Write "3.5s"`},
+	{name: "negative exec timeout", body: ffAuth + "template {\n  contents = \"x\"\n  destination = \"/tmp/out\"\n  exec {\n    command = [\"true\"]\n    timeout = -2\n  }\n}\n",
+		warn: `cfg.hcl:15:15: Default used: template.exec: timeout -2s is negative`},
+	{name: "wait min above max", body: ffAuth + "template {\n  contents = \"x\"\n  destination = \"/tmp/out\"\n  wait { \n    min = \"10s\"\n    max = \"5s\"\n  }\n}\n",
+		warn: `cfg.hcl:13:3: Setting ignored: template.wait: max (5s) is less than min (10s)`},
+	{name: "negative wait min", body: ffAuth + "template {\n  contents = \"x\"\n  destination = \"/tmp/out\"\n  wait { min = \"-1s\" }\n}\n",
+		warn: `cfg.hcl:13:16: Setting ignored: template.wait: min -1s is negative`},
+	{name: "wait string min above max", body: ffAuth + "template {\n  contents = \"x\"\n  destination = \"/tmp/out\"\n  wait = \"10s:5s\"\n}\n",
+		fail: `cfg.hcl:13:10: Invalid value: template: wait = "10s:5s": wait: min must be less than max`},
+
+	// An empty template command is consul-template's "no command".
+	{name: "template exec with an empty command", body: ffAuth + "template {\n  contents = \"x\"\n  destination = \"/tmp/out\"\n  exec { command = [] }\n}\n",
+		warn: `cfg.hcl:13:20: Setting ignored: template.exec: command is empty: Vault Agent runs no command after rendering`},
+	{name: "template exec with an empty program", body: ffAuth + "template {\n  contents = \"x\"\n  destination = \"/tmp/out\"\n  exec { command = [\"\", \"x\"] }\n}\n",
+		warn: `cfg.hcl:13:20: Setting ignored: template.exec: command is empty`},
+	{name: "template exec without command", body: ffAuth + "template {\n  contents = \"x\"\n  destination = \"/tmp/out\"\n  exec { timeout = \"5s\" }\n}\n",
+		warn: `cfg.hcl:13:3: Setting ignored: template.exec: no command`},
+	{name: "template empty command string", body: ffAuth + "template {\n  contents = \"x\"\n  destination = \"/tmp/out\"\n  command = \"\"\n}\n",
+		warn: `cfg.hcl:13:13: Setting ignored: template: command is empty`},
+	{name: "template exec env", body: ffAuth + "template {\n  contents = \"x\"\n  destination = \"/tmp/out\"\n  exec {\n    command = [\"true\"]\n    env { }\n  }\n}\n",
+		fail: `cfg.hcl:15:5: Invalid type: template.exec: 'exec.env' expected a map, got 'slice'`},
+	{name: "template command of numbers", body: ffAuth + "template {\n  contents = \"x\"\n  destination = \"/tmp/out\"\n  command = [1]\n}\n",
+		fail: `cfg.hcl:13:13: Incorrect attribute value type: template: 'command[0]' expected type 'string', got unconvertible type 'int', value: '1'`},
+	{name: "exec command of numbers", body: ffAuth + "env_template \"A\" { contents = \"x\" }\nexec { command = [1] }\n",
+		fail: `cfg.hcl:11:18: Incorrect attribute value type: exec: 'command[0]' expected type 'string', got unconvertible type 'int', value: '1'`},
 }
 
 func TestFieldForms(t *testing.T) {

@@ -57,6 +57,43 @@ func wantList(t *testing.T, what string, got []string, want ...string) {
 }
 
 var formCases = []formCase{
+	// Several agent_api blocks: HCL 1 decodes them into one struct, in
+	// order.
+	{name: "two agent_api blocks", file: "c.hcl", body: fa + "api_proxy {}\nlistener \"tcp\" {\n  address = \"127.0.0.1:8100\"\n  tls_disable = true\n  agent_api { enable_quit = true }\n  agent_api { enable_quit = false }\n}\n",
+		warn: `c.hcl:10:3: Repeated block: listener "tcp": 2 agent_api blocks`,
+		check: func(t *testing.T, cfg *Config) {
+			if cfg.Listeners[0].AgentAPIEnableQuit {
+				t.Fatal("enable_quit: the last agent_api block sets false")
+			}
+		}},
+	// A unix listener without address: Vault Agent binds an unnamed socket.
+	{name: "unix listener without address", file: "c.hcl", body: fa + "api_proxy {}\nlistener \"unix\" {\n  tls_disable = true\n}\n",
+		warn: `c.hcl:6:1: Listener not started: listener "unix": no address`},
+	// socket_mode alone: Vault Agent applies the socket settings only
+	// when socket_mode, socket_user and socket_group are all set.
+	{name: "socket_mode alone", file: "c.hcl", body: fa + "api_proxy {}\nlistener \"unix\" {\n  address = \"/tmp/r.sock\"\n  tls_disable = true\n  socket_mode = \"0666\"\n}\n",
+		warn: `c.hcl:9:3: Setting ignored: listener "unix": socket_mode is ignored: Vault Agent applies socket_mode, socket_user and socket_group only when all three are set`,
+		check: func(t *testing.T, cfg *Config) {
+			if l := cfg.Listeners[0]; l.Mode != 0o660 || l.SocketMode != "" {
+				t.Fatalf("mode %#o, socket_mode %q: want rotor's default 0660, socket_mode ignored", l.Mode, l.SocketMode)
+			}
+		}},
+	{name: "socket_user and socket_group without socket_mode", file: "c.hcl", body: fa + "api_proxy {}\nlistener \"unix\" {\n  address = \"/tmp/r.sock\"\n  tls_disable = true\n  socket_user = \"0\"\n  socket_group = \"0\"\n}\n",
+		warn: `c.hcl:10:3: Setting ignored: listener "unix": socket_group is ignored`,
+		check: func(t *testing.T, cfg *Config) {
+			if l := cfg.Listeners[0]; l.SocketUser != "" || l.SocketGroup != "" {
+				t.Fatalf("socket_user %q, socket_group %q: want both ignored", l.SocketUser, l.SocketGroup)
+			}
+		}},
+	{name: "socket settings all three", file: "c.hcl", body: fa + "api_proxy {}\nlistener \"unix\" {\n  address = \"/tmp/r.sock\"\n  tls_disable = true\n  socket_mode = \"0666\"\n  socket_user = \"0\"\n  socket_group = \"0\"\n}\n",
+		check: func(t *testing.T, cfg *Config) {
+			if l := cfg.Listeners[0]; l.Mode != 0o666 || l.SocketUser != "0" || l.SocketGroup != "0" {
+				t.Fatalf("mode %#o, socket_user %q, socket_group %q: want all three applied", l.Mode, l.SocketUser, l.SocketGroup)
+			}
+		}},
+	// parseutil.SafeParseInt reads "" as 0.
+	{name: "empty max_connections_per_host", file: "c.hcl", body: fa + "template_config { max_connections_per_host = \"\" }\n",
+		warn: `c.hcl:5:46: Default used: template_config: max_connections_per_host 0`},
 	// A listener address as a go-sockaddr template, rendered at load.
 	{name: "listener address template", file: "a.hcl", body: fa + `listener "tcp" {
   address = "{{ GetAllInterfaces | include \"name\" \"lo\" | include \"type\" \"IPv4\" | attr \"address\" }}:8200"

@@ -55,6 +55,8 @@ EOT
 listener "unix" {
   address = "/run/rotor/api.sock"
   socket_mode = "0600"
+  socket_user = "0"
+  socket_group = "0"
   agent_api { enable_quit = true }
 }
 `)

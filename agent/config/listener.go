@@ -86,7 +86,13 @@ func (d *decoder) decodeListener(parent *block, it *item) *Listener {
 	if a := b.one("allowed_hosts"); a != nil {
 		d.strList(a, where, "allowed_hosts", true, &l.AllowedHosts)
 	}
-	if a := b.single("agent_api"); a != nil {
+	// Several agent_api blocks: HCL 1 decodes each into the same struct,
+	// so a later enable_quit overrides an earlier one.
+	aps := b.all("agent_api")
+	if len(aps) > 1 {
+		d.ds.warnf(aps[1].pos, "Repeated block", "%s: %d agent_api blocks: Vault Agent reads them in order, a later enable_quit overriding an earlier one; rotor does the same. Keep one.", where, len(aps))
+	}
+	for _, a := range aps {
 		ab := b.body(a, where+" agent_api", spec{known: []string{"enable_quit"}})
 		if q := ab.one("enable_quit"); q != nil {
 			d.strictBool(q, ab.where, "enable_quit", &l.AgentAPIEnableQuit)
@@ -130,11 +136,14 @@ func (d *decoder) checkListener(b *block, it *item, l *Listener) {
 		}
 	case "unix":
 		if l.Address == "" {
-			d.ds.errorf(it.pos, "Missing required argument", "%s: \"address\" (the socket's path) is required.", where)
+			// Vault Agent listens on "": Linux binds an unnamed abstract
+			// socket no client can find.
+			d.ds.warnf(it.pos, "Listener not started", "%s: no address: Vault Agent listens on an unnamed socket that no client can find by path; rotor does not start this listener. Set address to the socket's path.", where)
 		}
 		if l.TLSCertFile != "" {
 			d.ds.warnf(b.one("tls_cert_file").pos, "TLS on a socket", "%s: a unix socket is protected by its mode; rotor serves it without TLS.", where)
 		}
+		d.socketSettings(b, l)
 		if l.SocketMode != "" {
 			var m = l.Mode
 			if sm := b.one("socket_mode"); sm != nil {
@@ -362,4 +371,29 @@ func (d *decoder) addressTemplate(a *item, where string, l *Listener) {
 		return
 	}
 	l.Address = strings.TrimSpace(out)
+}
+
+// socketSettings keeps Vault Agent's rule for a unix socket: socket_mode,
+// socket_user and socket_group are applied only when all three are set;
+// one or two of them alone are ignored.
+func (d *decoder) socketSettings(b *block, l *Listener) {
+	keys := []struct {
+		name string
+		val  *string
+	}{{"socket_mode", &l.SocketMode}, {"socket_user", &l.SocketUser}, {"socket_group", &l.SocketGroup}}
+	n := 0
+	for _, k := range keys {
+		if *k.val != "" {
+			n++
+		}
+	}
+	if n == 0 || n == len(keys) {
+		return
+	}
+	for _, k := range keys {
+		if a := b.one(k.name); a != nil && *k.val != "" {
+			d.ds.warnf(a.pos, "Setting ignored", "%s: %s is ignored: Vault Agent applies socket_mode, socket_user and socket_group only when all three are set; rotor does the same. Set all three (rotor's mode key sets the mode alone).", b.where, k.name)
+		}
+		*k.val = ""
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/hashicorp/hcl/hcl/token"
 )
@@ -29,7 +30,11 @@ func (d *decoder) decodeSink(parent *block, it *item) *Sink {
 		d.ds.errorf(it.pos, "Unknown sink type", "sink %q: the only sink type is \"file\".", typ)
 	}
 	if a := b.one("wrap_ttl"); a != nil {
-		d.duration(a, where, "wrap_ttl", &s.WrapTTL)
+		if d.negDuration(a, where, "wrap_ttl", &s.WrapTTL) && s.WrapTTL < 0 {
+			// Vault Agent wraps for a sink whose wrap_ttl is not zero, and
+			// Vault refuses a negative one: the sink is never written.
+			d.ds.warnf(a.vpos, "Sink never written", "%s: wrap_ttl %s is negative: Vault Agent asks Vault to wrap the token with it, Vault refuses (requested wrap ttl cannot be negative), and the sink is never written; rotor does the same. Write a positive duration, or remove wrap_ttl to write the token itself.", where, s.WrapTTL)
+		}
 	}
 	if a := b.one("dh_type"); a != nil && d.str(a, where, "dh_type", &s.DHType) {
 		if s.DHType != "" && s.DHType != "curve25519" {
@@ -73,11 +78,22 @@ func (d *decoder) sinkMode(it *item, where string, dst *os.FileMode) {
 		d.typeErr(it, where, "mode", "a file mode such as 0640")
 		return
 	}
+	// Vault Agent's loader keeps the value as it is; its file sink, made
+	// before anything runs, refuses what is not an int, and a negative
+	// int (a file type bit once converted): Vault Agent exits at start.
 	switch l.Token.Type {
 	case token.NUMBER:
+		if n, err := strconv.ParseInt(l.Token.Text, 0, 64); err == nil && n < 0 {
+			d.ds.errorf(it.vpos, "Invalid file mode", "%s: mode = %s: Vault Agent exits when it creates this sink (error creating file sink: file mode does not represent a regular file); write the mode in octal, such as 0640.", where, l.Token.Text)
+			return
+		}
 		d.modeNumber(it, l, where, "mode", dst)
 	case token.STRING:
 		s, _ := tokValue(l.Token).(string)
+		if _, err := strconv.ParseUint(strings.TrimSpace(s), 8, 12); err != nil {
+			d.ds.errorf(it.vpos, "Invalid file mode", "%s: mode = %q: Vault Agent exits when it creates this sink (error creating file sink: could not parse 'mode' as integer); write the mode as an octal number, such as 0640.", where, s)
+			return
+		}
 		if d.octalString(it, where, "mode", s, dst) {
 			d.ds.warnf(it.vpos, "Not portable", "%s: mode = %q: Vault Agent refuses a quoted mode here (it wants the number %s).", where, s, s)
 		}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/hcl/hcl/ast"
 	"github.com/hashicorp/hcl/hcl/token"
 )
 
@@ -18,9 +19,8 @@ var templateSpec = spec{strict: true, known: []string{"source", "contents", "des
 	"left_delimiter", "right_delimiter", "sandbox_path", "wait", "exec", "function_denylist", "function_blacklist",
 	"revoke_on_shutdown", "lease_renewal_threshold", "static_secret_render_interval", "confirm"}}
 
-var templateExecSpec = spec{strict: true, known: []string{"command", "timeout"}, ignored: map[string]string{
+var templateExecSpec = spec{strict: true, known: []string{"command", "timeout", "env"}, ignored: map[string]string{
 	"enabled":       "consul-template's exec option, which Vault Agent's template command does not use",
-	"env":           "consul-template's exec option, which Vault Agent's template command does not use",
 	"kill_signal":   "consul-template's exec option, which Vault Agent's template command does not use",
 	"kill_timeout":  "consul-template's exec option, which Vault Agent's template command does not use",
 	"splay":         "consul-template's exec option, which Vault Agent's template command does not use",
@@ -54,10 +54,10 @@ func (d *decoder) decodeTemplate(b *block, it *item) *Template {
 	d.tbool(b, "create_dest_dirs", &t.CreateDestDirs)
 	d.tbool(b, "backup", &t.Backup)
 	if a := b.one("command"); a != nil {
-		d.command(a, b.where, "command", &t.Command)
+		d.templateCommand(a, b.where, "command", &t.Command)
 	}
 	if a := b.one("command_timeout"); a != nil {
-		d.ctDuration(a, b.where, "command_timeout", &t.CommandTimeout)
+		d.commandTimeout(a, b.where, "command_timeout", &t.CommandTimeout)
 	}
 	d.tbool(b, "error_on_missing_key", &t.ErrorOnMissingKey)
 	var fatal bool
@@ -96,12 +96,19 @@ func (d *decoder) decodeTemplate(b *block, it *item) *Template {
 		}
 		eb := b.body(last, "template.exec", templateExecSpec)
 		if a := eb.one("command"); a != nil {
-			d.command(a, eb.where, "command", &t.Command)
+			t.Command = Command{}
+			d.templateCommand(a, eb.where, "command", &t.Command)
 		} else {
-			d.ds.errorf(last.pos, "Missing required argument", "template.exec: \"command\" is required.")
+			// consul-template then runs the template's command, if any.
+			d.ds.warnf(last.pos, "Setting ignored", "template.exec: no command: Vault Agent runs the template's command, if any, and so does rotor.")
+		}
+		if a := eb.one("env"); a != nil {
+			// The template decoder gives exec.env (a struct) the list HCL
+			// makes of any block or object.
+			d.ds.errorf(a.pos, "Invalid type", "template.exec: 'exec.env' expected a map, got '%s' (Vault Agent refuses it too): a template's command gets rotor's environment; remove env.", hclKind(a))
 		}
 		if a := eb.one("timeout"); a != nil {
-			d.ctDuration(a, eb.where, "timeout", &t.CommandTimeout)
+			d.commandTimeout(a, eb.where, "timeout", &t.CommandTimeout)
 		}
 	}
 	return t
@@ -154,20 +161,83 @@ func (d *decoder) decodeWait(b *block, it *item, t *Template) {
 		} else if err == nil {
 			t.WaitMax = 4 * t.WaitMin // consul-template's rule for a single value
 		}
-		if err != nil || t.WaitMin < 0 || t.WaitMax < 0 {
+		switch {
+		case err != nil || t.WaitMin < 0 || t.WaitMax < 0:
 			d.ds.errorf(it.vpos, "Invalid duration", "template: wait = %q: use \"5s\" or \"5s:30s\".", s)
+		case t.WaitMax < t.WaitMin:
+			// consul-template's ParseWaitConfig, which Vault Agent runs on
+			// the string form only.
+			d.ds.errorf(it.vpos, "Invalid value", "template: wait = %q: wait: min must be less than max (Vault Agent refuses it too).", s)
 		}
-	} else {
-		wb := b.body(it, "template.wait", spec{strict: true, known: []string{"min", "max"}})
-		if a := wb.one("min"); a != nil {
-			d.ctDuration(a, wb.where, "min", &t.WaitMin)
-		}
-		if a := wb.one("max"); a != nil {
-			d.ctDuration(a, wb.where, "max", &t.WaitMax)
+		return
+	}
+	wb := b.body(it, "template.wait", spec{strict: true, known: []string{"min", "max"}})
+	for _, k := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"min", &t.WaitMin}, {"max", &t.WaitMax}} {
+		if a := wb.one(k.name); a != nil && d.ctDuration(a, wb.where, k.name, k.dst) && *k.dst < 0 {
+			// consul-template's quiescence timer fires at once for a
+			// negative min; a negative max is a deadline already passed,
+			// which it never shortens a wait to.
+			d.ds.warnf(a.vpos, "Setting ignored", "template.wait: %s %s is negative: Vault Agent then has no %s; neither does rotor.", k.name, *k.dst, map[string]string{"min": "wait", "max": "cap on the wait"}[k.name])
+			*k.dst = 0
 		}
 	}
+	// The block form is not checked by Vault Agent: min above max
+	// starts, and consul-template's first wait after a change is min.
 	if t.WaitMax != 0 && t.WaitMax < t.WaitMin {
-		d.ds.errorf(it.pos, "Invalid value", "template.wait: max (%s) is less than min (%s).", t.WaitMax, t.WaitMin)
+		d.ds.warnf(it.pos, "Setting ignored", "template.wait: max (%s) is less than min (%s): Vault Agent starts with it and waits min after a change; rotor waits min and ignores max. Swap them, or raise max.", t.WaitMax, t.WaitMin)
+		t.WaitMax = t.WaitMin
+	}
+}
+
+// templateCommand reads a template's command. An empty one (the string
+// "", an empty list, or an empty program name) is consul-template's "no
+// command": Vault Agent starts, and runs nothing after rendering.
+func (d *decoder) templateCommand(it *item, where, name string, dst *Command) {
+	if d.emptyCommand(it) {
+		d.ds.warnf(it.vpos, "Setting ignored", "%s: %s is empty: Vault Agent runs no command after rendering; neither does rotor. Remove it, or name a command.", where, name)
+		*dst = Command{}
+		return
+	}
+	d.command(it, where, name, dst)
+}
+
+// emptyCommand reports whether it is a command consul-template takes as
+// empty (commandList.Empty) and Vault Agent's decoder lets through.
+func (d *decoder) emptyCommand(it *item) bool {
+	if l, ok := d.lit(it); ok && (l.Token.Type == token.STRING || l.Token.Type == token.HEREDOC) {
+		s, _ := tokValue(l.Token).(string)
+		return strings.TrimSpace(s) == ""
+	}
+	lt, ok := it.val.(*ast.ListType)
+	if !ok {
+		return false
+	}
+	if len(lt.List) == 0 {
+		return true
+	}
+	first, ok := lt.List[0].(*ast.LiteralType)
+	if !ok || first.Token.Type != token.STRING {
+		return false
+	}
+	for _, n := range lt.List[1:] {
+		if l, ok := n.(*ast.LiteralType); !ok || l.Token.Type != token.STRING && l.Token.Type != token.NUMBER && l.Token.Type != token.FLOAT {
+			return false // HCL's error comes first
+		}
+	}
+	s, _ := tokValue(first.Token).(string)
+	return s == ""
+}
+
+// commandTimeout reads a template's command_timeout (or its exec block's
+// timeout). consul-template kills a command whose timeout has passed, so
+// Vault Agent kills it at once for a negative one; rotor uses its default.
+func (d *decoder) commandTimeout(it *item, where, name string, dst *time.Duration) {
+	if d.ctDuration(it, where, name, dst) && *dst < 0 {
+		d.ds.warnf(it.vpos, "Default used", "%s: %s %s is negative: Vault Agent kills the command as soon as it starts (it has run past its time limit); rotor uses the default, 30s. Write a positive duration.", where, name, *dst)
+		*dst = 0
 	}
 }
 
@@ -189,13 +259,18 @@ var templateConfigSpec = spec{known: []string{"exit_on_retry_failure", "static_s
 func (d *decoder) decodeTemplateConfig(b *block, tc *TemplateConfig) {
 	const w = "template_config"
 	d.tbool(b, "exit_on_retry_failure", &tc.ExitOnRetryFailure)
-	if a := b.one("static_secret_render_interval"); a != nil && d.duration(a, w, "static_secret_render_interval", &tc.StaticSecretRenderInterval) {
-		if v := tc.StaticSecretRenderInterval; v > 0 && v < time.Second {
+	if a := b.one("static_secret_render_interval"); a != nil && d.negDuration(a, w, "static_secret_render_interval", &tc.StaticSecretRenderInterval) {
+		if v := tc.StaticSecretRenderInterval; v < 0 {
+			// consul-template then sleeps a negative time between reads.
+			d.ds.warnf(a.vpos, "Value raised", "template_config: static_secret_render_interval %s is negative: Vault Agent then reads static secrets again without pause; rotor uses 1s.", v)
+			tc.StaticSecretRenderInterval = time.Second
+		} else if v > 0 && v < time.Second {
 			d.ds.warnf(a.vpos, "Value raised", "template_config: static_secret_render_interval %s is below 1s; rotor uses 1s.", v)
 			tc.StaticSecretRenderInterval = time.Second
 		}
 	}
-	if a := b.one("max_connections_per_host"); a != nil && d.strictInt(a, w, "max_connections_per_host", &tc.MaxConnectionsPerHost) {
+	if a := b.one("max_connections_per_host"); a != nil && (emptyString(a) || d.strictInt(a, w, "max_connections_per_host", &tc.MaxConnectionsPerHost)) {
+		// parseutil.SafeParseInt reads "" as 0.
 		if tc.MaxConnectionsPerHost < 1 {
 			d.ds.warnf(a.vpos, "Default used", "template_config: max_connections_per_host %d: rotor needs at least 1 and uses the default, %d.", tc.MaxConnectionsPerHost, DefaultMaxConnectionsPerHost)
 			tc.MaxConnectionsPerHost = 0
@@ -341,4 +416,32 @@ func (d *decoder) decodeState(b *block, s *State) {
 	if n != 1 {
 		d.ds.errorf(s.Range, "Conflicting options", "state: set exactly one key source: key_file, key_env, or kubernetes_service_account_key = true (which may take key_file as the token's path).")
 	}
+}
+
+// hclKind is the Go kind mapstructure names for the value HCL 1 decodes
+// it into: a block or object is a list of maps.
+func hclKind(it *item) string {
+	if l, ok := it.val.(*ast.LiteralType); ok {
+		switch l.Token.Type {
+		case token.STRING, token.HEREDOC:
+			return "string"
+		case token.NUMBER:
+			return "int"
+		case token.FLOAT:
+			return "float64"
+		case token.BOOL:
+			return "bool"
+		}
+	}
+	return "slice"
+}
+
+// emptyString reports whether it is the quoted string "".
+func emptyString(it *item) bool {
+	l, ok := it.val.(*ast.LiteralType)
+	if !ok || l.Token.Type != token.STRING {
+		return false
+	}
+	v, _ := tokValue(l.Token).(string)
+	return v == ""
 }

@@ -167,12 +167,63 @@ func (d *decoder) duration(it *item, where, name string, dst *time.Duration) boo
 	default:
 		return d.typeErr(it, where, name, `a duration such as "30s" or "5m", or a number of seconds`)
 	}
+	if err := unitless(l.Token.Type, s); err != nil {
+		d.ds.errorf(it.vpos, "Invalid duration", "%s: %s: %v.", where, name, err)
+		return false
+	}
 	v, err := parseDurationSecond(s)
 	if err != nil {
 		d.ds.errorf(it.vpos, "Invalid duration", "%s: %s: %v.", where, name, err)
 		return false
 	}
 	*dst = v
+	return true
+}
+
+// unitless refuses a quoted fraction without a unit ("1.5"), as
+// parseutil does: a quoted bare number of seconds must be whole.
+func unitless(t token.Type, s string) error {
+	if t != token.STRING && t != token.HEREDOC {
+		return nil
+	}
+	s = strings.TrimSpace(s)
+	if _, err := strconv.ParseInt(s, 10, 64); err != nil {
+		if _, err := strconv.ParseFloat(s, 64); err == nil {
+			return errf("time: missing unit in duration %q", s)
+		}
+	}
+	return nil
+}
+
+// negDuration is duration, but takes a negative value as Vault's
+// parseutil.ParseDurationSecond does ("-5m", "-300", -300): the caller
+// decides what Vault Agent makes of it and warns.
+func (d *decoder) negDuration(it *item, where, name string, dst *time.Duration) bool {
+	l, ok := d.lit(it)
+	if !ok {
+		return d.duration(it, where, name, dst)
+	}
+	var s string
+	switch l.Token.Type {
+	case token.NUMBER, token.FLOAT:
+		s = l.Token.Text
+	case token.STRING, token.HEREDOC:
+		s, _ = tokValue(l.Token).(string)
+	}
+	rest, neg := strings.CutPrefix(strings.TrimSpace(s), "-")
+	if !neg || strings.HasPrefix(rest, "-") || strings.HasPrefix(rest, "+") {
+		return d.duration(it, where, name, dst)
+	}
+	if err := unitless(l.Token.Type, s); err != nil {
+		d.ds.errorf(it.vpos, "Invalid duration", "%s: %s: %v.", where, name, err)
+		return false
+	}
+	v, err := parseDurationSecond(numText(rest))
+	if err != nil {
+		d.ds.errorf(it.vpos, "Invalid duration", "%s: %s: %v.", where, name, err)
+		return false
+	}
+	*dst = -v
 	return true
 }
 
@@ -208,7 +259,9 @@ func parseDurationSecond(s string) (time.Duration, error) {
 
 // ctDuration is a consul-template duration (template and env_template
 // keys): a string Go's time.ParseDuration reads. Vault Agent takes a bare
-// number as nanoseconds; rotor takes seconds and says so.
+// number as nanoseconds (a fraction truncated); rotor takes seconds and
+// says so. A negative value is Vault Agent's too; the caller decides what
+// it means there and warns.
 func (d *decoder) ctDuration(it *item, where, name string, dst *time.Duration) bool {
 	l, ok := d.lit(it)
 	if !ok {
@@ -218,19 +271,22 @@ func (d *decoder) ctDuration(it *item, where, name string, dst *time.Duration) b
 	case token.STRING, token.HEREDOC:
 		s, _ := tokValue(l.Token).(string)
 		v, err := time.ParseDuration(strings.TrimSpace(s))
-		if err != nil || v < 0 {
+		if err != nil {
 			d.ds.errorf(it.vpos, "Invalid duration", "%s: %s: %q is not a duration such as \"30s\" or \"5m\".", where, name, s)
 			return false
 		}
 		*dst = v
 		return true
-	case token.NUMBER:
-		n, err := strconv.ParseInt(l.Token.Text, 0, 64)
-		if err != nil || n < 0 || n > math.MaxInt64/int64(time.Second) {
+	case token.NUMBER, token.FLOAT:
+		n, err := strconv.ParseFloat(numText(l.Token.Text), 64)
+		if err != nil || math.Abs(n) > float64(math.MaxInt64/int64(time.Second)) {
 			return d.typeErr(it, where, name, `a duration such as "30s"`)
 		}
-		d.ds.warnf(it.vpos, "Ambiguous duration", "%s: %s = %s: Vault Agent reads a bare number here as nanoseconds; rotor reads seconds. Write %q to mean the same to both.", where, name, l.Token.Text, strconv.FormatInt(n, 10)+"s")
-		*dst = time.Duration(n) * time.Second
+		v := time.Duration(n * float64(time.Second))
+		if v >= 0 {
+			d.ds.warnf(it.vpos, "Ambiguous duration", "%s: %s = %s: Vault Agent reads a bare number here as nanoseconds; rotor reads seconds. Write %q to mean the same to both.", where, name, l.Token.Text, v.String())
+		}
+		*dst = v
 		return true
 	}
 	return d.typeErr(it, where, name, `a duration such as "30s"`)
@@ -325,6 +381,16 @@ func (d *decoder) command(it *item, where, name string, dst *Command) bool {
 		}
 		*dst = Command{Shell: s, Range: it.vpos}
 		return true
+	}
+	if lt, ok := it.val.(*ast.ListType); ok && len(lt.List) > 0 {
+		// HCL 1 gives the list the type of its first element, and the
+		// decoder (mapstructure, not weakly typed) takes no number for a
+		// string.
+		if l, ok := lt.List[0].(*ast.LiteralType); ok && (l.Token.Type == token.NUMBER || l.Token.Type == token.FLOAT) {
+			kind := map[token.Type]string{token.NUMBER: "int", token.FLOAT: "float64"}[l.Token.Type]
+			d.ds.errorf(it.vpos, "Incorrect attribute value type", "%s: '%s[0]' expected type 'string', got unconvertible type '%s', value: '%s' (Vault Agent refuses it too): write the command as a list of quoted strings.", where, name, kind, l.Token.Text)
+			return false
+		}
 	}
 	var argv []string
 	if _, ok := it.val.(*ast.ListType); !ok || !d.strList(it, where, name, false, &argv) {
