@@ -89,8 +89,12 @@ func (m *mutation) build() error {
 		return err
 	}
 	if m.saMount.Name != "" {
-		// As vault-k8s: an auth-config-token-path annotation wins.
-		s.AuthConfig = withDefault(s.AuthConfig, "token_path", path.Join(m.saMount.MountPath, m.saToken))
+		// As vault-k8s: an auth-config-token-path annotation wins. Only the
+		// kubernetes method reads token_path: vault-k8s writes it for every
+		// method, and Vault Agent and rotor would warn that it is ignored.
+		if s.AuthType == "kubernetes" {
+			s.AuthConfig = withDefault(s.AuthConfig, "token_path", path.Join(m.saMount.MountPath, m.saToken))
+		}
 		s.SADir = m.saMount.MountPath
 	}
 	// Volumes, in a stable order.
