@@ -208,16 +208,28 @@ func (n *Nginx) ServedCert(t testing.TB) *x509.Certificate {
 }
 
 // WaitServedSerial polls ServedCert every 50ms until nginx presents a
-// certificate with the given serial number, and fails the test with the
-// last serial seen if that does not happen within timeout.
+// certificate with the given serial number in five handshakes in a row,
+// and fails the test with the last serial seen if that does not happen
+// within timeout.
 func (n *Nginx) WaitServedSerial(t testing.TB, serial *big.Int, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
+	// Right after a reload, an old worker that has not yet closed its
+	// listening socket may still accept a connection and present the
+	// previous certificate: the new one counts as served once it has
+	// answered several handshakes in a row.
+	const inARow = 5
+	seen := 0
 	for {
 		c, err := n.servedCert()
 		if err == nil && c.SerialNumber.Cmp(serial) == 0 {
-			return
+			if seen++; seen == inARow {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+			continue
 		}
+		seen = 0
 		if time.Now().After(deadline) {
 			if err == nil {
 				err = fmt.Errorf("serving serial %s", c.SerialNumber)
