@@ -44,6 +44,40 @@ func (l *lockedBuf) Write(p []byte) (int, error) {
 }
 func (l *lockedBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
+// failedLogin runs m's login against the Vault at addr, which must refuse
+// it, and returns the lifecycle and everything it printed: its log, and
+// with exitOnErr the error Run returned. Without exitOnErr it stops Run at
+// the first "login failed" line.
+func failedLogin(t *testing.T, m Method, addr string, exitOnErr bool) (*Lifecycle, string) {
+	t.Helper()
+	c, err := vaultclient.New(vaultclient.Config{Address: addr}, vaultclient.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &lockedBuf{}
+	l := NewLifecycle(Options{Client: c, Method: m, MinBackoff: time.Hour, MaxBackoff: time.Hour, ExitOnErr: exitOnErr,
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
+	if !exitOnErr {
+		for !strings.Contains(logs.String(), "login failed") && ctx.Err() == nil {
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+	}
+	err = <-done
+	text := logs.String()
+	if err != nil {
+		text += err.Error()
+	}
+	if exitOnErr && err == nil || !exitOnErr && !strings.Contains(text, "login failed") {
+		t.Fatalf("the login did not fail: %v\n%s", err, text)
+	}
+	return l, text
+}
+
 // rotor's own login credentials (a secret_id, a role_id, a JWT, a token
 // from a file) never show in a log line or an error, even when Vault's
 // answer quotes them; and the agent can hide them everywhere else
@@ -73,31 +107,7 @@ func TestLoginCredentialsAreRedacted(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := vaultclient.New(vaultclient.Config{Address: addr}, vaultclient.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			logs := &lockedBuf{}
-			l := NewLifecycle(Options{Client: c, Method: m, MinBackoff: time.Hour, MaxBackoff: time.Hour, ExitOnErr: exit,
-				Logger: slog.New(slog.NewTextHandler(logs, nil))})
-			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-			done := make(chan error, 1)
-			go func() { done <- l.Run(ctx) }()
-			if !exit {
-				for !strings.Contains(logs.String(), "login failed") && ctx.Err() == nil {
-					time.Sleep(10 * time.Millisecond)
-				}
-				cancel()
-			}
-			err = <-done
-			cancel()
-			text := logs.String()
-			if err != nil {
-				text += err.Error()
-			}
-			if exit && err == nil || !exit && !strings.Contains(text, "login failed") {
-				t.Fatalf("%s: the login did not fail: %v\n%s", name, err, text)
-			}
+			l, text := failedLogin(t, m, addr, exit)
 			if !strings.Contains(text, "bad request") {
 				t.Fatalf("%s: Vault's error is not shown: %s", name, text)
 			}
@@ -137,23 +147,9 @@ func TestLoginFailureClass(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cl, err := vaultclient.New(vaultclient.Config{Address: addr}, vaultclient.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		logs := &lockedBuf{}
-		l := NewLifecycle(Options{Client: cl, Method: m, MinBackoff: time.Hour, MaxBackoff: time.Hour,
-			Logger: slog.New(slog.NewTextHandler(logs, nil))})
-		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-		done := make(chan error, 1)
-		go func() { done <- l.Run(ctx) }()
-		for !strings.Contains(logs.String(), "login failed") && ctx.Err() == nil {
-			time.Sleep(10 * time.Millisecond)
-		}
-		cancel()
-		<-done
-		if !strings.Contains(logs.String(), c.want) {
-			t.Errorf("secret_id_file_path %s: want %s in the log:\n%s", filepath.Base(c.secretID), c.want, logs.String())
+		_, logs := failedLogin(t, m, addr, false)
+		if !strings.Contains(logs, c.want) {
+			t.Errorf("secret_id_file_path %s: want %s in the log:\n%s", filepath.Base(c.secretID), c.want, logs)
 		}
 	}
 }

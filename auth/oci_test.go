@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -21,7 +20,6 @@ import (
 	"time"
 
 	"github.com/rotorproject/rotor/internal/redact"
-	"github.com/rotorproject/rotor/internal/vaultclient"
 )
 
 // ociFixture is an API key and the two ways to name it: a config file
@@ -186,19 +184,7 @@ func TestOCISessionTokenIsRedacted(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.(*oci).creds = ociCreds{env: envFunc([]string{"OCI_CONFIG_FILE=" + cfg}), home: func() string { return filepath.Join(dir, "home") }}
-	addr := echoVault(t)
-	c, err := vaultclient.New(vaultclient.Config{Address: addr}, vaultclient.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &lockedBuf{}
-	l := NewLifecycle(Options{Client: c, Method: m, MinBackoff: time.Hour, MaxBackoff: time.Hour, ExitOnErr: true,
-		Logger: slog.New(slog.NewTextHandler(logs, nil))})
-	err = l.Run(t.Context())
-	if err == nil {
-		t.Fatal("the login did not fail")
-	}
-	text := logs.String() + err.Error()
+	l, text := failedLogin(t, m, echoVault(t), true)
 	if !strings.Contains(text, "bad request") || !strings.Contains(text, "ST$") {
 		t.Fatalf("Vault's answer quoting the request is not shown: %s", text)
 	}

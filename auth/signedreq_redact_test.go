@@ -6,9 +6,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/rotorproject/rotor/internal/vaultclient"
 )
 
 // base64Run is a run long enough to be an encoded signed request.
@@ -26,18 +23,7 @@ func TestSignedRequestWithSessionTokenIsRedacted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := vaultclient.New(vaultclient.Config{Address: echoVault(t)}, vaultclient.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &lockedBuf{}
-	l := NewLifecycle(Options{Client: c, Method: m, MinBackoff: time.Hour, MaxBackoff: time.Hour, ExitOnErr: true,
-		Logger: slog.New(slog.NewTextHandler(logs, nil))})
-	err = l.Run(t.Context())
-	if err == nil {
-		t.Fatal("the login did not fail")
-	}
-	text := logs.String() + err.Error()
+	_, text := failedLogin(t, m, echoVault(t), true)
 	if !strings.Contains(text, "bad request") || !strings.Contains(text, "identity_request_url") {
 		t.Fatalf("Vault's answer quoting the request is not shown: %s", text)
 	}
